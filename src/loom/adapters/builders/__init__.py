@@ -1,0 +1,1 @@
+"""Model builders: nemo (NeMo AutoModel recipes, GPU), local (PPMI+SVD on CPU)."""

@@ -1,0 +1,1 @@
+"""MLOps muscles: metaflow (default), local (no Metaflow)."""

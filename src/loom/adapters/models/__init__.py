@@ -1,0 +1,1 @@
+"""LLM providers: the eight model-port adapters."""

@@ -1,0 +1,1 @@
+"""Search brains: aide (default), baseline (keyless)."""

@@ -1,0 +1,1 @@
+"""Loom's domain: pure value types and rules (stdlib only, no I/O)."""

@@ -1,0 +1,1 @@
+"""Driving side: the cyclopts CLI, the gateway server, and the dependency-injector container."""

@@ -1,0 +1,114 @@
+"""What every command shares: the global flags, loading LoomConfig, and rendering results.
+
+Commands stay thin: flags -> config overrides -> one use-case call -> render (rich for people,
+one JSON object for machines) -> exit code. Nothing here imports a backend.
+"""
+
+from __future__ import annotations
+
+import json as _json
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+from cyclopts import Parameter
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from loom.application.config import LoomConfig
+    from loom.entrypoints.container import Container
+
+
+@Parameter(name="*")
+@dataclass(frozen=True)
+class Common:
+    """Flags every verb accepts (they may also come before the verb: `loom --json VERB`)."""
+
+    config: Annotated[
+        Path | None,
+        Parameter(help="YAML config file. Precedence: default < YAML < .env < environment < flag."),
+    ] = None
+    json: Annotated[bool, Parameter(negative="", help="Print one machine-readable JSON object on stdout.")] = False
+    debug: Annotated[bool, Parameter(negative="", help="Show the full traceback on errors.")] = False
+
+
+# Global flags given before the verb (set by the meta app in app.py).
+_GLOBAL = Common()
+
+
+def set_global(common: Common) -> None:
+    global _GLOBAL
+    _GLOBAL = common
+
+
+def effective(common: Common | None) -> Common:
+    """Merge a command's own flags with the ones given before the verb."""
+    common = common or Common()
+    return replace(
+        common,
+        config=common.config or _GLOBAL.config,
+        json=common.json or _GLOBAL.json,
+        debug=common.debug or _GLOBAL.debug,
+    )
+
+
+def load_config(common: Common | None, **flags: Any) -> "LoomConfig":
+    """LoomConfig from every layer; `flags` are the command's overrides (None = not given)."""
+    from loom.application.config import LoomConfig
+    from loom.entrypoints.logging import configure_logging
+
+    common = effective(common)
+    configure_logging(debug=common.debug)
+    return LoomConfig.load(yaml_file=common.config, flags={k: v for k, v in flags.items() if v is not None})
+
+
+def container_for(config: "LoomConfig") -> "Container":
+    from loom.entrypoints.container import build_container
+
+    return build_container(config)
+
+
+def console(stderr: bool = False) -> "Console":
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+
+
+def emit(
+    common: Common | None,
+    payload: Mapping[str, Any],
+    human: Callable[["Console"], None] | None = None,
+) -> None:
+    """Print a result: one JSON object with --json, else the human rendering (rich)."""
+    if effective(common).json:
+        sys.stdout.write(_json.dumps(payload, default=_json_default, sort_keys=False) + "\n")
+        sys.stdout.flush()
+        return
+    out = console()
+    if human is not None:
+        human(out)
+    else:
+        for key, value in payload.items():
+            out.print(f"[bold]{key}[/bold]: {value}")
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, Path):
+        return str(obj)
+    if hasattr(obj, "value"):
+        return obj.value
+    if hasattr(obj, "__dataclass_fields__"):
+        from dataclasses import asdict
+
+        return asdict(obj)
+    return str(obj)
+
+
+def not_built(verb: str, issue: int) -> int:
+    """For verbs whose issue has not landed: exit 2 with one line (the --help is already right)."""
+    from loom.domain.errors import NotBuiltYetError
+
+    raise NotBuiltYetError(f"`loom {verb}` is not built yet (issue #{issue})")

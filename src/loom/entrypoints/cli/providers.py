@@ -1,0 +1,102 @@
+"""`loom providers` and `loom doctor`: what is registered, what is selected, what is ready."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from cyclopts import Parameter
+
+from loom.entrypoints.cli.common import Common, emit, load_config
+
+
+def _selected_names(config: Any) -> dict[str, list[str]]:
+    from loom.entrypoints import registry
+
+    selected = {port: [str(getattr(config, field))] for port, field in registry.SELECTED_BY.items()}
+    selected["models"] = sorted({config.role_provider("code")[0], config.role_provider("feedback")[0]})
+    return selected
+
+
+def _checks(port: str, name: str, config: Any) -> list[Any]:
+    from loom.application.credentials import EnvCredentials
+    from loom.application.ports.readiness import readiness
+    from loom.domain.checks import Check, Level
+    from loom.entrypoints import registry
+
+    try:
+        cls = registry.load(port, name)
+    except Exception as exc:  # a broken or missing plugin is a FAIL line, not a crash
+        return [Check(f"{port}:{name}", Level.FAIL, f"cannot load adapter: {type(exc).__name__}: {exc}", "reinstall with ./install.sh")]
+    return readiness(cls, config, EnvCredentials())
+
+
+def providers(*, common: Annotated[Common, Parameter(name="*")] = Common()) -> int:
+    """List every port, its adapters, which one is selected, and whether each is ready.
+
+    Ready means: its imports are available and the keys it needs are present in the
+    environment. Key values are never shown.
+    """
+    from loom.domain.checks import Level
+    from loom.entrypoints import registry
+
+    config = load_config(common)
+    selected = _selected_names(config)
+    rows = []
+    for port in registry.PORTS:
+        for name in registry.names(port):
+            checks = _checks(port, name, config)
+            rows.append({
+                "port": port,
+                "name": name,
+                "selected": name in selected[port],
+                "ready": all(c.level is not Level.FAIL for c in checks),
+                "origin": registry.origin(port, name),
+                "target": registry.target(port, name),
+                "checks": [c.as_dict() for c in checks],
+            })
+
+    def human(out) -> None:  # type: ignore[no-untyped-def]
+        from rich.table import Table
+
+        table = Table(title="Loom providers")
+        for col in ("port", "provider", "selected", "ready", "why not"):
+            table.add_column(col)
+        for row in rows:
+            why = "; ".join(f"{c['subject']}: {c['detail']}" for c in row["checks"] if c["level"] == "FAIL")
+            table.add_row(row["port"], row["name"], "*" if row["selected"] else "", "yes" if row["ready"] else "no", why)
+        out.print(table)
+
+    emit(common, {"status": "OK", "providers": rows}, human)
+    return 0
+
+
+def doctor(*, common: Annotated[Common, Parameter(name="*")] = Common()) -> int:
+    """Preflight the selected providers: PASS / WARN / FAIL with a fix on each line.
+
+    Exits 2 when any selected provider FAILs; a WARN never blocks.
+    """
+    from loom.domain.checks import Level
+
+    config = load_config(common)
+    lines = []
+    for port, names in _selected_names(config).items():
+        for name in names:
+            roles = [r for r in ("code", "feedback") if port == "models" and config.role_provider(r)[0] == name]
+            for check in _checks(port, name, config):
+                lines.append({"port": port, "provider": name, "roles": roles, **check.as_dict()})
+    failed = any(line["level"] == Level.FAIL.value for line in lines)
+    status = "FAIL" if failed else "OK"
+
+    def human(out) -> None:  # type: ignore[no-untyped-def]
+        colours = {"PASS": "green", "WARN": "yellow", "FAIL": "red"}
+        for line in lines:
+            role = f" ({'/'.join(line['roles'])})" if line["roles"] else ""
+            fix = f"  -> {line['fix']}" if line["fix"] and line["level"] != "PASS" else ""
+            out.print(
+                f"[{colours[line['level']]}]{line['level']:4}[/] {line['port']}:{line['provider']}{role} "
+                f"{line['subject']}: {line['detail']}{fix}"
+            )
+        out.print(f"doctor: {status}")
+
+    emit(common, {"status": status, "checks": lines}, human)
+    return 2 if failed else 0

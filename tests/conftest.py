@@ -1,0 +1,39 @@
+"""Shared fixtures: every test runs in a clean environment with its own LOOM_HOME.
+
+No test reaches the internet; secrets are stripped from the environment so a test can only
+see the fake keys it sets itself.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from loom.application.credentials import looks_secret
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # so `tests.fakes` imports
+
+
+@pytest.fixture(autouse=True)
+def clean_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Strip LOOM_*/METAFLOW_*/secret env vars; point LOOM_HOME and the datastore at a temp dir."""
+    for name in list(os.environ):
+        if name.startswith(("LOOM_", "METAFLOW_")) or looks_secret(name) or name in (
+            "ANTHROPIC_BASE_URL", "OPENAI_BASE_URL",
+        ):
+            monkeypatch.delenv(name, raising=False)
+    home = tmp_path_factory.mktemp("loom_home")
+    monkeypatch.setenv("LOOM_HOME", str(home))
+    monkeypatch.setenv("USER", os.environ.get("USER") or "tester")
+    return home
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """chdir into an empty temp dir (so no stray .env or config is picked up)."""
+    monkeypatch.chdir(tmp_path)
+    return tmp_path

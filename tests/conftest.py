@@ -17,6 +17,8 @@ from loom.application.credentials import looks_secret
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # so `tests.fakes` imports
 
+pytest_plugins = ["tests.fakes.plugin"]  # fake_llm, fake_llm_server, fake_cli_bin fixtures
+
 
 @pytest.fixture(autouse=True)
 def clean_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:

@@ -80,10 +80,10 @@ def as_credential_source(
     """Coerce None / a mapping / a callable / a source into a CredentialSource."""
     if source is None:
         return EnvCredentials()
+    if isinstance(source, Mapping):  # before the Protocol check: a dict has .get too
+        return MappingCredentials(source)
     if isinstance(source, CredentialSource):
         return source
-    if isinstance(source, Mapping):
-        return MappingCredentials(source)
     if callable(source):
         return CallableCredentials(source)
     raise TypeError(f"not a credential source: {type(source).__name__}")

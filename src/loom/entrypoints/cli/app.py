@@ -43,6 +43,7 @@ app = App(
     help="Loom: an agentic data-science engine. Point it at data, a goal and a metric.",
     version=__version__,
     help_flags=("--help", "-h"),
+    help_format="plaintext",  # the markdown renderer alone would double `loom --help` time
 )
 
 for _verb, _target, _help in VERBS:

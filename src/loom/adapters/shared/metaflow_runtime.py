@@ -1,0 +1,333 @@
+"""Running Metaflow flows and reading them back, shared by the mlops and builders families.
+
+Embedded default (no server, nothing to configure): Metaflow's *local* datastore and *local*
+metadata under `LOOM_HOME/metaflow` (the "datastore root"; Metaflow keeps its bytes in
+`<root>/.metaflow`). When the user points Metaflow elsewhere — `METAFLOW_PROFILE`
+(config.metaflow_profile) or `METAFLOW_DEFAULT_DATASTORE` / `METAFLOW_DEFAULT_METADATA` in the
+environment — Loom sets none of that and Metaflow uses the user's own endpoint; Loom never
+touches object-store SDKs itself.
+
+Flows are static files shipped inside the package; data enters them as run parameters or
+IncludeFiles, never as generated flow code. Flows run as a subprocess of `config.python`
+(`python flow.py run ...`) with cwd = the datastore root, so cards are found again.
+
+Nothing here imports metaflow at module import time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import re
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from loom.application.credentials import KNOWN_SECRET_ENV
+from loom.domain.errors import ExecutionFailed, UsageError
+from loom.domain.pathspec import Pathspec
+
+if TYPE_CHECKING:
+    from loom.application.config import LoomConfig
+
+log = logging.getLogger(__name__)
+
+#: Env vars that mean "the user runs their own Metaflow": Loom then sets no datastore/metadata.
+USER_METAFLOW_ENV = ("METAFLOW_PROFILE", "METAFLOW_DEFAULT_DATASTORE", "METAFLOW_DEFAULT_METADATA")
+
+_flow_lock = threading.Lock()
+
+
+# --------------------------------------------------------------------------------------------
+# where things live
+# --------------------------------------------------------------------------------------------
+def embedded(config: "LoomConfig") -> bool:
+    """True when Loom provides Metaflow's backend (local datastore + metadata under LOOM_HOME)."""
+    if config.metaflow_profile:
+        return False
+    return not any(os.environ.get(name) for name in USER_METAFLOW_ENV)
+
+
+def datastore_root(config: "LoomConfig") -> Path:
+    """The directory flows run from (cwd) and whose `.metaflow/` holds the local datastore.
+
+    `METAFLOW_DATASTORE_SYSROOT_LOCAL` wins when the user set it; else `LOOM_HOME/metaflow`.
+    """
+    explicit = os.environ.get("METAFLOW_DATASTORE_SYSROOT_LOCAL")
+    return Path(explicit).expanduser().resolve() if explicit else config.home / "metaflow"
+
+
+def metaflow_env(config: "LoomConfig") -> dict[str, str]:
+    """The METAFLOW_* variables a flow subprocess needs (never a secret).
+
+    Embedded mode: local datastore + local metadata + local cards under datastore_root().
+    User mode (profile / METAFLOW_* set): only METAFLOW_PROFILE is forwarded, the rest is
+    Metaflow's own configuration. METAFLOW_USER is set when the environment has no user.
+    """
+    env: dict[str, str] = {}
+    if embedded(config):
+        root = datastore_root(config)
+        env.update(
+            METAFLOW_DEFAULT_DATASTORE="local",
+            METAFLOW_DEFAULT_METADATA="local",
+            METAFLOW_DATASTORE_SYSROOT_LOCAL=str(root),
+            METAFLOW_CARD_LOCALROOT=str(root / ".metaflow" / "mf.cards"),
+        )
+    elif config.metaflow_profile:
+        env["METAFLOW_PROFILE"] = config.metaflow_profile
+    if not (os.environ.get("METAFLOW_USER") or os.environ.get("USER") or os.environ.get("USERNAME")):
+        env["METAFLOW_USER"] = config.owned_by if config.owned_by not in ("", "unknown") else "loom"
+    return env
+
+
+def subprocess_env(config: "LoomConfig", extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """os.environ minus Loom's LLM secrets, plus metaflow_env() (user METAFLOW_* still win)."""
+    env = {k: v for k, v in os.environ.items() if k.upper() not in KNOWN_SECRET_ENV}
+    for key, value in metaflow_env(config).items():
+        if key in ("METAFLOW_USER",) or key not in os.environ:
+            env[key] = value
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    env.update(extra or {})
+    return env
+
+
+def ensure_root(config: "LoomConfig") -> Path:
+    root = datastore_root(config)
+    (root / ".metaflow").mkdir(parents=True, exist_ok=True)
+    return root
+
+
+# --------------------------------------------------------------------------------------------
+# running a flow
+# --------------------------------------------------------------------------------------------
+def run_flow(
+    flow_file: str | Path,
+    params: Mapping[str, Any],
+    config: "LoomConfig",
+    *,
+    tags: Iterable[str] = (),
+    with_: str | Sequence[str] | None = None,
+    timeout: float | None = None,
+    on_line: Callable[[str], None] | None = None,
+) -> str:
+    """Run `config.python flow_file run --<param> <value> ...`; return the run's pathspec.
+
+    `params` map parameter names to values (None skipped, bools as 'true'/'false', Paths as
+    str). `with_` adds `--with SPEC` per item (e.g. "kubernetes"): passed through, never
+    emulated. `on_line` sees each output line as it arrives (progress). On failure raises
+    ExecutionFailed with the failing step's last error line; past `timeout` the process group
+    is killed.
+    """
+    flow_file = Path(flow_file).resolve()
+    if not flow_file.is_file():
+        raise ExecutionFailed(f"flow file {flow_file} does not exist")
+    root = ensure_root(config) if embedded(config) else Path.cwd()
+    with tempfile.TemporaryDirectory(prefix="loom-runid-") as tmp:
+        run_id_file = Path(tmp) / "run_id"
+        argv = [config.python, str(flow_file), "--no-pylint", "run", "--run-id-file", str(run_id_file)]
+        for key, value in params.items():
+            if value is None:
+                continue
+            if isinstance(value, bool):
+                value = "true" if value else "false"
+            argv += [f"--{key.replace('_', '-')}", str(value)]
+        for tag in tags:
+            if tag:
+                argv += ["--tag", str(tag)]
+        for spec in _with_specs(with_):
+            argv += ["--with", spec]
+        log.debug("running flow", extra={"flow": flow_file.name, "cwd": str(root)})
+        lines, code, timed_out = _stream(argv, root, subprocess_env(config), timeout, on_line)
+        run_id = run_id_file.read_text().strip() if run_id_file.is_file() else ""
+    flow_name = _flow_name(flow_file, lines)
+    if timed_out:
+        raise ExecutionFailed(f"{flow_file.stem} timed out after {timeout:.0f}s"
+                              + (f" ({flow_name}/{run_id})" if run_id else ""))
+    if code != 0 or not run_id:
+        where = f" ({flow_name}/{run_id})" if run_id else ""
+        raise ExecutionFailed(f"{flow_name or flow_file.stem} failed{where}: {last_error_line(lines)}")
+    return f"{flow_name}/{run_id}"
+
+
+def _with_specs(with_: str | Sequence[str] | None) -> list[str]:
+    """LOOM_METAFLOW_WITH may hold several decorators separated by ';' (commas belong to one)."""
+    if not with_:
+        return []
+    items = [with_] if isinstance(with_, str) else list(with_)
+    return [part.strip() for item in items for part in item.split(";") if part.strip()]
+
+
+def _stream(
+    argv: list[str],
+    cwd: Path,
+    env: dict[str, str],
+    timeout: float | None,
+    on_line: Callable[[str], None] | None,
+) -> tuple[list[str], int | None, bool]:
+    proc = subprocess.Popen(
+        argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL, text=True, errors="replace", start_new_session=True,
+    )
+    lines: list[str] = []
+    timed_out = False
+
+    def reader() -> None:
+        assert proc.stdout is not None
+        for raw in proc.stdout:
+            line = raw.rstrip("\n")
+            lines.append(line)
+            if len(lines) > 5000:
+                del lines[:1000]
+            if on_line is not None:
+                with contextlib.suppress(Exception):
+                    on_line(line)
+
+    thread = threading.Thread(target=reader, daemon=True)
+    thread.start()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        timed_out = True
+        _kill_group(proc)
+    except BaseException:
+        _kill_group(proc)
+        raise
+    thread.join(timeout=5)
+    return lines, proc.returncode, timed_out
+
+
+def _kill_group(proc: subprocess.Popen[str]) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    with contextlib.suppress(Exception):
+        proc.wait(timeout=10)
+
+
+_PREFIX = re.compile(r"^\S*\s*\[[^\]]+\]\s*")  # "2026-.. 12:00:00.000 [1234/start/1 (pid 9)] "
+_ERRORISH = re.compile(r"([A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt)\b.*|.*\b(failed|error)\b.*)", re.I)
+
+
+def last_error_line(lines: Sequence[str]) -> str:
+    """The most telling line of a failed run's output (the exception line of the traceback)."""
+    cleaned = [_PREFIX.sub("", line).strip() for line in lines]
+    cleaned = [c for c in cleaned if c and not c.startswith(("Task failed", "This failed task"))]
+    for line in reversed(cleaned):
+        if _ERRORISH.match(line) and not line.lower().startswith(("traceback", "step failure", "internal error")):
+            return line[:300]
+    return cleaned[-1][:300] if cleaned else "no output"
+
+
+def _flow_name(flow_file: Path, lines: Sequence[str]) -> str:
+    for line in lines[:20]:
+        m = re.search(r"Workflow starting \(run-id [^)]*\)|Metaflow \S+ executing (\w+)", line)
+        if m and m.group(1):
+            return m.group(1)
+    text = flow_file.read_text(encoding="utf-8", errors="replace")
+    m = re.search(r"^class\s+(\w+)\s*\(\s*FlowSpec\s*\)", text, re.M)
+    return m.group(1) if m else flow_file.stem
+
+
+# --------------------------------------------------------------------------------------------
+# reading back (Client API)
+# --------------------------------------------------------------------------------------------
+@contextlib.contextmanager
+def client(config: "LoomConfig") -> Iterator[Any]:
+    """Point the in-process Client API at the datastore flows use; yields the metaflow module.
+
+    Embedded: local metadata at datastore_root(); always the global namespace (runs of every
+    user). Thread-safe only in the sense that callers serialize on one lock.
+    """
+    with _flow_lock:
+        if embedded(config):
+            for key, value in metaflow_env(config).items():
+                os.environ.setdefault(key, value)  # before the first `import metaflow`
+            root = ensure_root(config)
+        import metaflow
+
+        if embedded(config):
+            metaflow.metadata(f"local@{root}")
+        metaflow.namespace(None)
+        yield metaflow
+
+
+def get_run(config: "LoomConfig", pathspec: str | Pathspec, *flows: str) -> Any:
+    """The Client `Run` for a pathspec; one-line UsageError when unknown or of the wrong flow."""
+    spec = pathspec if isinstance(pathspec, Pathspec) else Pathspec.parse(str(pathspec))
+    if flows:
+        spec.expect_flow(*flows)
+    with client(config) as mf:
+        try:
+            return mf.Run(spec.run)
+        except mf.exception.MetaflowNotFound:
+            raise UsageError(
+                f"{spec.run} not found in the Metaflow datastore", hint=_where(config)
+            ) from None
+        except mf.exception.MetaflowNamespaceMismatch:
+            raise UsageError(f"{spec.run} is not visible in this namespace") from None
+
+
+def read_artifacts(pathspec: str, names: Iterable[str], config: "LoomConfig") -> dict[str, Any]:
+    """{name: value} of a run's artifacts (missing names are left out)."""
+    run = get_run(config, pathspec)
+    with client(config):
+        data = run.data
+        if data is None:
+            raise UsageError(f"{pathspec} has no artifacts (did its end step run?)")
+        return {name: getattr(data, name) for name in names if name in data}
+
+
+def _where(config: "LoomConfig") -> str:
+    if embedded(config):
+        return f"local datastore {datastore_root(config)}; list them with `loom runs`"
+    return "the user's Metaflow endpoint (METAFLOW_PROFILE); list them with `loom runs`"
+
+
+def card_files(config: "LoomConfig", pathspec: str) -> list[Path]:
+    """On-disk HTML cards of a run (embedded datastore); elsewhere fetched via get_cards."""
+    run = get_run(config, pathspec)
+    spec = Pathspec.parse(pathspec)
+    found: list[Path] = []
+    if embedded(config):
+        base = datastore_root(config) / ".metaflow" / "mf.cards" / spec.flow / "runs" / spec.run_id
+        found = sorted(base.glob("steps/*/tasks/*/cards/*.html"), key=lambda p: p.stat().st_mtime)
+        if found:
+            return found
+    out_dir = config.home / "cards" / spec.flow / spec.run_id
+    with client(config) as mf, _cwd(datastore_root(config) if embedded(config) else Path.cwd()):
+        from metaflow.cards import get_cards
+
+        for step in run:
+            for task in step:
+                for i, card in enumerate(get_cards(task)):
+                    out_dir.mkdir(parents=True, exist_ok=True)
+                    path = out_dir / f"{step.id}-{task.id}-{i}.html"
+                    path.write_text(card.get(), encoding="utf-8")
+                    found.append(path)
+        del mf
+    return found
+
+
+@contextlib.contextmanager
+def _cwd(path: Path) -> Iterator[None]:
+    old = Path.cwd()
+    os.chdir(path)
+    try:
+        yield
+    finally:
+        os.chdir(old)
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
+    """Poll `predicate` (metadata written by another process can lag a little)."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return predicate()

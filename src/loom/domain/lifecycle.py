@@ -1,0 +1,259 @@
+"""Lifecycle results and the rules that turn measurements into verdicts (eda .. deploy).
+
+Pure value types: the Metaflow adapter measures, these types carry the numbers, and the
+verdict rules below decide PASS / REVIEW / FAIL, HEALTHY / ATTENTION and ALLOW / REFUSE.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+
+class Verdict(str, Enum):
+    PASS = "PASS"
+    REVIEW = "REVIEW"
+    FAIL = "FAIL"
+    HEALTHY = "HEALTHY"
+    ATTENTION = "ATTENTION"
+    ALLOW = "ALLOW"
+    REFUSE = "REFUSE"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+#: Leakage kinds an EDA flag can carry.
+LEAK_KINDS = ("near_perfect_predictor", "id_like", "target_derived", "target_duplicate", "time_leakage", "constant")
+
+#: Leak kinds that `features` drops (an id-like column is dropped too: it cannot generalise).
+DROP_KINDS = frozenset(LEAK_KINDS)
+
+
+@dataclass(frozen=True)
+class LeakageFlag:
+    """One suspicion about one column: {column, kind, detail}."""
+
+    column: str
+    kind: str
+    detail: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"column": self.column, "kind": self.kind, "detail": self.detail}
+
+
+@dataclass(frozen=True)
+class EdaResult:
+    pathspec: str
+    dataset: str
+    rows: int
+    columns: int
+    target: str
+    task_type: str
+    dtypes: dict[str, str]
+    missing: dict[str, float]
+    target_summary: dict[str, Any]
+    leakage: tuple[LeakageFlag, ...]
+    top_correlations: tuple[tuple[str, float], ...] = ()
+    card: str | None = None
+
+    @property
+    def verdict(self) -> Verdict:
+        return Verdict.REVIEW if self.leakage else Verdict.PASS
+
+
+@dataclass(frozen=True)
+class FeaturesResult:
+    pathspec: str
+    dataset: str
+    columns_before: int
+    columns_after: int
+    dropped: tuple[LeakageFlag, ...]
+    added: tuple[str, ...]
+    fingerprint: str
+    lineage: dict[str, Any]
+    recipe: str = "minimal"
+
+
+@dataclass(frozen=True)
+class ValidateResult:
+    pathspec: str
+    dataset: str
+    solution: str  # "baseline:<model>" or the solution reference
+    target: str
+    task_type: str
+    metric: str
+    greater_is_better: bool
+    cv_scores: tuple[float, ...]
+    holdout_score: float
+    verdict: Verdict
+    reasons: tuple[str, ...]
+    brier: float | None = None
+    slices: tuple[dict[str, Any], ...] = ()
+    leakage: tuple[LeakageFlag, ...] = ()
+    split: str = "stratified"
+    card: str | None = None
+
+    @property
+    def cv_mean(self) -> float:
+        return sum(self.cv_scores) / len(self.cv_scores) if self.cv_scores else float("nan")
+
+
+@dataclass(frozen=True)
+class ReportResult:
+    pathspec: str
+    runs: tuple[str, ...]
+    best: dict[str, Any] | None
+    leaderboard: tuple[dict[str, Any], ...]
+    spread: dict[str, float]
+    verdicts: dict[str, str]
+    html_path: str
+    markdown_path: str
+
+
+@dataclass(frozen=True)
+class DriftColumn:
+    column: str
+    kind: str  # numeric | categorical
+    psi: float
+    ks: float | None
+    drifted: bool
+
+
+@dataclass(frozen=True)
+class OpsResult:
+    pathspec: str
+    verdict: Verdict
+    reasons: tuple[str, ...]
+    health: dict[str, Any] | None = None
+    drift: tuple[DriftColumn, ...] = ()
+    new_columns: tuple[str, ...] = ()
+    missing_columns: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class DeployResult:
+    status: str  # PLANNED | OK (applied)
+    gate: Verdict
+    reasons: tuple[str, ...]
+    manifest: dict[str, Any]
+    manifest_path: str
+    score_pathspec: str | None = None
+    rows_scored: int | None = None
+    serve: bool = False
+
+
+@dataclass(frozen=True)
+class StageResult:
+    stage: str
+    status: str  # OK | FAILED | SKIPPED
+    pathspec: str | None = None
+    verdict: str | None = None
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class PipelineResult:
+    status: str  # OK | FAILED
+    stages: tuple[StageResult, ...]
+    failed_stage: str | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+# ---- verdict rules ------------------------------------------------------------------------
+
+#: A score this close to perfect on real data is a leak until proven otherwise.
+SUSPICIOUS_SCORE = 0.995
+
+
+def validate_verdict(
+    *,
+    metric: str,
+    greater_is_better: bool,
+    cv_scores: list[float],
+    holdout: float,
+    baseline: float | None,
+    leakage: list[LeakageFlag],
+    slice_gap: float | None = None,
+) -> tuple[Verdict, list[str]]:
+    """PASS / REVIEW / FAIL with the reasons (every rule that fired, in order)."""
+    fail: list[str] = []
+    review: list[str] = []
+    if not cv_scores or any(s != s for s in cv_scores) or holdout != holdout:
+        fail.append("the solution produced no usable predictions")
+        return Verdict.FAIL, fail
+    mean = sum(cv_scores) / len(cv_scores)
+    spread = max(cv_scores) - min(cv_scores)
+    if greater_is_better and holdout >= SUSPICIOUS_SCORE and metric in ("roc_auc", "accuracy", "r2"):
+        fail.append(f"holdout {metric} {holdout:.4f} is near-perfect: likely leakage")
+    if leakage:
+        cols = ", ".join(sorted({f.column for f in leakage}))
+        review.append(f"leakage flags on: {cols}")
+    if baseline is not None:
+        worse = holdout < baseline if greater_is_better else holdout > baseline
+        if worse:
+            fail.append(f"holdout {metric} {holdout:.4f} is no better than the trivial baseline {baseline:.4f}")
+    gap = abs(holdout - mean)
+    scale = max(abs(mean), 1e-9)
+    if gap / scale > 0.15:
+        review.append(f"holdout {holdout:.4f} differs from CV mean {mean:.4f} by more than 15%")
+    if spread / scale > 0.25:
+        review.append(f"CV folds disagree (spread {spread:.4f})")
+    if slice_gap is not None and slice_gap > 0.1:
+        review.append(f"per-slice {metric} gap {slice_gap:.3f} exceeds 0.10")
+    if fail:
+        return Verdict.FAIL, fail + review
+    if review:
+        return Verdict.REVIEW, review
+    return Verdict.PASS, [f"holdout {metric} {holdout:.4f}, CV {mean:.4f} ± {spread / 2:.4f}; no leakage flags"]
+
+
+#: PSI above this is a material shift (the usual rule of thumb: <0.1 none, 0.1-0.25 some).
+PSI_ATTENTION = 0.2
+KS_ATTENTION = 0.2
+
+
+def drift_verdict(
+    drift: list[DriftColumn], new_columns: list[str], missing_columns: list[str]
+) -> tuple[Verdict, list[str]]:
+    reasons = [f"{d.column}: PSI {d.psi:.3f}" + (f", KS {d.ks:.3f}" if d.ks is not None else "") for d in drift if d.drifted]
+    if new_columns:
+        reasons.append(f"new columns: {', '.join(new_columns)}")
+    if missing_columns:
+        reasons.append(f"missing columns: {', '.join(missing_columns)}")
+    if reasons:
+        return Verdict.ATTENTION, reasons
+    return Verdict.HEALTHY, [f"no drift across {len(drift)} columns"]
+
+
+def health_verdict(total: int, succeeded: int, failed: int, last_failed: bool) -> tuple[Verdict, list[str]]:
+    if total == 0:
+        return Verdict.ATTENTION, ["no runs found"]
+    rate = succeeded / total
+    reasons = []
+    if rate < 0.8:
+        reasons.append(f"success rate {rate:.0%} is below 80% ({failed} failed of {total})")
+    if last_failed:
+        reasons.append("the latest run failed")
+    if reasons:
+        return Verdict.ATTENTION, reasons
+    return Verdict.HEALTHY, [f"{succeeded}/{total} runs succeeded"]
+
+
+def deploy_gate(
+    *, validate_verdict: str | None, holdout: float | None, floor: float | None, greater_is_better: bool = True
+) -> tuple[Verdict, list[str]]:
+    """ALLOW only when the upstream validate verdict is PASS (and the holdout clears the floor)."""
+    reasons: list[str] = []
+    if validate_verdict is None:
+        reasons.append("no validate run found for this solution; run `loom validate --solution ...` first")
+    elif validate_verdict != Verdict.PASS.value:
+        reasons.append(f"upstream validate verdict is {validate_verdict}, not PASS")
+    if floor is not None and holdout is not None:
+        below = holdout < floor if greater_is_better else holdout > floor
+        if below:
+            reasons.append(f"holdout {holdout:.4f} does not clear the floor {floor:.4f}")
+    if reasons:
+        return Verdict.REFUSE, reasons
+    return Verdict.ALLOW, [f"validate PASS, holdout {holdout:.4f}" if holdout is not None else "validate PASS"]

@@ -1,0 +1,209 @@
+"""The gateway's call log: one JSON line per call, appended by a single writer task.
+
+Handlers hand a `Call` to `CallLog.put()` (a queue put, no I/O, no JSON) and return; the writer
+task turns calls into lines (extracting the response text and usage, from SSE streams too) and
+appends whole batches with one `os.write` on an O_APPEND descriptor. One writer per process
+means no torn or interleaved lines; O_APPEND keeps whole-batch writes from separate processes
+apart as well. A line never holds a key: only `key_id`, a short hash.
+
+Line fields: ts, tenant, owner, key_id, skill, trajectory, route, model, system, messages,
+response_text, stop_reason, usage, latency_ms, ttfb_ms (streams), streamed, status, error,
+request_id (the upstream's).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Call:
+    """What a handler knows about one call; rendered to a JSON line by the writer."""
+
+    started: float  # time.time() at arrival
+    tenant: str
+    owner: str
+    key_id: str
+    route: str
+    skill: str | None = None
+    trajectory: str | None = None
+    request: dict[str, Any] | None = None
+    status: int = 0
+    streamed: bool = False
+    body: bytes | None = None  # a whole (non-streamed) response body
+    chunks: list[bytes] = field(default_factory=list)  # a streamed response, as received
+    latency_ms: float = 0.0
+    ttfb_ms: float | None = None
+    error: str | None = None
+    request_id: str | None = None
+
+
+def render(call: Call) -> dict[str, Any]:
+    """The log record of a call (pure; runs in the writer, off the request path)."""
+    req = call.request if isinstance(call.request, dict) else {}
+    if call.streamed and call.chunks:
+        parsed = parse_sse(b"".join(call.chunks))
+    else:
+        parsed = parse_body(call.body)
+    error = call.error or parsed.get("error")
+    return {
+        "ts": datetime.fromtimestamp(call.started, timezone.utc).isoformat(timespec="milliseconds"),
+        "tenant": call.tenant,
+        "owner": call.owner,
+        "key_id": call.key_id,
+        "skill": call.skill,
+        "trajectory": call.trajectory,
+        "route": call.route,
+        "model": parsed.get("model") or req.get("model"),
+        "system": req.get("system"),
+        "messages": req.get("messages"),
+        "response_text": parsed.get("text"),
+        "stop_reason": parsed.get("stop_reason"),
+        "usage": parsed.get("usage"),
+        "latency_ms": round(call.latency_ms, 3),
+        "ttfb_ms": None if call.ttfb_ms is None else round(call.ttfb_ms, 3),
+        "streamed": call.streamed,
+        "status": call.status,
+        "error": error,
+        "request_id": call.request_id,
+    }
+
+
+def parse_body(body: bytes | None) -> dict[str, Any]:
+    """Text, usage, stop reason or error of a whole Anthropic JSON response."""
+    if not body:
+        return {}
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    out: dict[str, Any] = {}
+    if data.get("type") == "error":
+        err = data.get("error") or {}
+        out["error"] = f"{err.get('type', 'error')}: {err.get('message', '')}".strip()
+        return out
+    if data.get("type") == "message":
+        out["model"] = data.get("model")
+        out["text"] = "".join(
+            b.get("text", "") for b in data.get("content") or [] if isinstance(b, dict) and b.get("type") == "text"
+        )
+        out["stop_reason"] = data.get("stop_reason")
+        out["usage"] = data.get("usage")
+    elif "input_tokens" in data:  # count_tokens
+        out["usage"] = {"input_tokens": data["input_tokens"]}
+    return out
+
+
+def parse_sse(raw: bytes) -> dict[str, Any]:
+    """Text, usage, stop reason or error accumulated from an Anthropic SSE stream."""
+    text: list[str] = []
+    usage: dict[str, Any] = {}
+    out: dict[str, Any] = {}
+    for line in raw.decode("utf-8", errors="replace").splitlines():
+        if not line.startswith("data:"):
+            continue
+        try:
+            event = json.loads(line[5:])
+        except ValueError:
+            continue
+        if not isinstance(event, dict):
+            continue
+        kind = event.get("type")
+        if kind == "content_block_delta":
+            delta = event.get("delta") or {}
+            if delta.get("type") == "text_delta":
+                text.append(delta.get("text", ""))
+        elif kind == "message_start":
+            message = event.get("message") or {}
+            out["model"] = message.get("model")
+            usage.update(message.get("usage") or {})
+        elif kind == "message_delta":
+            out["stop_reason"] = (event.get("delta") or {}).get("stop_reason")
+            usage.update({k: v for k, v in (event.get("usage") or {}).items() if v is not None})
+        elif kind == "error":
+            err = event.get("error") or {}
+            out["error"] = f"{err.get('type', 'error')}: {err.get('message', '')}".strip()
+    out["text"] = "".join(text)
+    out["usage"] = usage or None
+    return out
+
+
+class CallLog:
+    """Single-writer JSONL appender. `start()` inside the server's loop, `await close()` at exit."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.written = 0
+        self._queue: asyncio.Queue[Call | None] | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._fd: int | None = None
+
+    def start(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        self._queue = asyncio.Queue()
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="loom-gateway-calllog")
+
+    def put(self, call: Call) -> None:
+        if self._queue is None:  # used without start(): write right away (tests, embedding)
+            self._write([call])
+            return
+        self._queue.put_nowait(call)
+
+    async def close(self) -> None:
+        if self._queue is not None and self._task is not None:
+            self._queue.put_nowait(None)
+            await self._task
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+        self._queue, self._task = None, None
+
+    async def _run(self) -> None:
+        assert self._queue is not None
+        while True:
+            batch = [await self._queue.get()]
+            while not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            calls = [c for c in batch if c is not None]
+            if calls:
+                self._write(calls)
+            if None in batch:
+                return
+
+    def _write(self, calls: list[Call]) -> None:
+        lines = []
+        for call in calls:
+            try:
+                lines.append(json.dumps(render(call), ensure_ascii=False, default=str))
+            except Exception as exc:  # noqa: BLE001 - a bad record must not stop the writer
+                lines.append(json.dumps({"ts": time.time(), "key_id": call.key_id, "status": call.status,
+                                         "error": f"log record failed: {type(exc).__name__}"}))
+        data = ("\n".join(lines) + "\n").encode("utf-8")
+        fd = self._fd
+        opened_here = fd is None
+        if opened_here:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            self.written += len(lines)
+        except OSError as exc:
+            log.error("gateway call log write failed", extra={"path": str(self.path), "error": str(exc)})
+        finally:
+            if opened_here:
+                os.close(fd)

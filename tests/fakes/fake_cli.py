@@ -9,7 +9,8 @@ Environment knobs (all optional):
   of tests/fakes/llm_replies.py answer locally.
 - FAKE_CLAUDE_MODE / FAKE_CODEX_MODE: `ok` (default) | `logged-out` | `fail` (exit 1 with a
   generic error) | `garbage` (non-JSON stdout).
-- FAKE_CLI_LOG: append one JSON line per invocation ({"cli", "argv", "stdin"}) to this file.
+- FAKE_CLI_LOG: append one JSON line per invocation ({"cli", "argv", "stdin", "key_env": the
+  names of key-looking env vars the CLI saw}) to this file.
 """
 
 from __future__ import annotations
@@ -22,14 +23,18 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-from tests.fakes import llm_replies
+if __package__ in (None, ""):  # run as a script: make `tests.fakes` importable
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+
+from tests.fakes import llm_replies  # noqa: E402
 
 
 def _log(cli: str, argv: list[str], stdin: str) -> None:
     path = os.environ.get("FAKE_CLI_LOG")
     if path:
         with open(path, "a", encoding="utf-8") as handle:
-            handle.write(json.dumps({"cli": cli, "argv": argv, "stdin": stdin}) + "\n")
+            keys = sorted(k for k in os.environ if k.endswith(("_API_KEY", "_API_KEYS", "_TOKEN")))
+            handle.write(json.dumps({"cli": cli, "argv": argv, "stdin": stdin, "key_env": keys}) + "\n")
 
 
 def _ask(cli: str, model: str, system: str, prompt: str, schema: dict[str, Any] | None) -> tuple[str, int, int]:
@@ -189,3 +194,7 @@ def codex_main(argv: list[str]) -> int:
         print(f"tokens used: {n_in + n_out}", file=sys.stderr)
         print(text)
     return 0
+
+
+if __name__ == "__main__":  # `python fake_cli.py claude|codex ARGS...` (what the fixture's wrappers run)
+    sys.exit({"claude": claude_main, "codex": codex_main}[sys.argv[1]](sys.argv[2:]))

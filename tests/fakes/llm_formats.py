@@ -13,7 +13,8 @@ if TYPE_CHECKING:
 _ids = itertools.count(1)
 MALFORMED_JSON = '{"is_bug": tru, "summary": '  # what a broken model emits
 MALFORMED_INPUT = {"_malformed": "arguments that do not match the schema"}
-MODELS = ("claude-sonnet-4-5", "claude-haiku-4-5", "gpt-4.1-mini", "fake-model")
+MODELS = ("claude-sonnet-4-5", "claude-haiku-4-5", "gpt-4.1-mini", "fake-model",
+          "anthropic/claude-sonnet-4.5", "openai/gpt-4.1-mini", "fake/no-tools-model")
 
 
 def _id(prefix: str) -> str:
@@ -40,10 +41,13 @@ def error_body(api: str | None, status: int, message: str = "") -> dict[str, Any
     return {"error": {"message": message, "type": kind, "code": str(status), "param": None}}
 
 
-def models_list() -> dict[str, Any]:
+def models_list(models: tuple[str, ...] | list[str] = MODELS) -> dict[str, Any]:
+    """Anthropic + OpenAI + OpenRouter shapes at once; ids with "no-tools" lack tool support."""
     data = [{"type": "model", "id": m, "display_name": m, "created_at": "2025-01-01T00:00:00Z",
-             "object": "model", "created": 1735689600, "owned_by": "fake"} for m in MODELS]
-    return {"data": data, "has_more": False, "first_id": MODELS[0], "last_id": MODELS[-1], "object": "list"}
+             "object": "model", "created": 1735689600, "owned_by": "fake", "name": m,
+             "supported_parameters": ["max_tokens", "temperature"] + ([] if "no-tools" in m else ["tools", "tool_choice"])}
+            for m in models]
+    return {"data": data, "has_more": False, "first_id": models[0], "last_id": models[-1], "object": "list"}
 
 
 # ---- Anthropic Messages ------------------------------------------------------------------
@@ -159,3 +163,38 @@ def responses_response(req: "FakeRequest", reply: "Reply", usage: tuple[int, int
         "usage": {"input_tokens": usage[0], "output_tokens": out, "total_tokens": usage[0] + out,
                   "input_tokens_details": {"cached_tokens": 0}, "output_tokens_details": {"reasoning_tokens": 0}},
     }
+
+
+def responses_stream(req: "FakeRequest", reply: "Reply", usage: tuple[int, int | None]) -> list[tuple[str, Any]]:
+    """The Responses API event sequence: created, item added, deltas, item done, completed."""
+    full = responses_response(req, reply, usage)
+    seq = itertools.count()
+    events: list[tuple[str, Any]] = []
+
+    def add(kind: str, **data: Any) -> None:
+        events.append((kind, {"type": kind, "sequence_number": next(seq), **data}))
+
+    add("response.created", response={**full, "status": "in_progress", "output": [], "usage": None})
+    for index, item in enumerate(full["output"]):
+        if item["type"] == "function_call":
+            add("response.output_item.added", output_index=index, item={**item, "arguments": "", "status": "in_progress"})
+            for part in _chunks(item["arguments"]):
+                add("response.function_call_arguments.delta", output_index=index, item_id=item["id"], delta=part)
+            add("response.function_call_arguments.done", output_index=index, item_id=item["id"],
+                arguments=item["arguments"], name=item["name"])
+        else:
+            text = item["content"][0]["text"]
+            add("response.output_item.added", output_index=index,
+                item={**item, "content": [], "status": "in_progress"})
+            add("response.content_part.added", output_index=index, item_id=item["id"], content_index=0,
+                part={"type": "output_text", "text": "", "annotations": []})
+            for part in _chunks(text):
+                add("response.output_text.delta", output_index=index, item_id=item["id"], content_index=0,
+                    delta=part, logprobs=[])
+            add("response.output_text.done", output_index=index, item_id=item["id"], content_index=0,
+                text=text, logprobs=[])
+            add("response.content_part.done", output_index=index, item_id=item["id"], content_index=0,
+                part=item["content"][0])
+        add("response.output_item.done", output_index=index, item=item)
+    add("response.completed", response=full)
+    return events

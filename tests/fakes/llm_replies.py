@@ -91,7 +91,7 @@ CODE_REPLY = (
 
 _CODE_HINTS = re.compile(r"```|\bcode\b|\bpython\b|\bimplement|\bscript\b", re.IGNORECASE)
 _METRIC = re.compile(r"validation metric[^0-9\-\n]*(-?\d+(?:\.\d+)?(?:[eE]-?\d+)?)", re.IGNORECASE)
-_LOWER_BETTER = re.compile(r"\b(rmse|mse|mae|log[_ ]?loss|error|lower is better)\b", re.IGNORECASE)
+_LOWER_BETTER = re.compile(r"\b(rmse|mse|mae|log[_ ]?loss|lower is better)\b", re.IGNORECASE)
 
 
 def wants_code(prompt: str) -> bool:

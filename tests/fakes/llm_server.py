@@ -7,7 +7,7 @@ It speaks enough of three APIs for the real `anthropic` / `openai` SDKs (and AID
   content_block_stop / message_delta / message_stop), `POST /v1/messages/count_tokens`,
   `GET /v1/models`.
 - OpenAI Chat Completions: `POST /v1/chat/completions` (text, `tool_calls`, `stream`).
-- OpenAI Responses: `POST /v1/responses` (text, `function_call` output items).
+- OpenAI Responses: `POST /v1/responses` (text, `function_call` output items, `stream`).
 (Paths also work without the `/v1` prefix, e.g. for a base URL that already ends in /v1.)
 
 API::
@@ -24,6 +24,7 @@ API::
     server.push(delay=2.0)                    # next reply sleeps 2 s first (timeouts)
     server.push(malformed=True)               # next tool call has broken/mismatching args
     server.set_responder(fn)                  # fn(FakeRequest) -> str | dict | Reply | None
+    server.models.append("x/no-tools-1")     # GET /v1/models ids ("no-tools" ids: no tool support)
     server.requests                           # [Recorded(path, method, headers, body)], thread-safe copy
     server.reset()                            # clear queue, responder and record
     server.stop()
@@ -50,7 +51,7 @@ from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from tests.fakes import llm_replies
+from tests.fakes import llm_formats, llm_replies
 
 
 @dataclass
@@ -167,7 +168,8 @@ class FakeLLMServer:
         self._queue: deque[Reply] = deque()
         self._responder: Responder | None = None
         self._requests: list[Recorded] = []
-        self._httpd = ThreadingHTTPServer((host, port), _make_handler(self))
+        self.models: list[str] = list(llm_formats.MODELS)  # what GET /v1/models lists
+        self._httpd = _BacklogServer((host, port), _make_handler(self))
         self._httpd.daemon_threads = True
         self._thread: threading.Thread | None = None
 
@@ -258,11 +260,18 @@ class FakeLLMServer:
         return reply
 
 
+class _BacklogServer(ThreadingHTTPServer):
+    """ThreadingHTTPServer with a deep accept backlog (the default 5 resets bursts of clients)."""
+
+    request_queue_size = 256
+
+
 def _make_handler(server: FakeLLMServer) -> type[BaseHTTPRequestHandler]:
     from tests.fakes import llm_formats as fmt
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # else header+body writes cost a 40 ms delayed-ACK stall
 
         def log_message(self, format: str, *args: Any) -> None:  # quiet
             return
@@ -294,11 +303,17 @@ def _make_handler(server: FakeLLMServer) -> type[BaseHTTPRequestHandler]:
                 self.wfile.flush()
             self.close_connection = True
 
+        def handle_one_request(self) -> None:
+            try:
+                super().handle_one_request()
+            except (BrokenPipeError, ConnectionResetError):  # the client gave up (a timeout test)
+                self.close_connection = True
+
         def do_GET(self) -> None:  # noqa: N802
             path = self.path.split("?")[0].removeprefix("/v1")
             server._record(Recorded(self.path, "GET", self._headers(), None))
             if path == "/models":
-                self._send(200, fmt.models_list())
+                self._send(200, fmt.models_list(server.models))
             elif path in ("/health", "/healthz", "/"):
                 self._send(200, {"status": "ok"})
             else:
@@ -341,6 +356,8 @@ def _make_handler(server: FakeLLMServer) -> type[BaseHTTPRequestHandler]:
                     self._sse(fmt.chat_stream(req, reply, usage))
                 else:
                     self._send(200, fmt.chat_completion(req, reply, usage))
+            elif req.stream:
+                self._sse(fmt.responses_stream(req, reply, usage))
             else:
                 self._send(200, fmt.responses_response(req, reply, usage))
 

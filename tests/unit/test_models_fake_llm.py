@@ -56,6 +56,10 @@ def test_openai_sdk_chat_and_responses(fake_llm: FakeLLMServer) -> None:
                                                                   "parameters": REVIEW}])
     with pytest.raises(json.JSONDecodeError):
         json.loads(resp.output[0].arguments)
+    with client.responses.stream(model="x", input="hi") as stream:
+        assert stream.get_final_response().output_text == llm_replies.PLAIN_TEXT
+    chunks = client.chat.completions.create(model="x", messages=[{"role": "user", "content": "hi"}], stream=True)
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == llm_replies.PLAIN_TEXT
     fake_llm.push(status=500)
     with pytest.raises(openai.InternalServerError):
         client.responses.create(model="x", input="hi")

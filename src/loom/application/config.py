@@ -80,6 +80,9 @@ class LoomConfig(BaseSettings):
         validation_alias=_alias("openai_base_url", "OPENAI_BASE_URL"),
         description="OpenAI-compatible endpoint used by nim (default NVIDIA's integrate endpoint)",
     )
+    openrouter_base_url: str = Field(
+        "https://openrouter.ai/api/v1", description="OpenRouter endpoint (OpenAI-compatible chat)"
+    )
     api_base: str = Field(DEFAULT_API_BASE, description="gateway address for loom-proxy")
     proxy_default: bool = Field(False, description="make loom-proxy the default model provider")
     nim_tools: bool = Field(True, description="nim judge route supports tool calls")
@@ -93,6 +96,9 @@ class LoomConfig(BaseSettings):
     budget_debug_prob: float = Field(0.5, ge=0, le=1, description="chance to debug a buggy node")
     budget_max_debug_depth: int = Field(3, ge=0, description="max consecutive debug attempts")
     exec_timeout: float = Field(600.0, gt=0, description="seconds per candidate execution")
+    exec_memory_mb: int | None = Field(
+        None, ge=64, description="memory cap per candidate in MB (local executor; unset: half the RAM)"
+    )
     max_usd: float | None = Field(None, ge=0, description="spend cap in USD (run, train)")
     workers: int = Field(1, ge=1, le=64, description="candidates evaluated concurrently")
     holdout_fraction: float = Field(0.2, gt=0, lt=0.9, description="sealed holdout share of train")
@@ -109,6 +115,12 @@ class LoomConfig(BaseSettings):
 
     # --- model builder ---
     gpu_target: str | None = Field(None, description="GPU target for train --launch (kubernetes|batch|local)")
+    gpu_hour_usd: float = Field(4.0, ge=0, description="price of one GPU-hour in USD for train cost plans")
+    train_price_table: dict[str, dict[str, float]] | None = Field(
+        None,
+        description="per-budget overrides of train resources, e.g. {small: {gpus: 2, hours: 3}}"
+        " (keys: gpus, hours, max_steps, global_batch_size, local_batch_size, nodes, dim)",
+    )
 
     # --- gateway ---
     proxy_log_path: Path = Field(Path("learnings/proxy_calls.jsonl"), description="gateway call log")

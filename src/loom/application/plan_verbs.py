@@ -61,8 +61,11 @@ class PlanVerbs:
         config: LoomConfig,
         model: ModelPort | Callable[[], ModelPort],
         credentials: CredentialSource | None = None,
+        *,
+        model_classes: Callable[[str], Any],
     ) -> None:
         self._config = config
+        self._model_classes = model_classes
         self._model = model
         self._credentials = credentials
 
@@ -72,7 +75,7 @@ class PlanVerbs:
             raise UsageError("give the goal in words, e.g. loom plan \"predict churn from customers.csv\"")
         # Preflight before any spend: only the feedback role's provider is used here.
         feedback_only = self._config.model_copy(update={"code_provider": self._config.role_provider("feedback")[0]})
-        require_models_ready(feedback_only, self._credentials)
+        require_models_ready(feedback_only, self._credentials, resolve=self._model_classes)
         model = self._model if isinstance(self._model, ModelPort) else self._model()
         request = ChatRequest(
             system=SYSTEM,

@@ -25,10 +25,13 @@ class Verdict(str, Enum):
 
 
 #: Leakage kinds an EDA flag can carry.
-LEAK_KINDS = ("near_perfect_predictor", "id_like", "target_derived", "target_duplicate", "time_leakage", "constant")
+LEAK_KINDS = (
+    "near_perfect_predictor", "id_like", "target_derived", "target_duplicate", "time_leakage", "constant", "time_split",
+)
 
-#: Leak kinds that `features` drops (an id-like column is dropped too: it cannot generalise).
-DROP_KINDS = frozenset(LEAK_KINDS)
+#: Leak kinds whose column `features` drops (an id-like column cannot generalise; a time_split
+#: flag is about the split, not the column, so the time column stays for time-ordered CV).
+DROP_KINDS = frozenset(LEAK_KINDS) - {"time_split"}
 
 
 @dataclass(frozen=True)
@@ -97,7 +100,7 @@ class ValidateResult:
 
     @property
     def cv_mean(self) -> float:
-        return sum(self.cv_scores) / len(self.cv_scores) if self.cv_scores else float("nan")
+        return round(sum(self.cv_scores) / len(self.cv_scores), 6) if self.cv_scores else float("nan")
 
 
 @dataclass(frozen=True)
@@ -165,6 +168,8 @@ class PipelineResult:
 
 #: A score this close to perfect on real data is a leak until proven otherwise.
 SUSPICIOUS_SCORE = 0.995
+#: The largest acceptable spread of the metric across slices of a --sensitive column.
+SLICE_GAP = 0.15
 
 
 def validate_verdict(
@@ -176,6 +181,7 @@ def validate_verdict(
     baseline: float | None,
     leakage: list[LeakageFlag],
     slice_gap: float | None = None,
+    near_perfect: bool = False,
 ) -> tuple[Verdict, list[str]]:
     """PASS / REVIEW / FAIL with the reasons (every rule that fired, in order)."""
     fail: list[str] = []
@@ -185,13 +191,13 @@ def validate_verdict(
         return Verdict.FAIL, fail
     mean = sum(cv_scores) / len(cv_scores)
     spread = max(cv_scores) - min(cv_scores)
-    if greater_is_better and holdout >= SUSPICIOUS_SCORE and metric in ("roc_auc", "accuracy", "r2"):
+    if near_perfect:
         fail.append(f"holdout {metric} {holdout:.4f} is near-perfect: likely leakage")
     if leakage:
         cols = ", ".join(sorted({f.column for f in leakage}))
         review.append(f"leakage flags on: {cols}")
     if baseline is not None:
-        worse = holdout < baseline if greater_is_better else holdout > baseline
+        worse = holdout <= baseline if greater_is_better else holdout >= baseline
         if worse:
             fail.append(f"holdout {metric} {holdout:.4f} is no better than the trivial baseline {baseline:.4f}")
     gap = abs(holdout - mean)
@@ -200,8 +206,8 @@ def validate_verdict(
         review.append(f"holdout {holdout:.4f} differs from CV mean {mean:.4f} by more than 15%")
     if spread / scale > 0.25:
         review.append(f"CV folds disagree (spread {spread:.4f})")
-    if slice_gap is not None and slice_gap > 0.1:
-        review.append(f"per-slice {metric} gap {slice_gap:.3f} exceeds 0.10")
+    if slice_gap is not None and slice_gap > SLICE_GAP:
+        review.append(f"per-slice {metric} gap {slice_gap:.3f} exceeds {SLICE_GAP:.2f}")
     if fail:
         return Verdict.FAIL, fail + review
     if review:
@@ -257,3 +263,21 @@ def deploy_gate(
     if reasons:
         return Verdict.REFUSE, reasons
     return Verdict.ALLOW, [f"validate PASS, holdout {holdout:.4f}" if holdout is not None else "validate PASS"]
+
+
+@dataclass(frozen=True)
+class DeployRecord:
+    """What the deploy gate looks at: the upstream validate run of the solution to deploy."""
+
+    validate_run: str | None
+    verdict: str | None
+    holdout_score: float | None
+    greater_is_better: bool
+    metric: str | None
+    solution: str
+    dataset: str | None
+    target: str | None
+    task_type: str | None
+    id_columns: tuple[str, ...] = ()
+    solution_code: str | None = None
+    lineage: tuple[str, ...] = ()

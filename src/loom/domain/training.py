@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from enum import Enum
+from typing import Any
 
 from loom.domain.errors import UsageError
 
@@ -110,25 +111,32 @@ class Resources:
 #: Override per budget in config: `train_price_table: {small: {gpus: 2, hours: 3}}`.
 DEFAULT_GPU_HOUR_USD = 4.0
 DEFAULT_PRICE_TABLE: dict[Budget, Resources] = {
-    Budget.PROBE: Resources(gpus=1, hours=0.25, max_steps=200, global_batch_size=32,
+    Budget.PROBE: Resources(gpus=1, hours=0.5, max_steps=200, global_batch_size=32,
                             local_batch_size=8, dim=256),
-    Budget.SMALL: Resources(gpus=8, hours=4.0, max_steps=5_000, global_batch_size=256,
+    Budget.SMALL: Resources(gpus=4, hours=4.0, max_steps=5_000, global_batch_size=256,
                             local_batch_size=16, dim=768),
-    Budget.FULL: Resources(gpus=32, hours=24.0, max_steps=50_000, global_batch_size=1024,
-                           local_batch_size=16, nodes=4, dim=2048),
+    Budget.FULL: Resources(gpus=8, hours=48.0, max_steps=50_000, global_batch_size=1024,
+                           local_batch_size=16, dim=2048),
 }
 
 
 def resources_for(budget: Budget, overrides: Mapping[str, Mapping[str, object]] | None = None) -> Resources:
     """The resources for `budget`, with the config's per-budget overrides applied."""
     base = DEFAULT_PRICE_TABLE[budget]
-    extra = dict((overrides or {}).get(budget.value, {}) or {})
+    extra: dict[str, Any] = dict((overrides or {}).get(budget.value, {}) or {})
     unknown = sorted(set(extra) - set(Resources.__dataclass_fields__))
     if unknown:
         raise UsageError(
             f"unknown key '{unknown[0]}' in train_price_table.{budget.value}; "
             f"valid: {', '.join(Resources.__dataclass_fields__)}"
         )
+    for key, value in list(extra.items()):
+        try:
+            extra[key] = float(value) if key == "hours" else int(value)
+        except (TypeError, ValueError):
+            raise UsageError(f"train_price_table.{budget.value}.{key} must be a number, not {value!r}") from None
+        if extra[key] < 0 or (key != "hours" and key != "gpus" and extra[key] < 1):
+            raise UsageError(f"train_price_table.{budget.value}.{key} is out of range: {value!r}")
     return replace(base, **extra) if extra else base  # type: ignore[arg-type]
 
 

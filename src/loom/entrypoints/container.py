@@ -13,6 +13,15 @@ from dependency_injector import containers, providers
 
 from loom.application.config import LoomConfig
 from loom.application.credentials import CredentialSource, EnvCredentials, as_credential_source
+from loom.application.data import Browse, Ingest
+from loom.application.lifecycle.deploy import DeploySolution
+from loom.application.lifecycle.pipeline import RunPipeline
+from loom.application.lifecycle.profile import BuildFeatures, ProfileDataset
+from loom.application.lifecycle.report import CheckOps, WriteReport
+from loom.application.lifecycle.validate import ValidateSolution
+from loom.application.plan_verbs import PlanVerbs
+from loom.application.run_search import RunSearch
+from loom.application.train_model import TrainModel
 from loom.entrypoints import registry
 
 
@@ -50,6 +59,25 @@ class Container(containers.DeclarativeContainer):
     feedback_model = role_model("feedback", config, credentials)
 
     # --- use-cases (each issue adds its own line here) ---
+    model_classes = providers.Object(registry.model_class)  # name -> adapter class, for preflight
+    plan_verbs = providers.Factory(
+        PlanVerbs, config=config, model=feedback_model.provider, credentials=credentials, model_classes=model_classes,
+    )
+    ingest = providers.Factory(Ingest, mlops)
+    browse = providers.Factory(Browse, mlops)
+    train_model = providers.Factory(TrainModel, config, model_builder)
+    run_search = providers.Factory(  # model ports passed as factories: a keyless brain never builds them
+        RunSearch, config=config, search=search, executor=mlops,
+        code_model=code_model.provider, feedback_model=feedback_model.provider, credentials=credentials,
+        model_classes=model_classes,
+    )
+    profile_dataset = providers.Factory(ProfileDataset, mlops)
+    build_features = providers.Factory(BuildFeatures, mlops)
+    validate_solution = providers.Factory(ValidateSolution, mlops)
+    write_report = providers.Factory(WriteReport, mlops)
+    check_ops = providers.Factory(CheckOps, mlops)
+    deploy_solution = providers.Factory(DeploySolution, mlops)
+    run_pipeline = providers.Factory(RunPipeline, mlops, ingest, run_search.provider)
 
 
 def build_container(config: LoomConfig, credentials: Any = None) -> Container:

@@ -94,3 +94,8 @@ def load(port: str, name: str) -> Any:
 def create(port: str, name: str, config: Any, **kwargs: Any) -> Any:
     """Build the adapter: `Provider(config, **kwargs)`."""
     return load(port, name)(config, **kwargs)
+
+
+def model_class(name: str) -> Any:
+    """The model adapter class for a provider name (what model preflight resolves through)."""
+    return load("models", name)

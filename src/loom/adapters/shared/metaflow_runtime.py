@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from loom.application.credentials import KNOWN_SECRET_ENV
-from loom.domain.errors import ExecutionFailed, UsageError
+from loom.domain.errors import ConfigError, ExecutionFailed, UsageError
 from loom.domain.pathspec import Pathspec
 
 if TYPE_CHECKING:
@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 #: Env vars that mean "the user runs their own Metaflow": Loom then sets no datastore/metadata.
 USER_METAFLOW_ENV = ("METAFLOW_PROFILE", "METAFLOW_DEFAULT_DATASTORE", "METAFLOW_DEFAULT_METADATA")
 
-_flow_lock = threading.Lock()
+_flow_lock = threading.RLock()
 
 
 # --------------------------------------------------------------------------------------------
@@ -77,7 +77,6 @@ def metaflow_env(config: "LoomConfig") -> dict[str, str]:
             METAFLOW_DEFAULT_DATASTORE="local",
             METAFLOW_DEFAULT_METADATA="local",
             METAFLOW_DATASTORE_SYSROOT_LOCAL=str(root),
-            METAFLOW_CARD_LOCALROOT=str(root / ".metaflow" / "mf.cards"),
         )
     elif config.metaflow_profile:
         env["METAFLOW_PROFILE"] = config.metaflow_profile
@@ -93,6 +92,9 @@ def subprocess_env(config: "LoomConfig", extra: Mapping[str, str] | None = None)
         if key in ("METAFLOW_USER",) or key not in os.environ:
             env[key] = value
     env.setdefault("PYTHONUNBUFFERED", "1")
+    src = Path(__file__).resolve().parents[3]  # the dir holding the `loom` package
+    if src.name not in ("site-packages", "dist-packages"):  # a source checkout: let LOOM_PYTHON see it
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (env.get("PYTHONPATH"), str(src)) if p)
     env.update(extra or {})
     return env
 
@@ -115,14 +117,17 @@ def run_flow(
     with_: str | Sequence[str] | None = None,
     timeout: float | None = None,
     on_line: Callable[[str], None] | None = None,
+    cancel: Any = None,
 ) -> str:
     """Run `config.python flow_file run --<param> <value> ...`; return the run's pathspec.
 
     `params` map parameter names to values (None skipped, bools as 'true'/'false', Paths as
     str). `with_` adds `--with SPEC` per item (e.g. "kubernetes"): passed through, never
-    emulated. `on_line` sees each output line as it arrives (progress). On failure raises
-    ExecutionFailed with the failing step's last error line; past `timeout` the process group
-    is killed.
+    emulated. `on_line` sees each output line as it arrives (progress). `cancel` (anything
+    with is_set()) stops the run early. On failure raises ExecutionFailed with the failing
+    step's last error line (its `.pathspec` is the failed run when one started, `.timed_out`
+    / `.cancelled` say why); past `timeout` the process group is killed. A step that raises
+    `LoomInputError` / `UsageError` makes this raise UsageError (bad input, exit 2).
     """
     flow_file = Path(flow_file).resolve()
     if not flow_file.is_file():
@@ -143,16 +148,29 @@ def run_flow(
         for spec in _with_specs(with_):
             argv += ["--with", spec]
         log.debug("running flow", extra={"flow": flow_file.name, "cwd": str(root)})
-        lines, code, timed_out = _stream(argv, root, subprocess_env(config), timeout, on_line)
+        lines, code, stopped = _stream(argv, root, subprocess_env(config), timeout, on_line, cancel)
         run_id = run_id_file.read_text().strip() if run_id_file.is_file() else ""
     flow_name = _flow_name(flow_file, lines)
-    if timed_out:
-        raise ExecutionFailed(f"{flow_file.stem} timed out after {timeout:.0f}s"
-                              + (f" ({flow_name}/{run_id})" if run_id else ""))
+    pathspec = f"{flow_name}/{run_id}" if run_id else None
+    where = f" ({pathspec})" if pathspec else ""
+    if stopped:
+        why = f"timed out after {timeout:.0f}s" if stopped == "timeout" else "was cancelled"
+        raise _failed(f"{flow_name} {why}{where}", pathspec, stopped)
     if code != 0 or not run_id:
-        where = f" ({flow_name}/{run_id})" if run_id else ""
-        raise ExecutionFailed(f"{flow_name or flow_file.stem} failed{where}: {last_error_line(lines)}")
+        line = last_error_line(lines)
+        bad_input = _INPUT_ERROR.match(line)
+        if bad_input:  # the flow rejected its input: a usage error (exit 2), not a failure
+            raise UsageError(bad_input.group(1))
+        raise _failed(f"{flow_name} failed{where}: {line}", pathspec, None)
     return f"{flow_name}/{run_id}"
+
+
+def _failed(message: str, pathspec: str | None, stopped: str | None) -> ExecutionFailed:
+    err = ExecutionFailed(message)
+    err.pathspec = pathspec  # type: ignore[attr-defined]
+    err.timed_out = stopped == "timeout"  # type: ignore[attr-defined]
+    err.cancelled = stopped == "cancel"  # type: ignore[attr-defined]
+    return err
 
 
 def _with_specs(with_: str | Sequence[str] | None) -> list[str]:
@@ -169,13 +187,17 @@ def _stream(
     env: dict[str, str],
     timeout: float | None,
     on_line: Callable[[str], None] | None,
-) -> tuple[list[str], int | None, bool]:
-    proc = subprocess.Popen(
-        argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL, text=True, errors="replace", start_new_session=True,
-    )
+    cancel: Any = None,
+) -> tuple[list[str], int | None, str | None]:
+    try:
+        proc = subprocess.Popen(
+            argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL, text=True, errors="replace", start_new_session=True,
+        )
+    except OSError as exc:
+        raise ConfigError(f"cannot start the flow interpreter {argv[0]!r} (LOOM_PYTHON): {exc.strerror or exc}") from None
     lines: list[str] = []
-    timed_out = False
+    stopped: str | None = None
 
     def reader() -> None:
         assert proc.stdout is not None
@@ -190,16 +212,25 @@ def _stream(
 
     thread = threading.Thread(target=reader, daemon=True)
     thread.start()
+    deadline = None if timeout is None else time.monotonic() + timeout
     try:
-        proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        timed_out = True
-        _kill_group(proc)
+        while True:
+            try:
+                proc.wait(timeout=0.2)
+                break
+            except subprocess.TimeoutExpired:
+                if deadline is not None and time.monotonic() > deadline:
+                    stopped = "timeout"
+                elif cancel is not None and cancel.is_set():
+                    stopped = "cancel"
+                if stopped:
+                    _kill_group(proc)
+                    break
     except BaseException:
         _kill_group(proc)
         raise
     thread.join(timeout=5)
-    return lines, proc.returncode, timed_out
+    return lines, proc.returncode, stopped
 
 
 def _kill_group(proc: subprocess.Popen[str]) -> None:
@@ -209,24 +240,28 @@ def _kill_group(proc: subprocess.Popen[str]) -> None:
         proc.wait(timeout=10)
 
 
-_PREFIX = re.compile(r"^\S*\s*\[[^\]]+\]\s*")  # "2026-.. 12:00:00.000 [1234/start/1 (pid 9)] "
-_ERRORISH = re.compile(r"([A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt)\b.*|.*\b(failed|error)\b.*)", re.I)
+_PREFIX = re.compile(r"^(?:\d{4}-\d\d-\d\d\s+)?(?:[\d:.]+\s+)?(?:\[[^\]]+\]\s*)?")  # "2026-.. 12:00:00.000 [1234/start/1 (pid 9)] "
+_EXCEPTION = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt|Failed|NotFound)\b:?.*")
+#: A flow step that raises an exception of one of these class names reports bad input (exit 2).
+_INPUT_ERROR = re.compile(r"^(?:[\w.]*\.)?(?:LoomInputError|UsageError):\s*(.+)$")
+_FAILED = re.compile(r".*\b(failed|error)\b.*", re.I)
 
 
 def last_error_line(lines: Sequence[str]) -> str:
     """The most telling line of a failed run's output (the exception line of the traceback)."""
     cleaned = [_PREFIX.sub("", line).strip() for line in lines]
     cleaned = [c for c in cleaned if c and not c.startswith(("Task failed", "This failed task"))]
-    for line in reversed(cleaned):
-        if _ERRORISH.match(line) and not line.lower().startswith(("traceback", "step failure", "internal error")):
-            return line[:300]
+    for pattern in (_EXCEPTION, _FAILED):
+        for line in reversed(cleaned):
+            if pattern.match(line) and not line.lower().startswith(("traceback", "step failure", "workflow failed")):
+                return line[:300]
     return cleaned[-1][:300] if cleaned else "no output"
 
 
 def _flow_name(flow_file: Path, lines: Sequence[str]) -> str:
     for line in lines[:20]:
-        m = re.search(r"Workflow starting \(run-id [^)]*\)|Metaflow \S+ executing (\w+)", line)
-        if m and m.group(1):
+        m = re.search(r"Metaflow \S+ executing (\w+)", line)
+        if m:
             return m.group(1)
     text = flow_file.read_text(encoding="utf-8", errors="replace")
     m = re.search(r"^class\s+(\w+)\s*\(\s*FlowSpec\s*\)", text, re.M)
@@ -244,14 +279,14 @@ def client(config: "LoomConfig") -> Iterator[Any]:
     user). Thread-safe only in the sense that callers serialize on one lock.
     """
     with _flow_lock:
-        if embedded(config):
-            for key, value in metaflow_env(config).items():
-                os.environ.setdefault(key, value)  # before the first `import metaflow`
-            root = ensure_root(config)
+        is_embedded = embedded(config)  # decided before anything below touches os.environ
+        user = metaflow_env(config).get("METAFLOW_USER")
+        if user:
+            os.environ.setdefault("METAFLOW_USER", user)
         import metaflow
 
-        if embedded(config):
-            metaflow.metadata(f"local@{root}")
+        if is_embedded:
+            metaflow.metadata(f"local@{ensure_root(config)}")
         metaflow.namespace(None)
         yield metaflow
 
@@ -294,17 +329,24 @@ def card_files(config: "LoomConfig", pathspec: str) -> list[Path]:
     spec = Pathspec.parse(pathspec)
     found: list[Path] = []
     if embedded(config):
-        base = datastore_root(config) / ".metaflow" / "mf.cards" / spec.flow / "runs" / spec.run_id
-        found = sorted(base.glob("steps/*/tasks/*/cards/*.html"), key=lambda p: p.stat().st_mtime)
+        store = datastore_root(config) / ".metaflow"
+        for base in (store / spec.flow / "runs" / spec.run_id, store / "mf.cards" / spec.flow / "runs" / spec.run_id):
+            found += base.glob("steps/*/tasks/*/cards/*.html")
         if found:
+            found.sort(key=lambda p: p.stat().st_mtime)
             return found
     out_dir = config.home / "cards" / spec.flow / spec.run_id
     with client(config) as mf, _cwd(datastore_root(config) if embedded(config) else Path.cwd()):
         from metaflow.cards import get_cards
+        from metaflow.plugins.cards.exception import CardNotPresentException
 
         for step in run:
             for task in step:
-                for i, card in enumerate(get_cards(task)):
+                try:
+                    cards = list(get_cards(task))
+                except CardNotPresentException:
+                    continue
+                for i, card in enumerate(cards):
                     out_dir.mkdir(parents=True, exist_ok=True)
                     path = out_dir / f"{step.id}-{task.id}-{i}.html"
                     path.write_text(card.get(), encoding="utf-8")
@@ -321,13 +363,3 @@ def _cwd(path: Path) -> Iterator[None]:
         yield
     finally:
         os.chdir(old)
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
-    """Poll `predicate` (metadata written by another process can lag a little)."""
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return predicate()

@@ -6,10 +6,10 @@ and lifecycle parts are Metaflow's (the `local` adapter refuses them with a one-
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,9 @@ class ExecRequest:
     experiment_id: str | None = None
     dataset: str | None = None  # pathspec of the source data object, when there is one
     tags: Mapping[str, str] = field(default_factory=dict)  # tenant, owned_by, ...
+    # Set when the run is interrupted: an executor should stop the candidate promptly
+    # (anything with is_set(), e.g. threading.Event; None = never cancelled).
+    cancel: Any = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -58,3 +61,67 @@ class Executor(Protocol):
     name: str
 
     def execute(self, request: ExecRequest) -> ExecResult: ...
+
+
+# ---- the data side (metaflow; `local` has none: use-cases refuse with a pointer) ---------------
+@dataclass(frozen=True)
+class DatasetInfo:
+    """One data object (IngestDataset/N, FeaturesFlow/N, ...): what `loom datasets` lists."""
+
+    pathspec: str
+    name: str | None
+    rows: Mapping[str, int]  # {"train": n, "test": m}
+    columns: int
+    target: str | None
+    task_type: str | None
+    fingerprint: str
+    created_at: str | None = None
+    source: str | None = None
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """One run of any flow: what `loom runs` lists."""
+
+    pathspec: str
+    flow: str
+    created_at: str | None
+    finished: bool
+    successful: bool
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RunDetail:
+    """`loom show`: a run, its steps and its artifacts (name -> short description)."""
+
+    run: RunInfo
+    steps: tuple[str, ...]
+    artifacts: Mapping[str, str]
+    cards: tuple[Path, ...] = ()
+
+
+@runtime_checkable
+class DataStore(Protocol):
+    """Versioned data objects, runs and cards (the `metaflow` MLOps adapter implements it)."""
+
+    def ingest(
+        self,
+        source: Path,
+        *,
+        name: str | None = None,
+        target: str | None = None,
+        on_progress: Callable[[str], None] | None = None,
+    ) -> DatasetInfo: ...
+
+    def list_datasets(self, limit: int = 50) -> list[DatasetInfo]: ...
+
+    def list_runs(self, flow: str | None = None, limit: int = 50) -> list[RunInfo]: ...
+
+    def show(self, pathspec: str) -> RunDetail: ...
+
+    def card(self, pathspec: str) -> list[Path]: ...
+
+    def materialize(self, pathspec: str, dest_dir: Path) -> Path:
+        """Write a data object's tables as train.csv [+ test.csv] [+ sample_submission.csv]."""
+        ...

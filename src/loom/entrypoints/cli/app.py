@@ -59,7 +59,10 @@ def _launcher(
 ) -> int | None:
     """Global flags (--config, --json, --debug) may come before the verb."""
     set_global(common)
-    return app(tokens)
+    try:
+        return app(tokens)
+    finally:
+        set_global(Common())  # in-process callers (tests, services) never inherit flags
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -2,36 +2,104 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Annotated, Literal
+from dataclasses import asdict
+from typing import Annotated
 
 from cyclopts import Parameter
 
-from loom.entrypoints.cli.common import Common, not_built
+from loom.entrypoints.cli.common import Common, container_for, emit, load_config
+
+_MLOPS_HELP = "MLOps provider (LOOM_MLOPS_PROVIDER); these views need metaflow."
 
 
-def datasets(*, common: Annotated[Common, Parameter(name="*")] = Common()) -> int:
+def datasets(
+    *,
+    limit: Annotated[int, Parameter(help="Show at most this many datasets (newest first).")] = 50,
+    mlops: Annotated[str | None, Parameter(help=_MLOPS_HELP)] = None,
+    common: Annotated[Common, Parameter(name="*")] = Common(),
+) -> int:
     """List ingested datasets (data objects)."""
-    return not_built("datasets", 5)
+    items = container_for(load_config(common, mlops_provider=mlops)).browse().datasets(limit=limit)
+
+    def human(out) -> None:  # type: ignore[no-untyped-def]
+        from rich.table import Table
+
+        if not items:
+            out.print("no datasets yet; create one with `loom ingest --source DATA`")
+            return
+        table = Table(title="Datasets")
+        table.add_column("pathspec", no_wrap=True)
+        for col in ("name", "train/test", "cols", "target (task)", "fingerprint"):
+            table.add_column(col)
+        for d in items:
+            table.add_row(d.pathspec, str(d.name), f"{d.rows.get('train', 0):,}/{d.rows.get('test', 0):,}",
+                          str(d.columns), f"{d.target} ({d.task_type})", d.fingerprint[:8])
+        out.print(table)
+
+    emit(common, {"status": "OK", "datasets": [asdict(d) for d in items]}, human)
+    return 0
 
 
 def runs(
     *,
     flow: Annotated[str | None, Parameter(help="Only runs of this flow.")] = None,
+    limit: Annotated[int, Parameter(help="Show at most this many runs (newest first).")] = 50,
+    mlops: Annotated[str | None, Parameter(help=_MLOPS_HELP)] = None,
     common: Annotated[Common, Parameter(name="*")] = Common(),
 ) -> int:
     """List runs, optionally of one flow."""
-    return not_built("runs", 5)
+    items = container_for(load_config(common, mlops_provider=mlops)).browse().runs(flow=flow, limit=limit)
+
+    def human(out) -> None:  # type: ignore[no-untyped-def]
+        from rich.table import Table
+
+        if not items:
+            out.print("no runs yet")
+            return
+        table = Table(title="Runs" + (f" of {flow}" if flow else ""))
+        table.add_column("pathspec", no_wrap=True)
+        for col in ("status", "created", "tags"):
+            table.add_column(col)
+        for r in items:
+            status = "ok" if r.successful else ("failed" if r.finished else "running/failed")
+            created = (r.created_at or "").replace("T", " ")[5:16]
+            table.add_row(r.pathspec, status, created, " ".join(r.tags))
+        out.print(table)
+
+    emit(common, {"status": "OK", "runs": [asdict(r) for r in items]}, human)
+    return 0
 
 
 def show(
     pathspec: Annotated[str, Parameter(help="Flow/RunId, e.g. IngestDataset/12.")],
     /,
     *,
+    mlops: Annotated[str | None, Parameter(help=_MLOPS_HELP)] = None,
     common: Annotated[Common, Parameter(name="*")] = Common(),
 ) -> int:
     """Show a pathspec: its status, tags and artifacts."""
-    return not_built("show", 5)
+    detail = container_for(load_config(common, mlops_provider=mlops)).browse().show(pathspec)
+
+    def human(out) -> None:  # type: ignore[no-untyped-def]
+        from rich.table import Table
+
+        r = detail.run
+        status = "ok" if r.successful else ("failed" if r.finished else "not finished")
+        out.print(f"[bold]{r.pathspec}[/bold]  {status}  created {r.created_at}")
+        out.print(f"steps: {' -> '.join(detail.steps)}")
+        if r.tags:
+            out.print(f"tags: {' '.join(r.tags)}")
+        table = Table(title="Artifacts")
+        table.add_column("name")
+        table.add_column("value")
+        for key, value in detail.artifacts.items():
+            table.add_row(key, value)
+        out.print(table)
+        for card_path in detail.cards:
+            out.print(f"card: {card_path}")
+
+    emit(common, {"status": "OK", **asdict(detail)}, human)
+    return 0
 
 
 def card(
@@ -39,7 +107,23 @@ def card(
     /,
     *,
     open_: Annotated[bool, Parameter(name="--open", negative="", help="Open the card in a browser.")] = False,
+    mlops: Annotated[str | None, Parameter(help=_MLOPS_HELP)] = None,
     common: Annotated[Common, Parameter(name="*")] = Common(),
 ) -> int:
-    """Print the path of a run's card, or open it in a browser."""
-    return not_built("card", 5)
+    """Print the path of a run's card, or open it in a browser.
+
+    Cards are self-contained HTML files; with the embedded datastore they live under
+    LOOM_HOME/metaflow/.metaflow/mf.cards. A run with several cards prints each path.
+    """
+    paths = container_for(load_config(common, mlops_provider=mlops)).browse().card(pathspec)
+    if open_:
+        import webbrowser
+
+        webbrowser.open(paths[-1].as_uri())
+
+    def human(out) -> None:  # type: ignore[no-untyped-def]
+        for path in paths:
+            out.print(str(path))
+
+    emit(common, {"status": "OK", "pathspec": pathspec, "cards": [str(p) for p in paths], "opened": open_}, human)
+    return 0

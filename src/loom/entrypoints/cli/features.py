@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Literal
 
 from cyclopts import Parameter
 
-from loom.entrypoints.cli.common import Common, not_built
+from loom.entrypoints.cli.common import Common, container_for, emit, load_config
 
 
 def features(
@@ -15,7 +14,31 @@ def features(
     dataset: Annotated[str, Parameter(help="The data object to derive features from.")],
     from_eda: Annotated[str | None, Parameter(name="--from", help="An EDA run whose leakage flags to apply (EdaFlow/N).")] = None,
     recipe: Annotated[Literal["minimal", "full"], Parameter(help="Feature recipe.")] = "minimal",
+    target: Annotated[str | None, Parameter(help="Target column (inferred when omitted).")] = None,
     common: Annotated[Common, Parameter(name="*")] = Common(),
 ) -> int:
-    """Derive a feature set (flagged leaky columns dropped) as a new data object (FeaturesFlow/N)."""
-    return not_built("features", 6)
+    """Derive a feature set (flagged leaky columns dropped) as a new data object (FeaturesFlow/N).
+
+    The leakage flags come from `--from EdaFlow/N` or are recomputed. minimal: drop the flagged
+    columns and split datetimes into parts; full: also missing indicators, log1p of skewed
+    numbers and frequency encodings. The result keeps the data-object artifacts (train, test,
+    schema, fingerprint, ...) so every verb accepts FeaturesFlow/N like IngestDataset/N.
+    """
+    from loom.entrypoints.cli.lifecycle_view import flag_table, payload, run_quiet
+
+    config = load_config(common)
+    use_case = container_for(config).build_features()
+    r = run_quiet(common, f"building features from {dataset} ...",
+                  lambda: use_case(dataset, from_eda=from_eda, recipe=recipe, target=target))
+
+    def human(out) -> None:  # type: ignore[no-untyped-def]
+        out.print(f"[bold]{r.pathspec}[/bold]  columns {r.columns_before} -> {r.columns_after} "
+                  f"(dropped {len(r.dropped)}, added {len(r.added)}), recipe {r.recipe}, fingerprint {r.fingerprint[:12]}")
+        if r.dropped:
+            flag_table(out, r.dropped, "dropped")
+        if r.added:
+            out.print("added: " + ", ".join(r.added))
+        out.print("lineage: " + " -> ".join(r.lineage["chain"]))
+
+    emit(common, payload(r, status="OK"), human)
+    return 0

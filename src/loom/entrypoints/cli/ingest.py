@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated
 
 from cyclopts import Parameter
 
-from loom.entrypoints.cli.common import Common, not_built
+from loom.entrypoints.cli.common import Common, container_for, effective, emit, load_config
 
 
 def ingest(
@@ -15,7 +15,38 @@ def ingest(
     source: Annotated[Path, Parameter(help="A data dir (train.csv [+ test.csv] [+ sample_submission.csv]) or one CSV/Parquet file.")],
     name: Annotated[str | None, Parameter(help="A name for the dataset (default: the source's name).")] = None,
     target: Annotated[str | None, Parameter(help="Target column (inferred when omitted).")] = None,
+    mlops: Annotated[str | None, Parameter(help="MLOps provider (LOOM_MLOPS_PROVIDER); data objects need metaflow.")] = None,
     common: Annotated[Common, Parameter(name="*")] = Common(),
 ) -> int:
-    """Turn a data dir or a CSV/Parquet file into a versioned data object (IngestDataset/N)."""
-    return not_built("ingest", 5)
+    """Turn a data dir or a CSV/Parquet file into a versioned data object (IngestDataset/N).
+
+    A data dir keeps its train/test/sample_submission tables; a single file is split into
+    train/test (seeded by LOOM_SEED, test share 0.2, the target column moved to test_labels).
+    The run stores the tables, a schema (columns, dtypes, rows, target, id columns, task type)
+    and a sha256 content fingerprint, and prints the pathspec `IngestDataset/<id>`.
+    """
+    config = load_config(common, mlops_provider=mlops)
+    use_case = container_for(config).ingest()
+    if effective(common).json:
+        info = use_case(source, name=name, target=target)
+    else:
+        from loom.entrypoints.cli.common import console
+
+        err = console(stderr=True)
+        with err.status(f"ingesting {source} ...") as status:
+            info = use_case(source, name=name, target=target,
+                            on_progress=lambda msg: status.update(f"ingesting: {msg}"))
+
+    def human(out) -> None:  # type: ignore[no-untyped-def]
+        rows = ", ".join(f"{k} {v:,}" for k, v in info.rows.items())
+        out.print(f"[bold]{info.pathspec}[/bold]  {info.name}: {rows} rows, {info.columns} columns, "
+                  f"target {info.target} ({info.task_type}), fingerprint {info.fingerprint[:12]}")
+
+    emit(common, {"status": "OK", **_asdict(info)}, human)
+    return 0
+
+
+def _asdict(obj: object) -> dict:
+    from dataclasses import asdict
+
+    return asdict(obj)  # type: ignore[call-overload]

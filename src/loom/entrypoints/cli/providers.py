@@ -79,10 +79,15 @@ def doctor(*, common: Annotated[Common, Parameter(name="*")] = Common()) -> int:
 
     config = load_config(common)
     lines = []
+    shown: set[tuple[str, str]] = set()
     for port, names in _selected_names(config).items():
         for name in names:
             roles = [r for r in ("code", "feedback") if port == "models" and config.role_provider(r)[0] == name]
             for check in _checks(port, name, config):
+                model_fact = (check.subject, check.detail)
+                if port == "models" and check.subject.startswith("model ") and model_fact in shown:
+                    continue  # one deprecated model used by two providers: warn once
+                shown.add(model_fact)
                 lines.append({"port": port, "provider": name, "roles": roles, **check.as_dict()})
     failed = any(line["level"] == Level.FAIL.value for line in lines)
     status = "FAIL" if failed else "OK"

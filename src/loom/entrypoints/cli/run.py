@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from cyclopts import Parameter
 
-from loom.entrypoints.cli.common import Common, not_built
+from loom.entrypoints.cli.common import Common, console, container_for, effective, emit, load_config
 
 
 def run(
@@ -33,5 +33,40 @@ def run(
     resume: Annotated[str | None, Parameter(help="Continue a saved run from its journal (RUN_ID).")] = None,
     common: Annotated[Common, Parameter(name="*")] = Common(),
 ) -> int:
-    """Search for the best solution: the brain writes candidates, the muscle runs and scores them."""
-    return not_built("run", 4)
+    """Search for the best solution: the brain writes candidates, the muscle runs and scores them.
+
+    Loom seals a holdout slice of train.csv that candidates never see and grades every
+    submission on it; the leaderboard shows self-reported vs holdout metrics. Artifacts go to
+    LOOM_HOME/runs/<run-id>/ (journal.json, leaderboard.json, best_solution.py, submission.csv,
+    tree.html, manifest.json). Ctrl-C saves the run (exit 130); continue it with --resume.
+    """
+    from loom.application.run_search import RunRequest, resume_overrides
+
+    if model_provider:
+        code_provider = code_provider or model_provider
+        feedback_provider = feedback_provider or model_provider
+    if resume and not search:
+        saved = resume_overrides(load_config(common).home, resume)
+        search, mlops = search or saved.get("search_provider"), mlops or saved.get("mlops_provider")
+    config = load_config(
+        common, search_provider=search, mlops_provider=mlops, code_provider=code_provider,
+        feedback_provider=feedback_provider, budget_steps=steps, budget_num_drafts=num_drafts,
+        budget_debug_prob=debug_prob, budget_max_debug_depth=max_debug_depth,
+        exec_timeout=exec_timeout, max_usd=max_usd, workers=workers,
+    )
+    request = RunRequest(
+        data=data, dataset=dataset, goal=goal, metric=metric, metric_name=metric_name,
+        experiment_id=experiment_id, resume=resume, steps=steps,
+    )
+    use_case = container_for(config).run_search()
+    if effective(common).json:
+        result = use_case(request)
+    else:
+        from loom.entrypoints.cli.run_render import RichProgress
+
+        with RichProgress(console(stderr=True), config.budget_steps) as progress:
+            result = use_case(request, observer=progress)
+    from loom.entrypoints.cli.run_render import summary
+
+    emit(common, result.to_dict(), lambda out: summary(result, out))
+    return result.status.exit_code

@@ -2,21 +2,48 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated
 
 from cyclopts import Parameter
 
-from loom.entrypoints.cli.common import Common, not_built
+from loom.entrypoints.cli.common import Common, container_for, emit, load_config
 
 
 def validate(
     *,
     dataset: Annotated[str, Parameter(help="The data object to validate on.")],
-    solution: Annotated[str | None, Parameter(help="A solution run to validate (default: a gradient-boosted baseline).")] = None,
+    solution: Annotated[str | None, Parameter(help="A solution to validate: a candidate run (CandidateRun/N), a search run id, or a .py file (default: a gradient-boosted baseline).")] = None,
     target: Annotated[str | None, Parameter(help="Target column (inferred when omitted).")] = None,
     sensitive: Annotated[str | None, Parameter(help="A column to report per-slice metrics for.")] = None,
     common: Annotated[Common, Parameter(name="*")] = Common(),
 ) -> int:
-    """CV + sealed holdout + calibration + slices + leakage checks, with a VERDICT."""
-    return not_built("validate", 6)
+    """CV + sealed holdout + calibration + slices + leakage checks, with a VERDICT.
+
+    Runs ValidateFlow: a sealed holdout (the latest period when a time column exists) and
+    stratified or time-ordered 5-fold CV of the solution or of a HistGradientBoosting baseline;
+    Brier score and calibration curve for binary targets; per-slice metrics with --sensitive.
+    VERDICT PASS / REVIEW / FAIL with its reasons (FAIL exits 1).
+    """
+    from loom.entrypoints.cli.lifecycle_view import flag_table, payload, run_quiet, verdict_block
+
+    config = load_config(common)
+    use_case = container_for(config).validate_solution()
+    r = run_quiet(common, f"validating on {dataset} ...",
+                  lambda: use_case(dataset, solution=solution, target=target, sensitive=sensitive))
+
+    def human(out) -> None:  # type: ignore[no-untyped-def]
+        scores = ", ".join(f"{s:.4f}" for s in r.cv_scores)
+        out.print(f"[bold]{r.pathspec}[/bold]  {r.solution} on {r.dataset} (target {r.target}, {r.task_type})")
+        out.print(f"{r.metric}: holdout [bold]{r.holdout_score:.4f}[/bold], CV {r.cv_mean:.4f} [{scores}] ({r.split})"
+                  + (f", Brier {r.brier:.4f}" if r.brier is not None else ""))
+        for s in r.slices:
+            value = s.get(r.metric)
+            out.print(f"  slice {s['slice']}: {s['rows']} rows, {r.metric} {value if value is None else f'{value:.4f}'}")
+        if r.leakage:
+            flag_table(out, r.leakage, "leakage checks")
+        verdict_block(out, r.verdict.value, r.reasons)
+        if r.card:
+            out.print(f"card: {r.card}")
+
+    emit(common, payload(r, status="OK", cv_mean=r.cv_mean), human)
+    return 1 if r.verdict.value == "FAIL" else 0

@@ -6,9 +6,9 @@ appends whole batches with one `os.write` on an O_APPEND descriptor. One writer 
 means no torn or interleaved lines; O_APPEND keeps whole-batch writes from separate processes
 apart as well. A line never holds a key: only `key_id`, a short hash.
 
-Line fields: ts, tenant, owner, key_id, skill, trajectory, route, model, system, messages,
-response_text, stop_reason, usage, latency_ms, ttfb_ms (streams), streamed, status, error,
-request_id (the upstream's).
+Line fields (docs/gateway.md): ts, tenant, owner, key_id, skill, trajectory, route, model,
+system, messages, response_text, tool_calls, stop_reason, usage, latency_ms, ttfb_ms (streams),
+streamed, status, error, request_id (the upstream's).
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ import asyncio
 import json
 import logging
 import os
-import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -68,6 +67,7 @@ def render(call: Call) -> dict[str, Any]:
         "system": req.get("system"),
         "messages": req.get("messages"),
         "response_text": parsed.get("text"),
+        "tool_calls": parsed.get("tool_calls"),
         "stop_reason": parsed.get("stop_reason"),
         "usage": parsed.get("usage"),
         "latency_ms": round(call.latency_ms, 3),
@@ -101,6 +101,10 @@ def parse_body(body: bytes | None) -> dict[str, Any]:
         )
         out["stop_reason"] = data.get("stop_reason")
         out["usage"] = data.get("usage")
+        tools = [{"name": b.get("name"), "input": b.get("input")}
+                 for b in data.get("content") or [] if isinstance(b, dict) and b.get("type") == "tool_use"]
+        if tools:
+            out["tool_calls"] = tools
     elif "input_tokens" in data:  # count_tokens
         out["usage"] = {"input_tokens": data["input_tokens"]}
     return out
@@ -111,6 +115,7 @@ def parse_sse(raw: bytes) -> dict[str, Any]:
     text: list[str] = []
     usage: dict[str, Any] = {}
     out: dict[str, Any] = {}
+    tools: dict[int, dict[str, Any]] = {}  # block index -> {"name", "json" parts}
     for line in raw.decode("utf-8", errors="replace").splitlines():
         if not line.startswith("data:"):
             continue
@@ -125,6 +130,12 @@ def parse_sse(raw: bytes) -> dict[str, Any]:
             delta = event.get("delta") or {}
             if delta.get("type") == "text_delta":
                 text.append(delta.get("text", ""))
+            elif delta.get("type") == "input_json_delta" and event.get("index") in tools:
+                tools[event["index"]]["json"].append(delta.get("partial_json", ""))
+        elif kind == "content_block_start":
+            block = event.get("content_block") or {}
+            if block.get("type") == "tool_use" and isinstance(event.get("index"), int):
+                tools[event["index"]] = {"name": block.get("name"), "json": []}
         elif kind == "message_start":
             message = event.get("message") or {}
             out["model"] = message.get("model")
@@ -137,22 +148,41 @@ def parse_sse(raw: bytes) -> dict[str, Any]:
             out["error"] = f"{err.get('type', 'error')}: {err.get('message', '')}".strip()
     out["text"] = "".join(text)
     out["usage"] = usage or None
+    if tools:
+        out["tool_calls"] = [{"name": t["name"], "input": _json_or_raw("".join(t["json"]))}
+                             for _, t in sorted(tools.items())]
     return out
 
 
+def _json_or_raw(text: str) -> Any:
+    """A streamed tool input: parsed when it is whole JSON, else the raw text (a broken stream)."""
+    try:
+        return json.loads(text) if text else {}
+    except ValueError:
+        return text
+
+
 class CallLog:
-    """Single-writer JSONL appender. `start()` inside the server's loop, `await close()` at exit."""
+    """Single-writer JSONL appender. `start()` inside the server's loop, `await close()` at exit.
+
+    The file is opened per batch (O_APPEND), so moving it away (logrotate) simply starts a new one.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self.written = 0
         self._queue: asyncio.Queue[Call | None] | None = None
         self._task: asyncio.Task[None] | None = None
-        self._fd: int | None = None
+
+    def check(self) -> str | None:
+        """None if the log can be appended to, else why not (for a one-line start-up error)."""
+        try:
+            os.close(self._open())
+        except OSError as exc:
+            return exc.strerror or type(exc).__name__
+        return None
 
     def start(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         self._queue = asyncio.Queue()
         self._task = asyncio.get_running_loop().create_task(self._run(), name="loom-gateway-calllog")
 
@@ -166,9 +196,6 @@ class CallLog:
         if self._queue is not None and self._task is not None:
             self._queue.put_nowait(None)
             await self._task
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
         self._queue, self._task = None, None
 
     async def _run(self) -> None:
@@ -183,27 +210,27 @@ class CallLog:
             if None in batch:
                 return
 
+    def _open(self) -> int:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        return os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+
     def _write(self, calls: list[Call]) -> None:
         lines = []
         for call in calls:
             try:
                 lines.append(json.dumps(render(call), ensure_ascii=False, default=str))
             except Exception as exc:  # noqa: BLE001 - a bad record must not stop the writer
-                lines.append(json.dumps({"ts": time.time(), "key_id": call.key_id, "status": call.status,
+                now = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+                lines.append(json.dumps({"ts": now, "key_id": call.key_id, "status": call.status,
                                          "error": f"log record failed: {type(exc).__name__}"}))
-        data = ("\n".join(lines) + "\n").encode("utf-8")
-        fd = self._fd
-        opened_here = fd is None
-        if opened_here:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        data = memoryview(("\n".join(lines) + "\n").encode("utf-8"))
         try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
+            fd = self._open()
+            try:
+                while data:  # one write() per batch in practice; loop only on a short write
+                    data = data[os.write(fd, data):]
+            finally:
+                os.close(fd)
             self.written += len(lines)
         except OSError as exc:
             log.error("gateway call log write failed", extra={"path": str(self.path), "error": str(exc)})
-        finally:
-            if opened_here:
-                os.close(fd)

@@ -11,7 +11,8 @@ Keys come only from the credential source (the environment by default), never fr
       lk-77c1...            acme       bob
       lk-a0b2...                                  # tenant/owner default as below
 
-  Fields are whitespace-separated; ``#`` starts a comment; blank lines are skipped.
+  Fields are whitespace-separated; ``#`` starts a comment (so no field contains ``#`` or
+  spaces); blank lines are skipped.
 
 Keys from the environment variables, and file lines without a tenant/owner, get the server's
 ``tenant`` and ``owned_by`` settings. The tenant and owner of a call always come from the key's
@@ -120,6 +121,8 @@ def read_keys_file(path: Path, *, tenant: str, owner: str) -> list[KeyEntry]:
                 f"{path}:{number}: expected `key [tenant [owner]]`, got {len(fields)} fields "
                 "(keys, tenants and owners cannot contain spaces)"
             )
-        key, line_tenant, line_owner = (fields + [tenant, owner])[:3]
+        key = fields[0]
+        line_tenant = fields[1] if len(fields) > 1 else tenant
+        line_owner = fields[2] if len(fields) > 2 else owner
         entries.append(_entry(key, line_tenant, line_owner, f"{path.name}:{number}"))
     return entries

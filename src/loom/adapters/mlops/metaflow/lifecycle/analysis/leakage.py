@@ -4,7 +4,8 @@ Each finding is a `LeakageFlag(column, kind, detail)`:
 - target_duplicate: the column is the target again (equal, or a one-to-one relabelling);
 - target_derived: a numeric column that is (almost) a linear function of a numeric target;
 - near_perfect_predictor: a single feature predicts the target almost perfectly (a shallow tree, CV);
-- id_like: a unique-per-row key (row ids, uuids) that only memorises rows;
+- id_like: an undeclared unique-per-row key (row counters, uuids) that only memorises rows
+  (the schema's declared id columns are the ids, not flagged);
 - constant: one value everywhere, no information;
 - time_leakage: a date recorded after the main time column (information from the future), or a
   train/test split whose periods overlap.
@@ -54,7 +55,9 @@ def detect(
         if _duplicate_of(s, y):
             flags.append(LeakageFlag(name, "target_duplicate", f"a one-to-one relabelling of '{target}'"))
             continue
-        if name in declared_ids or _id_like(s, name):
+        if name in declared_ids:
+            continue  # the data's declared row key: kept as the id, never used as a feature
+        if _id_like(s, name):
             flags.append(LeakageFlag(name, "id_like", f"{s.nunique()} distinct values in {len(s)} rows: a row key"))
             continue
         if kind == "regression" and pd.api.types.is_numeric_dtype(s):

@@ -1,0 +1,139 @@
+"""Heads on pooled entity embeddings: the sealed split, the raw-feature baseline, the metric.
+
+finetune = a head for the entity label (logistic regression, or ridge for a numeric label);
+evaluate = the metric on a sealed split (entities hashed, never seen by the head) for the
+backbone head and for the same head on raw per-entity aggregates; the lift is their difference
+(positive = the backbone helps).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from loom.domain.errors import UsageError
+
+#: metric -> higher is better
+METRICS = {"roc_auc": True, "accuracy": True, "f1": True, "log_loss": False,
+           "rmse": False, "mae": False, "r2": True}
+
+
+@dataclass(frozen=True)
+class LabelTask:
+    kind: str  # "binary" | "multiclass" | "regression"
+    metric: str
+    y: Any  # per-entity label (encoded for classification), NaN/None rows masked out
+    known: Any  # bool mask of entities with a label
+    classes: tuple[str, ...] = ()
+
+
+def label_task(labels: Any, metric: str | None) -> LabelTask:
+    import numpy as np
+    import pandas as pd
+
+    s = pd.Series(labels)
+    known = s.notna().to_numpy()
+    if not known.any():
+        raise UsageError("the dataset's target column has no values; finetune/evaluate need a label")
+    numeric = pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s)
+    nunique = s[known].nunique()
+    if numeric and nunique > 10:
+        kind, y, classes = "regression", pd.to_numeric(s, errors="coerce").to_numpy(float), ()
+    else:
+        cats = sorted(str(v) for v in s[known].unique())
+        if len(cats) < 2:
+            raise UsageError("the label has a single class; nothing to learn")
+        lookup = {c: i for i, c in enumerate(cats)}
+        y = np.array([lookup.get(str(v), -1) if k else -1 for v, k in zip(s, known)])
+        kind, classes = ("binary" if len(cats) == 2 else "multiclass"), tuple(cats)
+    default = {"binary": "roc_auc", "multiclass": "accuracy", "regression": "rmse"}[kind]
+    metric = (metric or default).lower()
+    if metric not in METRICS:
+        raise UsageError(f"unknown metric '{metric}'; valid: {', '.join(METRICS)}")
+    if (kind == "regression") != (metric in ("rmse", "mae", "r2")):
+        raise UsageError(f"metric '{metric}' does not fit a {kind} label")
+    return LabelTask(kind=kind, metric=metric, y=y, known=known, classes=classes)
+
+
+def sealed_mask(entity_ids: Any, fraction: float, seed: int) -> Any:
+    """True for entities in the sealed split: a stable hash of the id (order-independent)."""
+    import numpy as np
+    import pandas as pd
+
+    h = pd.util.hash_pandas_object(pd.Series(entity_ids).astype(str), index=False,
+                                   hash_key=f"loom{seed:012d}"[:16]).to_numpy()
+    return (h % np.uint64(10_000)).astype(np.float64) / 10_000.0 < fraction
+
+
+def fit_head(x: Any, task: LabelTask, rows: Any, seed: int) -> Any:
+    from sklearn.linear_model import LogisticRegression, Ridge
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    if task.kind == "regression":
+        model = make_pipeline(StandardScaler(), Ridge(alpha=1.0))
+    else:
+        model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500, C=1.0, random_state=seed))
+    model.fit(x[rows], task.y[rows])
+    return model
+
+
+def score(model: Any, x: Any, task: LabelTask, rows: Any) -> float:
+    import numpy as np
+    from sklearn import metrics as m
+
+    y = task.y[rows]
+    if task.kind == "regression":
+        p = model.predict(x[rows])
+        return float({"rmse": lambda: np.sqrt(m.mean_squared_error(y, p)),
+                      "mae": lambda: m.mean_absolute_error(y, p),
+                      "r2": lambda: m.r2_score(y, p)}[task.metric]())
+    proba = model.predict_proba(x[rows])
+    labels = list(model.classes_)
+    if task.metric == "roc_auc":
+        if len(set(y.tolist())) < 2:
+            return float("nan")
+        if task.kind == "binary":
+            return float(m.roc_auc_score(y, proba[:, 1]))
+        return float(m.roc_auc_score(y, proba, multi_class="ovr", labels=labels))
+    if task.metric == "log_loss":
+        return float(m.log_loss(y, proba, labels=labels))
+    pred = np.asarray(labels)[proba.argmax(axis=1)]
+    if task.metric == "f1":
+        return float(m.f1_score(y, pred, average="binary" if task.kind == "binary" else "macro"))
+    return float(m.accuracy_score(y, pred))
+
+
+def raw_features(df: Any, entity: Any, n_entities: int, fields: tuple[str, ...]) -> Any:
+    """The baseline: per entity, log event count, numeric means, categorical frequencies.
+
+    `entity` is the entity code of each row of `df` (any row order: only sums are taken)."""
+    import numpy as np
+    import pandas as pd
+
+    counts = np.bincount(entity, minlength=n_entities).astype(np.float64)
+    cols = [np.log1p(counts)]
+    safe = np.maximum(counts, 1)
+    for name in fields:
+        s = df[name]
+        if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
+            x = pd.to_numeric(s, errors="coerce").to_numpy(float)
+            ok = np.isfinite(x)
+            total = np.bincount(entity[ok], weights=x[ok], minlength=n_entities)
+            seen = np.maximum(np.bincount(entity[ok], minlength=n_entities), 1)
+            cols.append(total / seen)
+            continue
+        codes, uniques = pd.factorize(s, sort=True)
+        if len(uniques) > 50:
+            continue  # high-cardinality: no one-hot in the baseline
+        ok = codes >= 0
+        freq = np.bincount(entity[ok] * len(uniques) + codes[ok],
+                           minlength=n_entities * len(uniques)).reshape(n_entities, len(uniques))
+        cols.extend((freq / safe[:, None]).T)
+    return np.column_stack(cols)
+
+
+def lift(metric: str, backbone: float, baseline: float) -> float:
+    """Positive when the backbone head beats the baseline (for any metric direction)."""
+    diff = backbone - baseline
+    return round(diff if METRICS[metric] else -diff, 6)

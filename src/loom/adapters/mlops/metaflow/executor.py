@@ -1,0 +1,136 @@
+"""The `metaflow` executor: every candidate is one run of the static CandidateRun flow.
+
+The prepared candidate input of a search is stored once as a CandidateInput data object
+(cached per input dir content) and materialized to ./input inside the step, so the same run
+works remotely: `LOOM_METAFLOW_WITH` (e.g. `kubernetes`, `batch`, several separated by `;`)
+is passed through as `--with` to candidate runs — Metaflow scales out, Loom never emulates it
+(remote runs need a Metaflow profile with a shared datastore and metadata service).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from loom.adapters.shared import metaflow_runtime as rt
+from loom.application.ports.mlops import ExecRequest, ExecResult
+from loom.domain.errors import ExecutionFailed
+
+if TYPE_CHECKING:
+    from loom.application.config import LoomConfig
+
+log = logging.getLogger(__name__)
+
+FLOWS = Path(__file__).resolve().parent / "flows"
+CANDIDATE_FLOW = FLOWS / "candidate_run.py"
+INPUT_FLOW = FLOWS / "candidate_input.py"
+#: Extra wall time allowed for the flow around the candidate's own timeout (start-up, storing);
+#: remote steps (`--with kubernetes`) also wait for scheduling and image pulls.
+FLOW_OVERHEAD_S = 180.0
+REMOTE_OVERHEAD_S = 1800.0
+
+_CACHE_INIT = threading.Lock()
+
+RESULT_ARTIFACTS = ("stdout", "stderr", "exit_code", "timed_out", "exec_time", "exc_type",
+                    "exc_message", "exc_trace", "submission", "metric")
+
+
+def _digest(input_dir: Path) -> str:
+    """Cheap identity of a directory's content: relative paths, sizes, mtimes."""
+    h = hashlib.sha256()
+    for p in sorted(input_dir.rglob("*")):
+        if p.is_file():
+            st = p.stat()
+            h.update(f"{p.relative_to(input_dir)}\0{st.st_size}\0{st.st_mtime_ns}\0".encode())
+    return h.hexdigest()
+
+
+class MetaflowExecutorMixin:
+    """Executor protocol (name, execute) over Metaflow runs; needs `self.config`."""
+
+    config: "LoomConfig"
+    name = "metaflow"
+
+    def _input_cache(self) -> dict[tuple[str, str], str]:
+        with _CACHE_INIT:
+            if not hasattr(self, "_inputs"):
+                self._inputs: dict[tuple[str, str], str] = {}
+                self._inputs_lock = threading.Lock()
+        return self._inputs
+
+    def candidate_input(self, input_dir: Path, run_id: str = "") -> str:
+        """Pathspec of the CandidateInput holding `input_dir` (stored once per content)."""
+        cache = self._input_cache()
+        input_dir = Path(input_dir).resolve()
+        key = (str(input_dir), _digest(input_dir))
+        with self._inputs_lock:
+            if key not in cache:
+                cache[key] = rt.run_flow(
+                    INPUT_FLOW, {"input-dir": str(input_dir), "search-run": run_id}, self.config,
+                    tags=self._tags(run_id=run_id),
+                )
+            return cache[key]
+
+    def _tags(self, *, run_id: str = "", experiment_id: str | None = None,
+              node_id: str | None = None, extra: dict[str, str] | None = None) -> list[str]:
+        tags = {"loom_run": run_id, "experiment": experiment_id or "", "node": node_id or "",
+                "tenant": self.config.tenant, "owned_by": self.config.owned_by, **(extra or {})}
+        return [f"{k}:{v}" for k, v in tags.items() if v]
+
+    def execute(self, request: ExecRequest) -> ExecResult:
+        """Run one candidate as a CandidateRun; a crash/timeout is a result, never an exception.
+
+        Only a Metaflow that cannot store the search's input at all raises (ExecutionFailed).
+        """
+        t0 = time.monotonic()
+        workspace = self.config.home / "metaflow_workspaces" / request.run_id / request.node_id
+        workspace.mkdir(parents=True, exist_ok=True)
+        input_ref = self.candidate_input(request.input_dir, request.run_id)
+        code_file = workspace / "runfile.py"
+        code_file.write_text(request.code, encoding="utf-8")
+        extra = {k: str(v) for k, v in request.tags.items() if k not in ("tenant", "owned_by")}
+        if request.dataset:
+            extra["dataset"] = request.dataset
+        tags = self._tags(run_id=request.run_id, experiment_id=request.experiment_id,
+                          node_id=request.node_id, extra=extra)
+        for key in ("tenant", "owned_by"):
+            if key in request.tags:
+                tags = [t for t in tags if not t.startswith(key + ":")] + [f"{key}:{request.tags[key]}"]
+        params = {"code": str(code_file), "input": input_ref, "timeout": request.timeout,
+                  "node": request.node_id, "search-run": request.run_id}
+        try:
+            pathspec = rt.run_flow(
+                CANDIDATE_FLOW, params, self.config, tags=tags, with_=self.config.metaflow_with,
+                timeout=request.timeout + (REMOTE_OVERHEAD_S if self.config.metaflow_with else FLOW_OVERHEAD_S),
+                cancel=request.cancel,
+            )
+        except ExecutionFailed as err:  # the flow itself failed (OOM of the step, infra, cancel)
+            log.warning("candidate flow failed", extra={"node": request.node_id, "error": err.line()})
+            return ExecResult(
+                stdout="", stderr=err.line(), exec_time=time.monotonic() - t0, exit_code=None,
+                timed_out=bool(getattr(err, "timed_out", False)),
+                exc_type="Cancelled" if getattr(err, "cancelled", False) else "MetaflowRunFailed",
+                exc_message=err.line(), pathspec=getattr(err, "pathspec", None), workspace=workspace,
+            )
+        art = rt.read_artifacts(pathspec, RESULT_ARTIFACTS, self.config)
+        submission = None
+        if art.get("submission") is not None:
+            submission = workspace / "submission.csv"
+            submission.write_text(art["submission"], encoding="utf-8")
+        return ExecResult(
+            stdout=art.get("stdout") or "",
+            stderr=art.get("stderr") or "",
+            exec_time=float(art.get("exec_time") or 0.0),
+            exit_code=art.get("exit_code"),
+            timed_out=bool(art.get("timed_out")),
+            exc_type=art.get("exc_type"),
+            exc_message=art.get("exc_message"),
+            exc_trace=art.get("exc_trace"),
+            submission=submission,
+            pathspec=pathspec,
+            workspace=workspace,
+        )

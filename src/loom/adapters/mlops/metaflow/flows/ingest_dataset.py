@@ -1,0 +1,83 @@
+"""IngestDataset: a data dir or one CSV/Parquet file -> a versioned data object.
+
+Artifacts (the data-object contract every later data flow keeps): train, test,
+sample_submission (DataFrames or None), test_labels (single-file splits only), schema
+({columns:[{name,dtype}], rows:{train,test}, target, id_columns, task_type}), fingerprint
+(sha256 over content), dataset_name, source.
+"""
+
+from metaflow import FlowSpec, Parameter, card, current, step
+
+
+class IngestDataset(FlowSpec):
+    source = Parameter("source", help="Data dir or CSV/Parquet file (absolute path)", required=True)
+    dataset = Parameter("dataset", help="Dataset name (default: the source's name)", default="")
+    target_col = Parameter("target", help="Target column (inferred when empty)", default="")
+    seed = Parameter("seed", help="Seed of the train/test split of a single file", default=0, type=int)
+    test_fraction = Parameter("test-fraction", help="Test share of a single file", default=0.2, type=float)
+
+    @card(type="blank", id="dataset")
+    @step
+    def start(self):
+        import time
+        from pathlib import Path
+
+        from loom.adapters.mlops.metaflow import tabular as tb
+
+        t0 = time.monotonic()
+        src = Path(self.source)
+        files = tb.find_tables(src)
+        tables = {}
+        for key, path in files.items():
+            size = path.stat().st_size / 1e6
+            print(f"loom-progress: reading {path.name} ({size:,.1f} MB)", flush=True)
+            tables[key] = tb.read_table(path)
+            print(f"loom-progress: read {path.name}: {len(tables[key]):,} rows x {tables[key].shape[1]} cols", flush=True)
+        explicit = self.target_col or None
+        self.test_labels = None
+        if "single" in tables:
+            whole = tables.pop("single")
+            target = tb.infer_target(whole, None, None, explicit)
+            print(f"loom-progress: splitting train/test (seed {self.seed})", flush=True)
+            train, test, self.test_labels = tb.split(whole, target, self.test_fraction, self.seed)
+            sample = None
+        else:
+            train, test, sample = tables["train"], tables.get("test"), tables.get("sample_submission")
+            target = tb.infer_target(train, test, sample, explicit)
+        ids = tb.id_columns(train, target)
+        kind = tb.task_type(train[target] if target else None)
+        print("loom-progress: fingerprinting", flush=True)
+        self.schema = tb.schema_of(train, test, target, ids, kind)
+        self.fingerprint = tb.fingerprint({"train": train, "test": test, "sample_submission": sample})
+        self.train, self.test, self.sample_submission = train, test, sample
+        self.dataset_name = self.dataset or (src.stem if src.is_file() else src.name)
+        self.ingest_seconds = round(time.monotonic() - t0, 3)
+        self._card()
+        print("loom-progress: storing artifacts", flush=True)
+        self.next(self.end)
+
+    def _card(self):
+        from metaflow.cards import Markdown, Table
+
+        s = self.schema
+        current.card.append(Markdown(f"# Dataset `{self.dataset_name}`\n\n"
+                                     f"rows: train {s['rows']['train']:,}, test {s['rows']['test']:,} · "
+                                     f"target: `{s['target']}` ({s['task_type']}) · ids: {s['id_columns']}\n\n"
+                                     f"fingerprint `{self.fingerprint[:16]}`"))
+        missing = self.train.isna().mean()
+        current.card.append(Table(
+            [[c["name"], c["dtype"], f"{100 * float(missing.get(c['name'], 0.0)):.1f}%"] for c in s["columns"][:200]],
+            headers=["column", "dtype", "missing (train)"],
+        ))
+        head = self.train.head(10)
+        current.card.append(Markdown("## Preview (train)"))
+        current.card.append(Table([[str(v)[:40] for v in row] for row in head.itertuples(index=False)],
+                                  headers=[str(c) for c in head.columns]))
+
+    @step
+    def end(self):
+        print(f"loom-dataset: {current.flow_name}/{current.run_id} {self.fingerprint}")
+
+
+if __name__ == "__main__":
+    IngestDataset()

@@ -1,0 +1,156 @@
+"""What `validate` and `deploy` score: a gradient-boosted baseline, or a solution script.
+
+A predictor is `fit_predict(train, test) -> numbers`: the positive-class probability for a
+binary target, class codes for multiclass, floats for regression. A solution script is run
+honestly, the way the search ran it: a temp dir with ./input/{train,test,sample_submission}.csv,
+`python solution.py`, then ./working/submission.csv is read back.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from loom.adapters.mlops.metaflow.lifecycle.analysis import frames
+from loom.domain.errors import ExecutionFailed
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
+
+_PARAMS = {"max_iter": 200, "learning_rate": 0.05, "max_leaf_nodes": 15, "min_samples_leaf": 20, "early_stopping": False}
+
+
+@dataclass
+class BaselinePredictor:
+    """sklearn HistGradientBoosting on every non-target, non-id column (datetimes -> parts)."""
+
+    target: str
+    kind: str
+    classes: list[Any]
+    drop: list[str] = field(default_factory=list)
+    seed: int = 0
+    name: str = "baseline:hist_gradient_boosting"
+    model: Any = None
+    columns: list[str] = field(default_factory=list)
+
+    def fit(self, train: "pd.DataFrame") -> "BaselinePredictor":
+        from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+
+        X = frames.feature_matrix(train, [self.target, *self.drop])
+        self.columns = list(X.columns)
+        if self.kind == "classification":
+            index = {c: i for i, c in enumerate(self.classes)}
+            y = train[self.target].map(index).to_numpy()
+            self.model = HistGradientBoostingClassifier(**_PARAMS, random_state=self.seed)
+        else:
+            y = train[self.target].astype(float).to_numpy()
+            self.model = HistGradientBoostingRegressor(**_PARAMS, random_state=self.seed)
+        self.model.fit(X.to_numpy(), y)
+        return self
+
+    def predict(self, test: "pd.DataFrame") -> "np.ndarray":
+        X = frames.feature_matrix(test, [self.target, *self.drop]).reindex(columns=self.columns)
+        if self.kind == "classification":
+            proba = self.model.predict_proba(X.to_numpy())
+            return proba[:, 1] if len(self.classes) == 2 else proba.argmax(axis=1)
+        return self.model.predict(X.to_numpy())
+
+    def fit_predict(self, train: "pd.DataFrame", test: "pd.DataFrame") -> "np.ndarray":
+        return self.fit(train).predict(test)
+
+
+#: Id column names the search recognises (run_search.task_prep); otherwise it adds a synthetic `id`.
+SEARCH_ID_NAMES = ("id", "row_id", "customer_id", "customerid", "index")
+
+
+@dataclass
+class ScriptPredictor:
+    """A solution script (reads ./input, writes ./working/submission.csv), run in a temp dir."""
+
+    code: str
+    target: str
+    kind: str
+    classes: list[Any]
+    id_columns: list[str] = field(default_factory=list)
+    python: str = sys.executable
+    timeout: float = 600.0
+    name: str = "solution"
+    _train: Any = None
+
+    def fit(self, train: "pd.DataFrame") -> "ScriptPredictor":
+        self._train = train  # a script fits and predicts in one go: keep its training table
+        return self
+
+    def predict(self, test: "pd.DataFrame") -> "np.ndarray":
+        return self.fit_predict(self._train, test)
+
+    def fit_predict(self, train: "pd.DataFrame", test: "pd.DataFrame") -> "np.ndarray":
+        import pandas as pd
+
+        train = train.reset_index(drop=True)
+        unlabeled = test.drop(columns=[self.target], errors="ignore").reset_index(drop=True)
+        # the search's candidate contract: an id column in train/test/sample_submission
+        # (a synthetic `id` when the data has none), submission = [id, target]
+        key = next((c for c in unlabeled.columns if str(c).lower() in SEARCH_ID_NAMES), None)
+        if key is None:
+            key = "id"
+            while key in train.columns:
+                key = "_" + key
+            train = train.assign(**{key: range(len(train))})[[key, *train.columns]]
+            unlabeled = unlabeled.assign(**{key: range(len(train), len(train) + len(unlabeled))})[[key, *unlabeled.columns]]
+        sample = pd.DataFrame({key: unlabeled[key], self.target: self.classes[0] if self.classes else 0.0})
+        with tempfile.TemporaryDirectory(prefix="loom-solution-") as tmp:
+            root = Path(tmp)
+            (root / "input").mkdir()
+            (root / "working").mkdir()
+            train.to_csv(root / "input" / "train.csv", index=False)
+            unlabeled.to_csv(root / "input" / "test.csv", index=False)
+            sample.to_csv(root / "input" / "sample_submission.csv", index=False)
+            (root / "solution.py").write_text(self.code)
+            try:
+                proc = subprocess.run(
+                    [self.python, "solution.py"], cwd=root, capture_output=True, text=True, timeout=self.timeout
+                )
+            except subprocess.TimeoutExpired as exc:
+                raise ExecutionFailed(f"the solution timed out after {self.timeout:.0f}s") from exc
+            out = root / "working" / "submission.csv"
+            if proc.returncode != 0 or not out.exists():
+                tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no submission.csv written"]
+                raise ExecutionFailed(f"the solution failed: {tail[0][:200]}")
+            sub = pd.read_csv(out)
+        if len(sub) != len(unlabeled):
+            raise ExecutionFailed(f"the solution wrote {len(sub)} rows for {len(unlabeled)} test rows")
+        if key in sub.columns and sub[key].is_unique:  # align by id when the script kept it
+            sub = sub.set_index(sub[key].astype(str)).reindex(unlabeled[key].astype(str)).reset_index(drop=True)
+        col = self.target if self.target in sub.columns else sub.columns[-1]
+        if sub[col].isna().any():
+            raise ExecutionFailed("the solution's submission misses predictions for some test ids")
+        return self._as_numbers(sub[col])
+
+    def _as_numbers(self, pred: "pd.Series") -> "np.ndarray":
+        import numpy as np
+        import pandas as pd
+
+        if self.kind == "regression":
+            return pred.astype(float).to_numpy()
+        numeric = pd.api.types.is_numeric_dtype(pred)
+        if len(self.classes) == 2 and numeric and pred.between(0, 1).all() and not set(pred.unique()) <= set(self.classes):
+            return pred.astype(float).to_numpy()  # a probability of the positive class
+        index = {_key(c): i for i, c in enumerate(self.classes)}
+        codes = np.array([index.get(_key(v), -1) for v in pred])
+        return codes.astype(float) if len(self.classes) == 2 else codes
+
+
+def _key(value: Any) -> str:
+    """A label as text, with 1.0 and 1 the same label (CSV round-trips turn ints into floats)."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if hasattr(value, "item"):
+        return _key(value.item())
+    return str(value)

@@ -1,0 +1,54 @@
+"""Scoring with a deployed solution: the manifest says which predictor, trained on which data.
+
+Used by BatchScoreFlow (a table at a time) and by the local HTTP endpoint (rows per request).
+A baseline is fit once on the whole training table; a solution script is re-run per batch
+(it reads ./input/train.csv and ./input/test.csv, exactly as it ran in the search).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from loom.adapters.mlops.metaflow.lifecycle.analysis import predictors
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+def build_predictor(manifest: dict[str, Any], train: "pd.DataFrame") -> Any:
+    target, kind = manifest["target"], manifest["task_type"]
+    classes = _classes(train[target].dropna(), kind)
+    ids = list(manifest.get("id_columns") or [])
+    if manifest.get("solution_code"):
+        p: Any = predictors.ScriptPredictor(manifest["solution_code"], target, kind, classes, id_columns=ids,
+                                            python=manifest.get("python") or predictors.sys.executable)
+    else:
+        p = predictors.BaselinePredictor(target, kind, classes, drop=ids, seed=int(manifest.get("seed") or 0))
+    return p.fit(train)
+
+
+def _classes(y: "pd.Series", kind: str) -> list[Any]:
+    from loom.adapters.mlops.metaflow.lifecycle.analysis import frames
+
+    return frames.encode_target(y, kind)[1]
+
+
+def predictions_frame(manifest: dict[str, Any], predictor: Any, rows: "pd.DataFrame") -> "pd.DataFrame":
+    """id columns + the prediction (+ `<target>_proba` for a binary target)."""
+    import numpy as np
+    import pandas as pd
+
+    target, kind = manifest["target"], manifest["task_type"]
+    rows = rows.drop(columns=[target], errors="ignore").reset_index(drop=True)
+    raw = np.asarray(predictor.predict(rows))
+    ids = [c for c in manifest.get("id_columns") or [] if c in rows.columns]
+    out = rows[ids].copy() if ids else pd.DataFrame(index=rows.index)
+    classes = list(getattr(predictor, "classes", []) or [])
+    if kind == "regression":
+        out[target] = raw.astype(float)
+    elif len(classes) == 2:
+        out[target] = [classes[int(p >= 0.5)] for p in raw]
+        out[f"{target}_proba"] = raw.astype(float).round(6)
+    else:
+        out[target] = [classes[int(i)] if 0 <= int(i) < len(classes) else None for i in raw]
+    return out

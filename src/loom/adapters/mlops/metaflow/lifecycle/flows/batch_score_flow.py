@@ -1,0 +1,54 @@
+"""BatchScoreFlow: score a data object with a deployed solution (the `deploy --apply --score` path).
+
+Scores the batch's `test` table when it has one, else its `train` table (target dropped).
+Artifacts: manifest, deployment, dataset, predictions (DataFrame), rows_scored, predictions_path.
+"""
+
+from metaflow import FlowSpec, Parameter, card, current, step
+
+
+class BatchScoreFlow(FlowSpec):
+    manifest_path = Parameter("manifest", help="Path of a staged manifest.json", required=True)
+    dataset = Parameter("dataset", help="Data object to score", required=True)
+    out_dir = Parameter("out-dir", help="Where predictions.csv is written", required=True)
+
+    @card(type="blank", id="batch_score")
+    @step
+    def start(self):
+        import json
+        from pathlib import Path
+
+        from metaflow.cards import Markdown
+
+        from loom.adapters.mlops.metaflow.lifecycle import flowkit as fk
+        from loom.adapters.mlops.metaflow.lifecycle.analysis import frames, plots, scoring
+
+        self.manifest = json.loads(Path(self.manifest_path).read_text())
+        self.deployment = self.manifest.get("deployment")
+        trained_on = fk.read_tables(self.manifest["dataset"])
+        batch = fk.read_tables(self.dataset)
+        rows = batch["test"] if batch["test"] is not None and len(batch["test"]) else batch["train"]
+        frames.check_table(rows, "batch to score")
+        predictor = scoring.build_predictor(self.manifest, trained_on["train"])
+        self.predictions = scoring.predictions_frame(self.manifest, predictor, rows)
+        self.rows_scored = int(len(self.predictions))
+        out = Path(self.out_dir) / f"{current.flow_name}-{current.run_id}"
+        out.mkdir(parents=True, exist_ok=True)
+        self.predictions.to_csv(out / "predictions.csv", index=False)
+        self.predictions_path = str(out / "predictions.csv")
+        target = self.manifest["target"]
+        current.card.append(Markdown(f"# Batch scoring `{self.dataset}` with `{self.deployment}`\n\n"
+                                     f"**{self.rows_scored:,} rows scored** · solution `{self.manifest['solution']}`"))
+        col = f"{target}_proba" if f"{target}_proba" in self.predictions.columns else target
+        current.card.append(fk.image(plots.distributions(self.predictions, [col])))
+        head = self.predictions.head(10)
+        current.card.append(fk.markdown_table(head.values.tolist(), [str(c) for c in head.columns]))
+        self.next(self.end)
+
+    @step
+    def end(self):
+        print(f"loom-score: {self.predictions_path} {self.rows_scored}")
+
+
+if __name__ == "__main__":
+    BatchScoreFlow()

@@ -1,0 +1,50 @@
+"""DeployFlow: stage a deployment — the manifest (model ref, lineage, metric, gate) — no side effect.
+
+The gate was decided before this flow runs (only an ALLOW gets here); the flow records the
+manifest as an artifact and as `<out-dir>/DeployFlow-<id>/manifest.json`, with a card.
+Artifacts: manifest, manifest_path, gate, reasons.
+"""
+
+from metaflow import FlowSpec, Parameter, card, current, step
+
+
+class DeployFlow(FlowSpec):
+    manifest_json = Parameter("manifest", help="The manifest to stage (JSON)", required=True)
+    out_dir = Parameter("out-dir", help="Where staged manifests live", required=True)
+
+    @card(type="blank", id="deploy")
+    @step
+    def start(self):
+        import json
+        from datetime import datetime, timezone
+        from pathlib import Path
+
+        from metaflow.cards import Markdown
+
+        from loom.adapters.mlops.metaflow.lifecycle import flowkit as fk
+
+        m = json.loads(self.manifest_json)
+        m["deployment"] = f"{current.flow_name}/{current.run_id}"
+        m["staged_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        m["lineage"] = [*m.get("lineage", []), m["deployment"]]
+        out = Path(self.out_dir) / f"{current.flow_name}-{current.run_id}"
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "manifest.json").write_text(json.dumps(m, indent=2, default=str))
+        self.manifest, self.manifest_path = m, str(out / "manifest.json")
+        self.gate, self.reasons = m.get("gate"), m.get("gate_reasons", [])
+        current.card.append(Markdown(f"# Deployment plan `{m['deployment']}`\n\n"
+                                     f"solution `{m['solution']}` · trained on `{m['dataset']}` · target `{m['target']}`"))
+        current.card.append(Markdown(fk.verdict_md(str(self.gate), list(self.reasons))))
+        current.card.append(fk.markdown_table(
+            [[k, m.get(k)] for k in ("validate_run", "verdict", "metric", "holdout_score", "task_type", "staged_at")],
+            ["field", "value"]))
+        current.card.append(Markdown("lineage: " + " -> ".join(f"`{x}`" for x in m["lineage"])))
+        self.next(self.end)
+
+    @step
+    def end(self):
+        print(f"loom-deploy: {self.manifest_path}")
+
+
+if __name__ == "__main__":
+    DeployFlow()

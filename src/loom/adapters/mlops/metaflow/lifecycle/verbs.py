@@ -1,0 +1,142 @@
+"""The analysis verbs on Metaflow: eda, features, validate, report, ops — one flow run each.
+
+A mixin for MetaflowMLOps (it needs `self.config`). Each method runs its static flow file with
+the verb's inputs as parameters (cwd = the datastore root), reads the results back with the
+Client API and returns a domain result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from loom.adapters.shared import metaflow_runtime as rt
+from loom.domain.lifecycle import (
+    DriftColumn,
+    EdaResult,
+    FeaturesResult,
+    LeakageFlag,
+    OpsResult,
+    ReportResult,
+    ValidateResult,
+    Verdict,
+)
+
+if TYPE_CHECKING:
+    from loom.application.config import LoomConfig
+
+FLOWS = Path(__file__).resolve().parent / "flows"
+
+
+def flags(items: Sequence[dict[str, str]] | None) -> tuple[LeakageFlag, ...]:
+    return tuple(LeakageFlag(f["column"], f["kind"], f["detail"]) for f in items or [])
+
+
+class LifecycleRunner:
+    """Shared plumbing: run a lifecycle flow, read artifacts, find its card."""
+
+    config: "LoomConfig"
+
+    def _run(self, flow: str, params: dict[str, Any], tags: Sequence[str] = ()) -> str:
+        base = [f"tenant:{self.config.tenant}", f"owned_by:{self.config.owned_by}", "loom:lifecycle"]
+        return rt.run_flow(FLOWS / flow, params, self.config, tags=[*base, *tags], timeout=self.config.exec_timeout * 4)
+
+    def _read(self, pathspec: str, names: Sequence[str]) -> dict[str, Any]:
+        return rt.read_artifacts(pathspec, names, self.config)
+
+    def _card(self, pathspec: str) -> str | None:
+        try:
+            found = rt.card_files(self.config, pathspec)
+        except Exception:  # noqa: BLE001 - a missing card never fails the verb
+            return None
+        return str(found[-1]) if found else None
+
+    def _check_dataset(self, dataset: str) -> None:
+        rt.get_run(self.config, dataset)  # one line (exit 2) for an unknown pathspec, before any flow
+
+
+class MetaflowAnalysisVerbs(LifecycleRunner):
+    def eda(self, dataset: str, *, target: str | None = None) -> EdaResult:
+        self._check_dataset(dataset)
+        p = self._run("eda_flow.py", {"dataset": dataset, "target": target or "", "seed": self.config.seed})
+        a = self._read(p, ("dataset", "rows", "cols", "target", "task_type", "dtypes", "missing", "target_summary",
+                           "leakage", "correlations"))
+        ranked = tuple((k, v) for k, v in (a["correlations"].get("with_target") or {}).items() if v is not None)
+        return EdaResult(
+            pathspec=p, dataset=a["dataset"], rows=a["rows"], columns=a["cols"], target=a["target"],
+            task_type=a["task_type"], dtypes=a["dtypes"], missing=a["missing"], target_summary=a["target_summary"],
+            leakage=flags(a["leakage"]), top_correlations=ranked[:8], card=self._card(p),
+        )
+
+    def build_features(
+        self, dataset: str, *, from_eda: str | None = None, recipe: str = "minimal", target: str | None = None
+    ) -> FeaturesResult:
+        self._check_dataset(dataset)
+        if from_eda:
+            rt.get_run(self.config, from_eda, "EdaFlow")
+        p = self._run("features_flow.py", {"dataset": dataset, "from_eda": from_eda or "", "recipe": recipe,
+                                           "target": target or "", "seed": self.config.seed},
+                      tags=["loom:data-object"])
+        a = self._read(p, ("columns_before", "columns_after", "dropped", "added", "fingerprint", "lineage", "recipe"))
+        return FeaturesResult(
+            pathspec=p, dataset=dataset, columns_before=a["columns_before"], columns_after=a["columns_after"],
+            dropped=flags(a["dropped"]), added=tuple(a["added"]), fingerprint=a["fingerprint"],
+            lineage={"parent": dataset, "eda": from_eda, "chain": list(a["lineage"])}, recipe=a["recipe"],
+        )
+
+    def validate(
+        self, dataset: str, *, solution: str | None = None, target: str | None = None, sensitive: str | None = None
+    ) -> ValidateResult:
+        from loom.adapters.mlops.metaflow.lifecycle import solutions
+
+        self._check_dataset(dataset)
+        params: dict[str, Any] = {"dataset": dataset, "target": target or "", "sensitive": sensitive or "",
+                                  "seed": self.config.seed, "holdout_fraction": self.config.holdout_fraction,
+                                  "python": self.config.python}
+        tags: list[str] = []
+        if solution:
+            label, code = solutions.resolve(solution, self.config)
+            # a script re-trains per fold in its own process: 3 folds keep it affordable
+            params.update(solution=label, solution_file=str(solutions.stage(code, self.config)), folds=3)
+        p = self._run("validate_flow.py", params, tags=tags)
+        a = self._read(p, ("solution", "target", "task_type", "metric", "greater_is_better", "cv_scores",
+                           "holdout_score", "verdict", "reasons", "brier", "slices", "leakage", "split"))
+        return ValidateResult(
+            pathspec=p, dataset=dataset, solution=a["solution"], target=a["target"], task_type=a["task_type"],
+            metric=a["metric"], greater_is_better=a["greater_is_better"], cv_scores=tuple(a["cv_scores"]),
+            holdout_score=a["holdout_score"], verdict=Verdict(a["verdict"]), reasons=tuple(a["reasons"]),
+            brier=a.get("brier"), slices=tuple(a.get("slices") or ()), leakage=flags(a["leakage"]),
+            split=a["split"], card=self._card(p),
+        )
+
+    def report(self, *, experiment: str | None = None, runs: Sequence[str] = ()) -> ReportResult:
+        for spec in runs:
+            rt.get_run(self.config, spec)
+        p = self._run("report_flow.py", {"runs": ",".join(runs), "experiment": experiment or "",
+                                         "out_dir": str(self.config.home / "reports")})
+        a = self._read(p, ("runs", "best", "leaderboard", "spread", "verdicts", "html_path", "markdown_path"))
+        return ReportResult(
+            pathspec=p, runs=tuple(a["runs"]), best=a["best"], leaderboard=tuple(a["leaderboard"]),
+            spread=a["spread"], verdicts=a["verdicts"], html_path=a["html_path"], markdown_path=a["markdown_path"],
+        )
+
+    def ops(
+        self,
+        *,
+        flow: str | None = None,
+        experiment: str | None = None,
+        dataset: str | None = None,
+        reference: str | None = None,
+    ) -> OpsResult:
+        for spec in (dataset, reference):
+            if spec:
+                self._check_dataset(spec)
+        p = self._run("ops_flow.py", {"flow": flow or "", "experiment": experiment or "", "dataset": dataset or "",
+                                      "reference": reference or ""})
+        a = self._read(p, ("verdict", "reasons", "health", "drift", "new_columns", "missing_columns"))
+        return OpsResult(
+            pathspec=p, verdict=Verdict(a["verdict"]), reasons=tuple(a["reasons"]), health=a["health"],
+            drift=tuple(DriftColumn(**d) for d in a["drift"]), new_columns=tuple(a["new_columns"]),
+            missing_columns=tuple(a["missing_columns"]),
+        )

@@ -1,0 +1,169 @@
+"""Table logic of ingestion: read, split, infer target/ids/task, schema, content fingerprint.
+
+Used inside the IngestDataset flow (and by anything else that stores the same artifacts). Only
+stdlib + pandas/numpy (imported in functions) + loom.domain, so it runs under LOOM_PYTHON.
+Bad input raises `LoomInputError` (its name marks the flow failure as a usage error, exit 2).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+TABLE_FILES = ("train", "test", "sample_submission")
+TABLE_SUFFIXES = (".csv", ".tsv", ".parquet", ".pq")
+_TARGET_NAMES = ("target", "label", "labels", "y", "class", "outcome", "saleprice", "price", "churn")
+
+
+class LoomInputError(ValueError):
+    """Bad input data; a flow failing with this exception is reported as exit 2, one line."""
+
+
+def find_tables(source: Path) -> dict[str, Path]:
+    """{'train': path, ['test': ..., 'sample_submission': ...]} for a data dir, or {'single': file}."""
+    source = Path(source)
+    if source.is_file():
+        if source.suffix.lower() not in TABLE_SUFFIXES:
+            raise LoomInputError(f"{source} is not a CSV or Parquet file")
+        return {"single": source}
+    if not source.is_dir():
+        raise LoomInputError(f"{source} does not exist")
+    found: dict[str, Path] = {}
+    for stem in TABLE_FILES:
+        for suffix in TABLE_SUFFIXES:
+            if (source / f"{stem}{suffix}").is_file():
+                found[stem] = source / f"{stem}{suffix}"
+                break
+    if "train" not in found:
+        raise LoomInputError(f"{source} has no train.csv (or train.parquet); a data dir needs at least train.csv")
+    return found
+
+
+def read_table(path: Path, nrows: int | None = None) -> "pd.DataFrame":
+    """Read a CSV/TSV/Parquet file; any parse problem becomes one LoomInputError line."""
+    import pandas as pd
+
+    path = Path(path)
+    try:
+        if path.suffix.lower() in (".parquet", ".pq"):
+            df = pd.read_parquet(path)
+            return df.head(nrows) if nrows else df
+        sep = "\t" if path.suffix.lower() == ".tsv" else ","
+        if nrows is None:
+            try:
+                df = pd.read_csv(path, sep=sep, engine="pyarrow")
+            except ImportError:
+                df = pd.read_csv(path, sep=sep, low_memory=False)
+        else:
+            df = pd.read_csv(path, sep=sep, nrows=nrows)
+    except LoomInputError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - pandas/pyarrow raise many types
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
+        raise LoomInputError(f"cannot read {path.name}: {first}") from None
+    if df.shape[1] == 0 or (nrows is None and len(df) == 0):
+        raise LoomInputError(f"{path.name} has no rows or no columns")
+    if any(str(c).startswith("\ufffd") or "\x00" in str(c) for c in df.columns):
+        raise LoomInputError(f"cannot read {path.name}: not a text CSV")
+    return df
+
+
+def infer_target(train: "pd.DataFrame", test: "pd.DataFrame | None",
+                 sample: "pd.DataFrame | None", explicit: str | None) -> str | None:
+    """--target wins; then the sample submission's non-id column; then the one train column not
+    in test; then a usual name; a single file falls back to its last column."""
+    cols = [str(c) for c in train.columns]
+    if explicit:
+        if explicit not in cols:
+            raise LoomInputError(f"target column '{explicit}' is not in train; columns: {', '.join(cols[:12])}")
+        return explicit
+    if sample is not None:
+        candidates = [str(c) for c in sample.columns if str(c) in cols and (test is None or str(c) not in test.columns)]
+        if len(candidates) == 1:
+            return candidates[0]
+    if test is not None:
+        extra = [c for c in cols if c not in {str(t) for t in test.columns}]
+        if len(extra) == 1:
+            return extra[0]
+    lowered = {c.lower(): c for c in cols}
+    for name in _TARGET_NAMES:
+        if name in lowered:
+            return lowered[name]
+    return cols[-1] if test is None and len(cols) > 1 else None
+
+
+def id_columns(df: "pd.DataFrame", target: str | None) -> list[str]:
+    """Columns that name rows: called id / *_id / ID, unique per row, not the target."""
+    ids = []
+    for col in df.columns:
+        name = str(col)
+        if name == target:
+            continue
+        low = name.lower()
+        if (low == "id" or low.endswith("_id") or low.endswith("id") and len(low) <= 6) and df[col].is_unique:
+            ids.append(name)
+    return ids
+
+
+def task_type(series: "pd.Series | None") -> str | None:
+    """classification | regression from the target column (None without a target)."""
+    if series is None:
+        return None
+    import pandas as pd
+
+    s = series.dropna()
+    if s.empty:
+        return None
+    if pd.api.types.is_bool_dtype(s) or not pd.api.types.is_numeric_dtype(s):
+        return "classification"
+    if pd.api.types.is_integer_dtype(s) or (s == s.round()).all():
+        return "classification" if s.nunique() <= max(2, min(20, len(s) // 20)) else "regression"
+    return "regression"
+
+
+def split(df: "pd.DataFrame", target: str | None, fraction: float, seed: int) -> tuple["pd.DataFrame", "pd.DataFrame", "pd.DataFrame | None"]:
+    """Seeded train/test split of one table: (train, test without the target, test labels)."""
+    import numpy as np
+
+    if len(df) < 5:
+        raise LoomInputError(f"only {len(df)} rows: too few to split into train and test")
+    order = np.random.RandomState(seed).permutation(len(df))
+    n_test = max(1, int(round(len(df) * fraction)))
+    test = df.iloc[np.sort(order[:n_test])].reset_index(drop=True)
+    train = df.iloc[np.sort(order[n_test:])].reset_index(drop=True)
+    labels = None
+    if target:
+        labels = test[[target]].copy()
+        test = test.drop(columns=[target])
+    return train, test, labels
+
+
+def schema_of(train: "pd.DataFrame", test: "pd.DataFrame | None", target: str | None,
+              ids: list[str], kind: str | None) -> dict[str, Any]:
+    return {
+        "columns": [{"name": str(c), "dtype": str(t)} for c, t in train.dtypes.items()],
+        "rows": {"train": int(len(train)), "test": int(len(test)) if test is not None else 0},
+        "target": target,
+        "id_columns": ids,
+        "task_type": kind,
+    }
+
+
+def fingerprint(tables: dict[str, "pd.DataFrame | None"]) -> str:
+    """sha256 over the content (names, column names, dtypes, row hashes) of the tables."""
+    import pandas as pd
+
+    h = hashlib.sha256()
+    for name in sorted(tables):
+        df = tables[name]
+        if df is None:
+            continue
+        h.update(f"{name}\0{len(df)}\0".encode())
+        for col, dtype in df.dtypes.items():
+            h.update(f"{col}\0{dtype}\0".encode())
+        h.update(pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes())
+    return h.hexdigest()

@@ -1,0 +1,138 @@
+"""RunPipeline (`loom pipeline`): ingest -> eda -> features -> run -> validate -> report.
+
+Each stage runs only when the one before passed its gate: eda must finish (its leakage flags
+feed features), the run stage must return a working best candidate, validate must not FAIL.
+The first stage that fails is named; every later stage is SKIPPED. The run stage is the search
+use-case (RunSearch): the baseline brain needs no LLM key, the aide brain does.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from loom.application.lifecycle.profile import BuildFeatures, ProfileDataset
+from loom.application.lifecycle.report import WriteReport
+from loom.application.lifecycle.validate import ValidateSolution
+from loom.domain.errors import EXIT_FAILURE, LoomError, UsageError
+from loom.domain.lifecycle import PipelineResult, StageResult, Verdict
+
+log = logging.getLogger(__name__)
+
+STAGES = ("ingest", "eda", "features", "run", "validate", "report")
+
+
+class _StageFailed(Exception):
+    def __init__(self, detail: str, exit_code: int = EXIT_FAILURE, verdict: str | None = None) -> None:
+        super().__init__(detail)
+        self.detail, self.exit_code, self.verdict = detail, exit_code, verdict
+
+
+class RunPipeline:
+    def __init__(self, mlops: Any, ingest: Any, run_search: Callable[[], Any] | None = None) -> None:
+        self._mlops = mlops
+        self._ingest = ingest
+        self._run_search = run_search
+
+    def __call__(
+        self,
+        *,
+        dataset: str | None = None,
+        source: Path | None = None,
+        goal: str | None = None,
+        metric: str | None = None,
+        target: str | None = None,
+        experiment_id: str | None = None,
+        on_stage: Callable[[StageResult], None] | None = None,
+    ) -> PipelineResult:
+        if bool(dataset) == bool(source):
+            raise UsageError("pass exactly one of --dataset IngestDataset/N or --source DIR")
+        stages: list[StageResult] = []
+        state: dict[str, Any] = {"dataset": dataset, "target": target}
+        steps: list[tuple[str, Callable[[], StageResult]]] = [
+            ("ingest", lambda: self._ingest_stage(state, source)),
+            ("eda", lambda: self._eda(state)),
+            ("features", lambda: self._features(state)),
+            ("run", lambda: self._search(state, goal, metric, experiment_id)),
+            ("validate", lambda: self._validate(state)),
+            ("report", lambda: self._report(state)),
+        ]
+        failed: str | None = None
+        exit_code = 0
+        for name, call in steps:
+            if failed:
+                stage = StageResult(name, "SKIPPED", detail=f"skipped: stage '{failed}' failed")
+            else:
+                try:
+                    stage = call()
+                except _StageFailed as exc:
+                    stage = StageResult(name, "FAILED", state.get(f"{name}_pathspec"), exc.verdict, exc.detail)
+                    exit_code = exc.exit_code
+                except LoomError as exc:
+                    stage = StageResult(name, "FAILED", None, None, exc.line())
+                    exit_code = exc.exit_code
+                if stage.status == "FAILED":
+                    failed = name
+            stages.append(stage)
+            if on_stage is not None:
+                on_stage(stage)
+        return PipelineResult(
+            status="FAILED" if failed else "OK", stages=tuple(stages), failed_stage=failed,
+            extras={"exit_code": exit_code, "search_run": state.get("search_run"), "report": state.get("report_html")},
+        )
+
+    # ---- stages --------------------------------------------------------------------------
+    def _ingest_stage(self, state: dict[str, Any], source: Path | None) -> StageResult:
+        if source is None:
+            return StageResult("ingest", "OK", state["dataset"], detail="given: --dataset")
+        info = self._ingest(Path(source), target=state.get("target"))
+        state["dataset"] = info.pathspec
+        return StageResult("ingest", "OK", info.pathspec, detail=f"{sum(info.rows.values()):,} rows, {info.columns} columns")
+
+    def _eda(self, state: dict[str, Any]) -> StageResult:
+        r = ProfileDataset(self._mlops)(state["dataset"], target=state.get("target"))
+        state["eda"], state["target"] = r.pathspec, r.target
+        detail = f"{r.rows:,} x {r.columns}, target {r.target}; {len(r.leakage)} leakage flag(s)"
+        return StageResult("eda", "OK", r.pathspec, r.verdict.value, detail)
+
+    def _features(self, state: dict[str, Any]) -> StageResult:
+        r = BuildFeatures(self._mlops)(state["dataset"], from_eda=state["eda"], target=state.get("target"))
+        state["features"] = r.pathspec
+        dropped = ", ".join(f.column for f in r.dropped) or "none"
+        return StageResult("features", "OK", r.pathspec, None,
+                           f"columns {r.columns_before} -> {r.columns_after}; dropped {dropped}")
+
+    def _search(self, state: dict[str, Any], goal: str | None, metric: str | None, experiment_id: str | None) -> StageResult:
+        if self._run_search is None:
+            raise _StageFailed("the search use-case (RunSearch) is not available in this build")
+        from loom.application.run_search.usecase import RunRequest
+
+        search = self._run_search()
+        goal = goal or f"Predict {state.get('target') or 'the target'}"
+        result = search(RunRequest(dataset=state["features"], goal=goal, metric=metric, experiment_id=experiment_id))
+        state["search_run"] = result.run_id
+        best = result.best
+        if best is None:
+            raise _StageFailed(f"search run {result.run_id}: {result.message or 'no working candidate'}")
+        state["candidates"] = [n.pathspec for n in result.leaderboard if n.pathspec][:20]
+        score = f"{best.metric:.4f}" if best.metric is not None else "n/a"
+        hold = f", holdout {best.holdout:.4f}" if best.holdout is not None else ""
+        return StageResult("run", "OK", best.pathspec, None,
+                           f"search run {result.run_id} ({result.status.value}): best {score}{hold}")
+
+    def _validate(self, state: dict[str, Any]) -> StageResult:
+        r = ValidateSolution(self._mlops)(state["features"], solution=state["search_run"], target=state.get("target"))
+        state["validate"] = r.pathspec
+        state["validate_pathspec"] = r.pathspec
+        detail = "; ".join(r.reasons)
+        if r.verdict is Verdict.FAIL:
+            raise _StageFailed(f"VERDICT FAIL: {detail}", verdict=r.verdict.value)
+        return StageResult("validate", "OK", r.pathspec, r.verdict.value, detail)
+
+    def _report(self, state: dict[str, Any]) -> StageResult:
+        runs = [state["validate"], *state.get("candidates", [])]
+        r = WriteReport(self._mlops)(runs=runs)
+        state["report_html"] = r.html_path
+        return StageResult("report", "OK", r.pathspec, None, f"model card: {r.html_path}")

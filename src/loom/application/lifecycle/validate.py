@@ -1,0 +1,24 @@
+"""ValidateSolution (`loom validate`): holdout + CV + calibration + slices + leakage -> VERDICT."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from loom.application.lifecycle import require_lifecycle
+from loom.domain.lifecycle import ValidateResult
+from loom.domain.pathspec import Pathspec
+
+
+class ValidateSolution:
+    """Validate a solution (a candidate run, a search run id, a script) or the GBM baseline."""
+
+    def __init__(self, mlops: Any) -> None:
+        self._mlops = mlops
+
+    def __call__(
+        self, dataset: str, *, solution: str | None = None, target: str | None = None, sensitive: str | None = None
+    ) -> ValidateResult:
+        Pathspec.parse(dataset)
+        return require_lifecycle(self._mlops, "validate").validate(
+            dataset, solution=solution, target=target, sensitive=sensitive
+        )

@@ -1,0 +1,144 @@
+"""What a search run leaves under LOOM_HOME/runs/<run-id>/ and LOOM_HOME/corpus/nodes.jsonl."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import threading
+import time
+from dataclasses import asdict
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from loom.domain.errors import UsageError
+from loom.domain.metrics import MetricSpec
+from loom.domain.search import Node, SearchBudget, Task, leaderboard_row
+from loom.domain.status import Status
+
+_CORPUS_LOCK = threading.Lock()  # appends from concurrent runs in one process stay whole lines
+_VERSIONED = ("loom", "aideml", "anthropic", "openai", "scikit-learn", "pandas", "numpy", "lightgbm", "metaflow")
+
+
+def _write_json(path: Path, data: Any) -> None:
+    tmp = path.with_name(path.name + f".{os.getpid()}.{threading.get_ident()}.tmp")
+    tmp.write_text(json.dumps(data, indent=1, default=str), encoding="utf-8")
+    os.replace(tmp, path)  # atomic: a Ctrl-C never leaves half a journal
+
+
+def task_to_dict(task: Task) -> dict[str, Any]:
+    data = asdict(task)
+    data["metric"] = asdict(task.metric)
+    return data
+
+
+def task_from_dict(data: dict[str, Any]) -> Task:
+    data = dict(data)
+    data["metric"] = MetricSpec(**data["metric"])
+    for key in ("columns", "classes"):
+        data[key] = tuple(data.get(key) or ())
+    return Task(**data)
+
+
+def versions() -> dict[str, str | None]:
+    out: dict[str, str | None] = {"python": platform.python_version()}
+    for dist in _VERSIONED:
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            out[dist] = None
+    return out
+
+
+class RunStore:
+    """Paths and writers of one run directory."""
+
+    def __init__(self, home: Path, run_id: str) -> None:
+        self.home = home
+        self.run_id = run_id
+        self.dir = home / "runs" / run_id
+        self.task_dir = self.dir / "task"
+        self.sealed_dir = self.dir / "sealed"  # never under task/: brains preview task/
+        self.journal_path = self.dir / "journal.json"
+        self.leaderboard_path = self.dir / "leaderboard.json"
+        self.best_path = self.dir / "best_solution.py"
+        self.submission_path = self.dir / "submission.csv"
+        self.tree_path = self.dir / "tree.html"
+        self.manifest_path = self.dir / "manifest.json"
+        self.corpus_path = home / "corpus" / "nodes.jsonl"
+        self._lock = threading.Lock()
+
+    def paths(self) -> dict[str, str]:
+        return {
+            "run_dir": str(self.dir), "journal": str(self.journal_path),
+            "leaderboard": str(self.leaderboard_path), "best_solution": str(self.best_path),
+            "submission": str(self.submission_path), "tree": str(self.tree_path),
+            "manifest": str(self.manifest_path), "corpus": str(self.corpus_path),
+        }
+
+    # ---- journal -----------------------------------------------------------------------
+    def save_journal(self, header: dict[str, Any], nodes: list[Node], status: str) -> None:
+        with self._lock:
+            self.dir.mkdir(parents=True, exist_ok=True)
+            _write_json(self.journal_path, {**header, "status": status, "updated": time.time(),
+                                            "nodes": [n.to_dict() for n in nodes]})
+
+    def load_journal(self) -> dict[str, Any]:
+        if not self.journal_path.is_file():
+            raise UsageError(f"no saved run '{self.run_id}' under {self.home / 'runs'}; "
+                             f"pass a RUN_ID printed by an earlier `loom run`")
+        try:
+            data = json.loads(self.journal_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise UsageError(f"cannot read {self.journal_path}: {exc}") from None
+        data["nodes"] = [Node.from_dict(n) for n in data.get("nodes", [])]
+        return data
+
+    def save_leaderboard(self, ranked: list[Node], metric: MetricSpec) -> None:
+        _write_json(self.leaderboard_path, {
+            "run_id": self.run_id, "metric": asdict(metric),
+            "ranked_by": "holdout, then self-reported",
+            "entries": [leaderboard_row(n) for n in ranked],
+        })
+
+    # ---- corpus ------------------------------------------------------------------------
+    def append_corpus(self, node: Node, *, task: Task, tenant: str, owned_by: str,
+                      search: str, experiment_id: str | None) -> None:
+        record = {
+            "run_id": self.run_id, "node_id": node.id, "step": node.step, "kind": node.kind,
+            "parent_id": node.parent_id, "tenant": tenant, "owned_by": owned_by,
+            "experiment_id": experiment_id, "search": search, "goal": task.goal,
+            "metric": task.metric.name, "maximize": task.metric.maximize,
+            "self_reported": node.metric, "holdout": node.holdout, "buggy": node.buggy,
+            "exec_time": node.exec_time, "exc_type": node.exc_type, "pathspec": node.pathspec,
+            "dataset": task.dataset, "plan": node.plan[:2000], "code": node.code, "time": node.ctime,
+        }
+        line = json.dumps(record, default=str) + "\n"
+        with _CORPUS_LOCK:
+            self.corpus_path.parent.mkdir(parents=True, exist_ok=True)
+            with self.corpus_path.open("a", encoding="utf-8") as handle:
+                handle.write(line)
+
+    # ---- the end of a run --------------------------------------------------------------
+    def write_manifest(self, *, header: dict[str, Any], config: dict[str, Any], budget: SearchBudget,
+                       status: Status, outcome: dict[str, Any]) -> None:
+        _write_json(self.manifest_path, {
+            "run_id": self.run_id,
+            "inputs": header.get("inputs", {}),
+            "task": header.get("task"),
+            "budget": asdict(budget),
+            "config": config,  # LoomConfig holds no secrets by construction
+            "versions": versions(),
+            "outcome": {"status": status.value, **outcome},
+        })
+
+
+def file_digest(path: Path) -> dict[str, Any]:
+    import hashlib
+
+    h = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            h.update(chunk)
+    return {"path": str(path), "bytes": path.stat().st_size, "sha256": h.hexdigest()}

@@ -1,0 +1,157 @@
+"""RunSession: the SearchSession a brain gets: run, grade, record, report progress. Thread-safe."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+
+from loom.application.ports.mlops import ExecRequest, ExecResult, Executor
+from loom.application.ports.models import ModelPort
+from loom.application.ports.observer import Event, Observer
+from loom.application.ports.search import SearchStopped
+from loom.application.run_search.grading import GradingError, grade
+from loom.domain.search import Node, SearchBudget, Task
+
+log = logging.getLogger(__name__)
+TERM_TAIL = 8_000  # characters of output kept per node in the journal
+
+
+class RunSession:
+    """One run's shared state. Brains call it from any thread."""
+
+    def __init__(
+        self,
+        *,
+        run_id: str,
+        task: Task,
+        budget: SearchBudget,
+        seed: int,
+        executor: Executor,
+        observer: Observer,
+        sealed_dir: Path,
+        total_steps: int,
+        nodes: list[Node] | None = None,
+        code_model: ModelPort | None = None,
+        feedback_model: ModelPort | None = None,
+        experiment_id: str | None = None,
+        tags: dict[str, str] | None = None,
+        on_node: Callable[[Node], None] | None = None,
+    ) -> None:
+        self.run_id = run_id
+        self.task = task
+        self.budget = budget
+        self.seed = seed
+        self.code_model = code_model
+        self.feedback_model = feedback_model
+        self.executor = executor
+        self.observer = observer
+        self.sealed_dir = sealed_dir
+        self.total_steps = total_steps
+        self.experiment_id = experiment_id
+        self.tags = dict(tags or {})
+        self.cancel = threading.Event()
+        self._nodes: list[Node] = list(nodes or [])
+        self._in_flight = 0
+        self._lock = threading.RLock()
+        self._on_node = on_node
+
+    # ---- budget ------------------------------------------------------------------------
+    def steps_left(self) -> int:
+        with self._lock:
+            return max(0, self.total_steps - len(self._nodes) - self._in_flight)
+
+    def reserve_step(self, kind: str) -> int | None:
+        with self._lock:
+            if self.cancel.is_set():
+                raise SearchStopped("interrupted")
+            if self.steps_left() <= 0:
+                return None
+            step = len(self._nodes) + self._in_flight
+            self._in_flight += 1
+        self._emit(Event("node_started", self.run_id, step=step, node_kind=kind))
+        return step
+
+    def release_step(self, step: int) -> None:
+        with self._lock:
+            self._in_flight = max(0, self._in_flight - 1)
+
+    # ---- execution ---------------------------------------------------------------------
+    def execute(self, code: str, *, node_id: str) -> ExecResult:
+        if self.cancel.is_set():
+            raise SearchStopped("interrupted")
+        request = ExecRequest(
+            code=code,
+            input_dir=Path(self.task.input_dir),
+            timeout=self.budget.exec_timeout,
+            run_id=self.run_id,
+            node_id=node_id,
+            experiment_id=self.experiment_id,
+            dataset=self.task.dataset,
+            tags=self.tags,
+            cancel=self.cancel,
+        )
+        try:
+            return self.executor.execute(request)
+        except (KeyboardInterrupt, SearchStopped):
+            raise
+        except Exception as exc:  # an executor bug must not end the run: record it on the node
+            log.warning("executor failed", extra={"node_id": node_id, "error": repr(exc)})
+            return ExecResult(
+                stdout="", stderr="", exec_time=0.0, exit_code=None,
+                exc_type=type(exc).__name__, exc_message=str(exc)[:2000],
+                exc_trace=traceback.format_exc()[-TERM_TAIL:],
+            )
+
+    def record(self, node: Node, result: ExecResult | None) -> Node:
+        if result is not None and self.cancel.is_set() and result.exc_type == "Cancelled":
+            self.release_step(node.step)  # stopped by Ctrl-C: not a candidate failure, not recorded
+            raise SearchStopped("interrupted")
+        if result is not None:
+            node.term_out = result.term_out[-TERM_TAIL:]
+            node.exec_time = result.exec_time
+            node.exit_code = result.exit_code
+            node.timed_out = result.timed_out
+            node.exc_type = node.exc_type or result.exc_type
+            node.exc_message = node.exc_message or result.exc_message
+            node.pathspec = result.pathspec
+            node.submission = str(result.submission) if result.submission else None
+            if not result.ok:
+                node.buggy = True
+            try:
+                node.holdout = grade(self.task, self.sealed_dir, result.submission)
+            except (GradingError, OSError) as exc:
+                node.holdout = None
+                node.holdout_error = str(exc)
+        if node.buggy:
+            node.metric = None  # a buggy node reports nothing Loom would rank
+        node.ctime = node.ctime or time.time()
+        with self._lock:
+            node.step = len(self._nodes)
+            self._nodes.append(node)
+            self._in_flight = max(0, self._in_flight - 1)
+            if self._on_node is not None:
+                self._on_node(node)
+        self._emit(Event(
+            "node_finished", self.run_id, step=node.step, node_id=node.id, node_kind=node.kind,
+            metric=node.metric, holdout_metric=node.holdout, buggy=node.buggy,
+            tokens=node.tokens or None, usd=node.usd, pathspec=node.pathspec,
+            message=node.exc_type or node.holdout_error or "",
+        ))
+        return node
+
+    def stop(self) -> None:
+        self.cancel.set()
+
+    def nodes(self) -> list[Node]:
+        with self._lock:
+            return list(self._nodes)
+
+    def note(self, message: str) -> None:
+        self._emit(Event("stage", self.run_id, message=message))
+
+    def _emit(self, event: Event) -> None:
+        self.observer.notify(event)

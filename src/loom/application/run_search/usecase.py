@@ -1,0 +1,266 @@
+"""RunSearch: data + goal + metric + budget -> a searched, graded, recorded SearchResult.
+
+The use-case owns the run directory, the sealed holdout, the journal, the leaderboard and the
+corpus; the brain (search port) only proposes candidates and the MLOps port only runs them.
+It never prints, exits or reads sys.argv, and keeps no module state: two runs may go on at
+once in threads of one process.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from loom.application.config import LoomConfig
+from loom.application.credentials import CredentialSource, EnvCredentials
+from loom.application.ports.mlops import DataStore, Executor
+from loom.application.ports.models import ModelPort
+from loom.application.ports.observer import Event, NullObserver, Observer
+from loom.application.preflight import require_models_ready
+from loom.application.ports.search import BudgetExhausted, SearchPort, SearchStopped
+from loom.application.run_search import artifacts, grading, task_prep, tree_html
+from loom.application.run_search.metering import Meter, MeteredModel
+from loom.application.run_search.session import RunSession
+from loom.domain.errors import UsageError
+from loom.domain.metrics import parse_metric
+from loom.domain.search import Node, SearchBudget, SearchResult, Task, rank
+from loom.domain.status import Status
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """One `loom run`. Budget and providers come from LoomConfig; `steps` overrides for resume."""
+
+    data: Path | None = None
+    dataset: str | None = None
+    goal: str | None = None
+    metric: str | None = None
+    metric_name: str | None = None
+    experiment_id: str | None = None
+    resume: str | None = None
+    steps: int | None = None
+
+
+def new_run_id() -> str:
+    return time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + secrets.token_hex(3)
+
+
+def resume_overrides(home: Path, run_id: str) -> dict[str, str]:
+    """The providers a saved run used (so `--resume` continues with the same brain and muscle)."""
+    data = artifacts.RunStore(home, run_id).load_journal()
+    found = {"search_provider": data.get("search"), "mlops_provider": data.get("mlops")}
+    return {k: v for k, v in found.items() if v}
+
+
+class RunSearch:
+    """The search use-case. Model ports are factories: a keyless brain never builds them."""
+
+    def __init__(
+        self,
+        config: LoomConfig,
+        search: SearchPort,
+        executor: Executor,
+        code_model: Callable[[], ModelPort] | None = None,
+        feedback_model: Callable[[], ModelPort] | None = None,
+        credentials: CredentialSource | None = None,
+        observer: Observer | None = None,
+        model_classes: Callable[[str], Any] | None = None,
+    ) -> None:
+        self.config = config
+        self.model_classes = model_classes  # provider name -> adapter class, for preflight
+        self.search = search
+        self.executor = executor
+        self._code_model = code_model
+        self._feedback_model = feedback_model
+        self.credentials = credentials or EnvCredentials()
+        self.observer = observer or NullObserver()
+
+    # ---- the use-case ------------------------------------------------------------------
+    def __call__(self, request: RunRequest, observer: Observer | None = None) -> SearchResult:
+        observer = observer or self.observer
+        started = time.monotonic()
+        store, header, nodes, prior_usage = self._open(request, observer)
+        task = artifacts.task_from_dict(header["task"])
+        budget = self._budget(request)
+        code, feedback = self._models()
+        meter = Meter(budget.max_usd, on_call=lambda role, resp: observer.notify(Event(
+            "llm_call", store.run_id, tokens=sum(u.tokens for u in meter.usage.values()),
+            usd=meter.spent(), message=role)))
+        meter.restore(prior_usage)
+        session = RunSession(
+            run_id=store.run_id, task=task, budget=budget, seed=self.config.seed,
+            executor=self.executor, observer=observer, sealed_dir=store.sealed_dir,
+            total_steps=len(nodes) + budget.steps, nodes=nodes,
+            code_model=MeteredModel(code, "code", meter) if code else None,
+            feedback_model=MeteredModel(feedback, "feedback", meter) if feedback else None,
+            experiment_id=header.get("experiment_id"),
+            tags={"tenant": self.config.tenant, "owned_by": self.config.owned_by, "run_id": store.run_id},
+        )
+        session._on_node = lambda node: self._on_node(store, header, session, meter, node)
+        observer.notify(Event("run_started", store.run_id, message=str(store.dir),
+                              data={"steps": budget.steps, "resumed_from": len(nodes), "search": self.search.name}))
+        status, message = Status.OK, ""
+        try:
+            self.search.search(session)
+        except BudgetExhausted as exc:
+            status, message = Status.STOPPED_AT_BUDGET, str(exc)
+        except (KeyboardInterrupt, SearchStopped):
+            session.cancel.set()
+            status, message = Status.INTERRUPTED, f"interrupted; continue with: loom run --resume {store.run_id} --steps N"
+        except BaseException as exc:  # a real failure (e.g. the LLM is down): keep what was found, then raise
+            session.cancel.set()
+            nodes_so_far = session.nodes()
+            failed = SearchResult(
+                run_id=store.run_id, status=Status.FAILED, run_dir=str(store.dir), metric=task.metric,
+                nodes=nodes_so_far, leaderboard=rank(nodes_so_far, task.metric), usage=dict(meter.usage),
+                wall_time=time.monotonic() - started, message=str(exc)[:500], paths=store.paths(),
+            )
+            try:
+                self._finish(store, header, task, budget, meter, failed)
+            except Exception:  # noqa: BLE001 - never hide the original error
+                log.exception("could not save the failed run")
+            raise
+        all_nodes = session.nodes()
+        ranked = rank(all_nodes, task.metric)
+        if status is Status.OK and not any(not n.buggy for n in all_nodes):
+            status, message = Status.FAILED, f"no working candidate in {len(all_nodes)} nodes"
+        result = SearchResult(
+            run_id=store.run_id, status=status, run_dir=str(store.dir), metric=task.metric,
+            nodes=all_nodes, leaderboard=ranked, usage=dict(meter.usage),
+            wall_time=time.monotonic() - started, message=message, paths=store.paths(),
+        )
+        self._finish(store, header, task, budget, meter, result)
+        observer.notify(Event("run_finished", store.run_id, message=status.value,
+                              metric=result.best.metric if result.best else None,
+                              holdout_metric=result.best.holdout if result.best else None))
+        return result
+
+    # ---- steps -------------------------------------------------------------------------
+    def _open(self, request: RunRequest, observer: Observer) -> tuple[artifacts.RunStore, dict[str, Any], list[Node], dict]:
+        """A new run (validate input, seal the holdout) or a saved one (--resume)."""
+        if request.resume:
+            if request.data is not None or request.dataset is not None:
+                raise UsageError("--resume continues a saved run on its own data; drop --data/--dataset")
+            store = artifacts.RunStore(self.config.home, request.resume)
+            data = store.load_journal()
+            nodes = data.pop("nodes")
+            if data.get("search") and data["search"] != self.search.name:
+                raise UsageError(f"run {request.resume} was searched by '{data['search']}'; "
+                                 f"resume it with --search {data['search']}")
+            self._preflight()
+            return store, data, nodes, data.get("usage", {})
+        goal = (request.goal or "").strip()
+        if not goal:
+            raise UsageError('--goal is required: say what to predict, e.g. --goal "Predict churn"')
+        metric = parse_metric(request.metric, request.metric_name)
+        if request.data is None and request.dataset is None:
+            raise UsageError("no data: pass --data DIR (holding train.csv, test.csv) or --dataset PATHSPEC")
+        if request.data is not None:
+            data_dir = task_prep.check_data_dir(request.data)
+        store = artifacts.RunStore(self.config.home, new_run_id())
+        if request.data is None:
+            data_dir = self._materialize(str(request.dataset), store.dir / "source")
+        self._preflight()
+        request = self._ingest_first(request, observer)
+        store.dir.mkdir(parents=True, exist_ok=True)
+        task = task_prep.prepare_task(
+            data_dir, store.task_dir, store.sealed_dir, goal=goal, metric=metric,
+            holdout_fraction=self.config.holdout_fraction, seed=self.config.seed,
+            dataset=request.dataset,
+        )
+        inputs: dict[str, Any] = {"data_dir": str(data_dir), "dataset": request.dataset, "files": [
+            artifacts.file_digest(p) for p in sorted(data_dir.glob("*.csv"))]}
+        header = {
+            "run_id": store.run_id, "created": time.time(), "search": self.search.name,
+            "mlops": getattr(self.executor, "name", "?"), "experiment_id": request.experiment_id,
+            "tenant": self.config.tenant, "owned_by": self.config.owned_by,
+            "task": artifacts.task_to_dict(task), "inputs": inputs,
+        }
+        store.save_journal(header, [], "RUNNING")
+        return store, header, [], {}
+
+    def _ingest_first(self, request: RunRequest, observer: Observer) -> RunRequest:
+        """`--data DIR` with an MLOps provider that keeps data objects (metaflow): ingest the dir
+        first, say so, and search the data object (candidate runs then point at its pathspec)."""
+        if request.data is None or request.dataset is not None or not isinstance(self.executor, DataStore):
+            return request
+        data_dir = task_prep.check_data_dir(request.data)
+        info = self.executor.ingest(data_dir.resolve(), name=None, target=None)
+        observer.notify(Event("ingested", pathspec=info.pathspec,
+                              message=f"ingested {data_dir} as {info.pathspec}"))
+        log.info("ingested --data first", extra={"data": str(data_dir), "pathspec": info.pathspec})
+        return replace(request, dataset=info.pathspec)  # keep --data: no round trip through the store
+
+    def _materialize(self, pathspec: str, dest: Path) -> Path:
+        """`--dataset`: the MLOps adapter writes the data object's train/test CSVs into `dest`."""
+        materialize = getattr(self.executor, "materialize", None)
+        if not callable(materialize):
+            raise UsageError(f"--dataset needs an MLOps provider with data objects "
+                             f"(--mlops metaflow); '{getattr(self.executor, 'name', '?')}' has none — use --data DIR")
+        dest.mkdir(parents=True, exist_ok=True)
+        materialize(pathspec, dest)
+        return task_prep.check_data_dir(dest)
+
+    def _preflight(self) -> None:
+        """Before any spend: the selected model routes must be usable (keys, tool-capable judge)."""
+        if not getattr(self.search, "needs_models", False):
+            return
+        if self.model_classes is None:
+            self._models()  # no resolver handed in: building the adapters is the check
+            return
+        require_models_ready(self.config, self.credentials, resolve=self.model_classes)
+
+    def _models(self) -> tuple[ModelPort | None, ModelPort | None]:
+        if not getattr(self.search, "needs_models", False):
+            return None, None
+        code = self._code_model() if self._code_model else None
+        feedback = self._feedback_model() if self._feedback_model else None
+        if code is None or feedback is None:
+            raise UsageError(f"the '{self.search.name}' search needs code and feedback model providers")
+        return code, feedback
+
+    def _budget(self, request: RunRequest) -> SearchBudget:
+        c = self.config
+        return SearchBudget(
+            steps=request.steps or c.budget_steps, num_drafts=c.budget_num_drafts,
+            debug_prob=c.budget_debug_prob, max_debug_depth=c.budget_max_debug_depth,
+            exec_timeout=c.exec_timeout, max_usd=c.max_usd, workers=c.workers,
+        )
+
+    # ---- recording ---------------------------------------------------------------------
+    def _header(self, header: dict[str, Any], meter: Meter) -> dict[str, Any]:
+        return {**header, "usage": {r: asdict(u) for r, u in meter.usage.items()}}
+
+    def _on_node(self, store: artifacts.RunStore, header: dict[str, Any], session: RunSession,
+                 meter: Meter, node: Node) -> None:
+        store.save_journal(self._header(header, meter), session.nodes(), "RUNNING")
+        store.append_corpus(node, task=session.task, tenant=self.config.tenant, owned_by=self.config.owned_by,
+                            search=self.search.name, experiment_id=header.get("experiment_id"))
+
+    def _finish(self, store: artifacts.RunStore, header: dict[str, Any], task: Task, budget: SearchBudget,
+                meter: Meter, result: SearchResult) -> None:
+        store.save_journal(self._header(header, meter), result.nodes, result.status.value)
+        store.save_leaderboard(result.leaderboard, task.metric)
+        best = result.best
+        if best is not None:
+            store.best_path.write_text(best.code, encoding="utf-8")
+            if best.submission and Path(best.submission).is_file():
+                try:
+                    grading.user_submission(task, store.sealed_dir, Path(best.submission), store.submission_path)
+                except (OSError, ValueError, KeyError) as exc:
+                    log.warning("cannot write submission.csv", extra={"error": repr(exc)})
+        store.tree_path.write_text(tree_html.render(store.run_id, task.goal, task.metric, result.nodes, best), encoding="utf-8")
+        outcome = result.to_dict()
+        outcome.pop("leaderboard", None)
+        store.write_manifest(header=header, config=self.config.public_dict(), budget=budget,
+                             status=result.status, outcome=outcome)
+        if best is None:
+            result.paths.pop("best_solution", None)
+            result.paths.pop("submission", None)

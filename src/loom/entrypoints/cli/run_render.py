@@ -1,0 +1,103 @@
+"""Rendering for `loom run`: a rich progress bar fed by Observer events, and the final summary."""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Any
+
+from loom.application.ports.observer import Event
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from loom.domain.search import SearchResult
+
+
+def _fmt(value: float | None) -> str:
+    return "—" if value is None else f"{value:.5g}"
+
+
+class RichProgress:
+    """Observer: one bar over the steps; the line shows node kind, last/best metric, tokens, $."""
+
+    def __init__(self, console: "Console", steps: int, maximize: bool = True) -> None:
+        self.maximize = maximize
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.progress = Progress(
+            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+            TimeElapsedColumn(), TextColumn("{task.fields[info]}"), console=console, transient=False,
+        )
+        self.task = self.progress.add_task("search", total=steps, info="starting")
+        self.tokens, self.usd = 0, 0.0
+        self.best: float | None = None
+        self.last = ""
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> "RichProgress":
+        self.started = False  # shown from run_started on: bad input prints only its one line
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.started:
+            self.progress.stop()
+
+    def _info(self) -> str:
+        money = f" · ${self.usd:.4f}" if self.usd else ""
+        return f"{self.last} · best {_fmt(self.best)} · {self.tokens} tok{money}"
+
+    def notify(self, event: Event) -> None:
+        with self._lock:
+            if event.kind == "run_started":
+                self.progress.start()
+                self.started = True
+                self.progress.update(self.task, total=event.data.get("steps"), completed=0,
+                                     description=f"run {event.run_id}")
+            elif event.kind == "node_started":
+                self.last = f"step {event.step} {event.node_kind}…"
+            elif event.kind == "node_finished":
+                shown = "buggy" + (f" ({event.message})" if event.message else "") if event.buggy else (
+                    f"metric {_fmt(event.metric)} holdout {_fmt(event.holdout_metric)}")
+                self.last = f"step {event.step} {event.node_kind}: {shown}"
+                value = event.holdout_metric if event.holdout_metric is not None else event.metric
+                if not event.buggy and value is not None and (
+                        self.best is None or (value > self.best if self.maximize else value < self.best)):
+                    self.best = value
+                self.progress.advance(self.task)
+            elif event.kind == "llm_call":
+                self.tokens = event.tokens or self.tokens
+                self.usd = event.usd or self.usd
+            elif event.kind in ("stage", "ingested"):
+                self.last = event.message
+                if event.kind == "ingested":
+                    self.progress.console.print(event.message)
+            self.progress.update(self.task, info=self._info())
+
+
+def summary(result: "SearchResult", out: "Console") -> None:
+    from rich.table import Table
+
+    data = result.to_dict()
+    best = result.best
+    out.print(f"[bold]STATUS {result.status.value}[/bold]  run {result.run_id}"
+              + (f" — {result.message}" if result.message else ""))
+    metric = f"{result.metric.direction} {result.metric.label}"
+    if best is not None:
+        out.print(f"best: step {best.step} ({best.kind}) holdout {_fmt(best.holdout)} · "
+                  f"self-reported {_fmt(best.metric)} · {metric}")
+    out.print(f"nodes: {data['nodes']} ({data['buggy_nodes']} buggy) · wall {result.wall_time:.1f}s")
+    for role, usage in result.usage.items():
+        usd = "unknown $" if usage.usd is None else f"${usage.usd:.4f}"
+        out.print(f"{role}: {usage.calls} calls · {usage.tokens} tokens · {usd}")
+    show_pathspec = any(n.pathspec for n in result.leaderboard)
+    table = Table(title=f"Leaderboard (top 10, ranked by holdout {result.metric.label})")
+    for col in ("#", "node", "kind", "self-reported", "holdout", "time s") + (("pathspec",) if show_pathspec else ()):
+        table.add_column(col, overflow="fold", min_width=22 if col == "pathspec" else None)
+    for i, node in enumerate(result.leaderboard[:10], start=1):
+        row = [str(i), node.id[:8], node.kind, "buggy" if node.buggy else _fmt(node.metric),
+               _fmt(node.holdout), f"{node.exec_time:.1f}"]
+        table.add_row(*row, *([node.pathspec or ""] if show_pathspec else []))
+    out.print(table)
+    for name, path in result.paths.items():
+        if name in ("best_solution", "submission", "leaderboard", "tree", "run_dir"):
+            out.print(f"{name}: {path}")

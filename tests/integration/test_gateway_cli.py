@@ -1,0 +1,121 @@
+"""`loom proxy serve` as a user runs it: a real process, a printed URL, Ctrl-C to stop."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.fakes.llm_server import FakeLLMServer
+
+LOOM = [sys.executable, "-m", "loom.entrypoints.cli.app"]
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()}
+    env.update(extra)
+    return env
+
+
+def _start(env: dict[str, str], *args: str) -> tuple[subprocess.Popen[str], str, list[str]]:
+    proc = subprocess.Popen([*LOOM, "proxy", "serve", "--port", "0", *args], env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    lines: list[str] = []
+    assert proc.stderr is not None
+    for _ in range(5):
+        line = proc.stderr.readline()
+        lines.append(line)
+        found = re.search(r"listening on (http://\S+)", line)
+        if found:
+            return proc, found.group(1), lines
+    proc.kill()
+    raise AssertionError(f"no URL printed: {lines!r}")
+
+
+def _wait_healthy(url: str) -> None:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.05)
+    raise AssertionError("gateway never became healthy")
+
+
+def test_serve_prints_the_url_serves_and_stops_cleanly_on_ctrl_c(fake_llm: FakeLLMServer, tmp_path: Path) -> None:
+    log_path = tmp_path / "learnings" / "calls.jsonl"
+    env = _env(ANTHROPIC_API_KEY="sk-vendor-cli-000", ANTHROPIC_BASE_URL=fake_llm.base_url,
+               LOOM_API_KEY="lk-cli-0123456789")
+    proc, url, _ = _start(env, "--log-path", str(log_path), "--json")
+    try:
+        _wait_healthy(url)
+        resp = httpx.post(url + "/v1/messages", headers={"authorization": "Bearer lk-cli-0123456789"},
+                          json={"model": "fake-model", "max_tokens": 8, "messages": [{"role": "user", "content": "hi"}]})
+        assert resp.status_code == 200
+        assert httpx.post(url + "/v1/messages", json={}).status_code == 401
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err
+    summary = json.loads(out)
+    assert (summary["status"], summary["calls"], summary["refused"], summary["logged"]) == ("OK", 1, 1, 1)
+    assert "stopped after 1 call(s), 1 refused" in err
+    assert "Traceback" not in err
+    [line] = [json.loads(x) for x in log_path.read_text().splitlines()]
+    assert line["status"] == 200 and fake_llm.requests[0].headers["x-api-key"] == "sk-vendor-cli-000"
+    assert "lk-cli-0123456789" not in err + out + log_path.read_text()
+
+
+def test_an_empty_allowlist_is_announced_and_refuses_everyone(fake_llm: FakeLLMServer, tmp_path: Path) -> None:
+    env = _env(ANTHROPIC_API_KEY="sk-vendor-cli-000", ANTHROPIC_BASE_URL=fake_llm.base_url,
+               LOOM_PROXY_LOG_PATH=str(tmp_path / "calls.jsonl"))
+    proc, url, lines = _start(env)
+    try:
+        notice = proc.stderr.readline() if proc.stderr else ""
+        assert "no API keys configured" in "".join(lines) + notice
+        _wait_healthy(url)
+        resp = httpx.post(url + "/v1/messages", headers={"x-api-key": "anything-at-all"}, json={})
+        assert resp.status_code == 401
+    finally:
+        proc.send_signal(signal.SIGTERM)  # as a service manager stops it: same clean exit
+        _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0
+    assert "stopped after 0 call(s), 1 refused" in err
+    assert fake_llm.requests == []
+
+
+def test_missing_vendor_key_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    proc = subprocess.run([*LOOM, "proxy", "serve", "--port", "0"], env=_env(LOOM_API_KEY="lk-x-0123456"),
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().count("\n") == 0
+    assert "ANTHROPIC_API_KEY" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_a_busy_port_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    from loom.entrypoints.gateway.server import bind
+
+    with bind("127.0.0.1", 0) as busy:
+        port = str(busy.getsockname()[1])
+        proc = subprocess.run([*LOOM, "proxy", "serve", "--port", port],
+                              env=_env(ANTHROPIC_API_KEY="sk-vendor-cli-000"),
+                              capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_an_unwritable_log_path_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    proc = subprocess.run([*LOOM, "proxy", "serve", "--port", "0", "--log-path", str(blocker / "calls.jsonl")],
+                          env=_env(ANTHROPIC_API_KEY="sk-vendor-cli-000"), capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    assert "cannot write the call log" in proc.stderr and "Traceback" not in proc.stderr

@@ -1,0 +1,53 @@
+"""`loom run` on bad input: exit 2 and one actionable line, never a traceback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from loom.entrypoints.cli.app import main
+
+ROOT = Path(__file__).resolve().parents[2]
+CHURN = str(ROOT / "examples" / "churn")
+
+
+def _layout(kind: str, tmp: Path) -> str:
+    d = tmp / "data"
+    d.mkdir()
+    if kind == "no_train":
+        (d / "test.csv").write_text("id,x\n1,2\n")
+    elif kind == "empty_csv":
+        (d / "train.csv").write_text("")
+    elif kind == "header_only":
+        (d / "train.csv").write_text("id,x,y\n")
+    return str(d)
+
+
+CASES = {
+    "missing dir": (["--data", "/nonexistent/loom-data"], "does not exist"),
+    "empty dir": (["--data", "@empty"], "is empty"),
+    "no train.csv": (["--data", "@no_train"], "no train.csv"),
+    "empty csv": (["--data", "@empty_csv"], "is empty"),
+    "header-only csv": (["--data", "@header_only"], "is empty"),
+    "goal missing": (["--data", CHURN, "--goal", " "], "--goal"),
+    "unknown metric": (["--data", CHURN, "--metric", "Maximize kappa"], "--metric-name"),
+    "unknown search": (["--data", CHURN, "--search", "nope"], "unknown search provider 'nope'"),
+    "unknown model provider": (["--data", CHURN, "--search", "aide", "--model-provider", "nope"], "nope"),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_bad_input_exits_2_with_one_line(case: str, tmp_path: Path, workdir: Path,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    extra, expected = CASES[case]
+    extra = [_layout(a[1:], tmp_path) if a.startswith("@") else a for a in extra]
+    flags = {"--search": "baseline", "--mlops": "local", "--goal": "Predict y", "--metric": "Maximize accuracy"}
+    flags.update(dict(zip(extra[::2], extra[1::2])))
+    argv = ["run", *[token for pair in flags.items() for token in pair]]
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    err = capsys.readouterr().err.strip()
+    assert exc.value.code == 2, err
+    assert len(err.splitlines()) == 1 and err.startswith("loom: ") and expected in err
+    assert not list((Path(workdir)).glob("**/runs/*/nodes"))  # nothing ran

@@ -1,0 +1,117 @@
+"""`loom run --search baseline --mlops local`: keyless, real candidates, holdout graded by Loom.
+
+The holdout metric Loom reports is recomputed here independently (scikit-learn on the sealed
+labels and the best candidate's own submission file).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from loom.entrypoints.cli.app import main
+
+ROOT = Path(__file__).resolve().parents[2]
+CHURN = ROOT / "examples" / "churn"
+HOUSES = ROOT / "examples" / "house_prices"
+
+
+def _main(argv: list[str]) -> int:
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    return int(exc.value.code or 0)
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _independent_holdout(run_dir: Path, node_id: str, id_col: str, target: str) -> tuple[list[str], list[str]]:
+    labels = {r[id_col]: r[target] for r in _rows(run_dir / "sealed" / "holdout.csv")}
+    preds = {r[id_col]: r[target] for r in _rows(run_dir / "nodes" / node_id / "submission.csv")}
+    keys = sorted(labels)
+    return [labels[k] for k in keys], [preds[k] for k in keys]
+
+
+@pytest.fixture(scope="module")
+def churn_run(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    home = tmp_path_factory.mktemp("baseline_home")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("LOOM_HOME", str(home))
+        mp.chdir(tmp_path_factory.mktemp("cwd"))
+        import io
+        import sys
+
+        out = io.StringIO()
+        mp.setattr(sys, "stdout", out)
+        code = _main(["run", "--search", "baseline", "--mlops", "local", "--data", str(CHURN),
+                      "--goal", "Predict churn", "--metric", "Maximize ROC-AUC", "--steps", "2", "--json"])
+    return {"code": code, "payload": json.loads(out.getvalue()), "home": home}
+
+
+def test_keyless_run_finishes_with_a_leaderboard(churn_run: dict) -> None:
+    payload = churn_run["payload"]
+    assert churn_run["code"] == 0 and payload["status"] == "OK"
+    assert payload["nodes"] == 2 and len(payload["leaderboard"]) == 2
+    assert [row["kind"] for row in payload["leaderboard"]] == ["draft", "draft"]
+    best = payload["best"]
+    assert best["holdout"] > 0.7 and best["self_reported"] > 0.7  # better than the dummy floor (0.5)
+    floor = [r for r in payload["leaderboard"] if r["self_reported"] == pytest.approx(0.5)]
+    assert floor and floor[0]["holdout"] == pytest.approx(0.5)
+
+
+def test_holdout_metric_is_recomputed_independently(churn_run: dict) -> None:
+    from sklearn.metrics import roc_auc_score
+
+    run_dir = Path(churn_run["payload"]["run_dir"])
+    for row in churn_run["payload"]["leaderboard"]:
+        y, p = _independent_holdout(run_dir, row["node_id"], "customer_id", "churn")
+        assert row["holdout"] == pytest.approx(roc_auc_score([int(v) for v in y], [float(v) for v in p]))
+    # the sealed rows never reached the candidates as training rows
+    sealed = {r["customer_id"] for r in _rows(run_dir / "sealed" / "holdout.csv")}
+    train_ids = {r["customer_id"] for r in _rows(run_dir / "task" / "input" / "train.csv")}
+    assert sealed and not sealed & train_ids
+    assert len(sealed) == 400  # 20% of 2000
+
+
+def test_run_artifacts_and_corpus(churn_run: dict) -> None:
+    run_dir = Path(churn_run["payload"]["run_dir"])
+    for name in ("journal.json", "leaderboard.json", "best_solution.py", "submission.csv", "tree.html", "manifest.json"):
+        assert (run_dir / name).is_file(), name
+    submission = _rows(run_dir / "submission.csv")
+    test_ids = [r["customer_id"] for r in _rows(CHURN / "test.csv")]
+    assert [r["customer_id"] for r in submission] == test_ids  # the user's test rows only, in order
+    tree = (run_dir / "tree.html").read_text()
+    assert "<script" not in tree and "http" not in tree.split("<body>")[0]
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["outcome"]["status"] == "OK" and manifest["versions"]["python"]
+    assert manifest["inputs"]["files"][0]["sha256"]
+    corpus = [json.loads(line) for line in (churn_run["home"] / "corpus" / "nodes.jsonl").read_text().splitlines()]
+    assert len(corpus) == 2 and all(r["tenant"] == "local" and r["owned_by"] for r in corpus)
+
+
+def test_regression_run_through_the_use_case(tmp_path: Path) -> None:
+    from sklearn.metrics import mean_squared_error
+
+    from loom.application.config import LoomConfig
+    from loom.application.run_search import RunRequest
+    from loom.entrypoints.container import build_container
+
+    config = LoomConfig.load(flags={"home": str(tmp_path), "search_provider": "baseline",
+                                    "mlops_provider": "local", "budget_steps": 2, "workers": 2})
+    events = []
+    from loom.application.ports.observer import CallbackObserver
+
+    result = build_container(config).run_search()(
+        RunRequest(data=HOUSES, goal="Predict the sale price", metric="Minimize RMSE"),
+        observer=CallbackObserver(events.append))
+    assert result.status.value == "OK" and len(result.nodes) == 2
+    best = result.best
+    y, p = _independent_holdout(Path(result.run_dir), best.id, "id", "price")
+    assert best.holdout == pytest.approx(mean_squared_error([float(v) for v in y], [float(v) for v in p]) ** 0.5)
+    kinds = [e.kind for e in events]
+    assert kinds[0] == "run_started" and kinds[-1] == "run_finished" and kinds.count("node_finished") == 2

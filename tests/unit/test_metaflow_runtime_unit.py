@@ -1,0 +1,137 @@
+"""Metaflow runtime and ingest table logic, without running flows."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from loom.adapters.mlops.metaflow import tabular as tb
+from loom.adapters.shared import metaflow_runtime as rt
+from loom.application.config import LoomConfig
+
+
+def test_embedded_env_points_at_loom_home(clean_env, monkeypatch):
+    monkeypatch.delenv("USER", raising=False)
+    monkeypatch.delenv("USERNAME", raising=False)
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-secret")
+    config = LoomConfig.load(flags={"owned_by": "ana"})
+    env = rt.metaflow_env(config)
+    assert env["METAFLOW_DATASTORE_SYSROOT_LOCAL"] == str(clean_env / "metaflow")
+    assert env["METAFLOW_DEFAULT_DATASTORE"] == env["METAFLOW_DEFAULT_METADATA"] == "local"
+    assert env["METAFLOW_USER"] == "ana"
+    assert "ANTHROPIC_API_KEY" not in rt.subprocess_env(config)
+
+
+def test_user_profile_means_loom_sets_no_datastore(monkeypatch):
+    monkeypatch.setenv("METAFLOW_PROFILE", "team")
+    config = LoomConfig.load()
+    assert not rt.embedded(config)
+    env = rt.metaflow_env(config)
+    assert env.get("METAFLOW_PROFILE") == "team"
+    assert not any(k.startswith(("METAFLOW_DEFAULT", "METAFLOW_DATASTORE")) for k in env)
+
+
+def test_with_specs_split_on_semicolons_only():
+    assert rt._with_specs("kubernetes:cpu=2,memory=4000; retry") == ["kubernetes:cpu=2,memory=4000", "retry"]
+    assert rt._with_specs(None) == []
+
+
+def test_last_error_line_finds_the_exception():
+    lines = [
+        "2026-11-24 05:23:56.135 [17/start/1 (pid 7700)] Traceback (most recent call last):",
+        "2026-11-24 05:23:56.135 [17/start/1 (pid 7700)] ValueError: unlucky x",
+        "2026-11-24 05:23:56.136 [17/start/1 (pid 7700)] Task failed.",
+        "2026-11-24 05:23:56.136 Workflow failed.",
+        "    Step failure:",
+        "    Step start (task-id 1) failed.",
+    ]
+    assert rt.last_error_line(lines) == "ValueError: unlucky x"
+    assert rt._INPUT_ERROR.match("loom.x.LoomInputError: bad table").group(1) == "bad table"
+
+
+def test_run_flow_missing_file_is_a_failure(tmp_path):
+    from loom.domain.errors import ExecutionFailed
+
+    with pytest.raises(ExecutionFailed):
+        rt.run_flow(tmp_path / "nope.py", {}, LoomConfig.load())
+
+
+def test_tables_target_split_and_fingerprint(tmp_path):
+    pd = pytest.importorskip("pandas")
+    df = pd.DataFrame({"id": range(50), "x": [i * 0.5 for i in range(50)], "label": [i % 2 for i in range(50)]})
+    assert tb.infer_target(df, df.drop(columns="label"), None, None) == "label"
+    assert tb.infer_target(df, None, None, None) == "label"
+    assert tb.id_columns(df, "label") == ["id"]
+    assert tb.task_type(df["label"]) == "classification"
+    assert tb.task_type(df["x"] * 1.37) == "regression"
+    train, test, labels = tb.split(df, "label", 0.2, seed=3)
+    assert len(test) == 10 and "label" not in test.columns and list(labels.columns) == ["label"]
+    again = tb.split(df, "label", 0.2, seed=3)
+    assert train.equals(again[0])
+    fp = tb.fingerprint({"train": train, "test": test})
+    assert fp == tb.fingerprint({"train": again[0], "test": again[1]})
+    assert fp != tb.fingerprint({"train": train.assign(x=train["x"] + 1), "test": test})
+    with pytest.raises(tb.LoomInputError):
+        tb.infer_target(df, None, None, "nope")
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(b"\x00\xff\xfe\x00garbage")
+    with pytest.raises(tb.LoomInputError, match="cannot read bad.csv"):
+        tb.read_table(bad)
+
+
+def test_importing_the_adapter_is_light():
+    import subprocess
+
+    code = ("import sys, loom.adapters.mlops.metaflow as m; "
+            "print(any(n in sys.modules for n in ('metaflow', 'pandas', 'numpy')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+FAKE_PYTHON = """#!/bin/sh
+# Stands in for LOOM_PYTHON: records argv, cwd and env, then writes the run id like Metaflow.
+printf '%s\\n' "$@" > "$LOOM_TEST_RECORD.argv"
+pwd > "$LOOM_TEST_RECORD.cwd"
+env > "$LOOM_TEST_RECORD.env"
+while [ $# -gt 0 ]; do
+  if [ "$1" = "--run-id-file" ]; then echo 4242 > "$2"; fi
+  shift
+done
+echo "Metaflow 2.x executing FakeFlow for user:x"
+"""
+
+
+def test_run_flow_argv_passes_params_tags_and_with(tmp_path, monkeypatch):
+    fake = tmp_path / "python"
+    fake.write_text(FAKE_PYTHON)
+    fake.chmod(0o755)
+    flow = tmp_path / "fake_flow.py"
+    flow.write_text("from metaflow import FlowSpec\nclass FakeFlow(FlowSpec):\n    pass\n")
+    record = tmp_path / "rec"
+    monkeypatch.setenv("LOOM_TEST_RECORD", str(record))
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-never-forwarded")
+    monkeypatch.delenv("USER", raising=False)
+    config = LoomConfig.load(flags={"python": str(fake), "metaflow_with": "kubernetes:cpu=2,memory=4000;retry"})
+    pathspec = rt.run_flow(flow, {"source": "/d", "test-fraction": 0.3, "skip": None, "flag": True}, config,
+                           tags=["tenant:acme", ""], with_=config.metaflow_with)
+    assert pathspec == "FakeFlow/4242"
+    argv = (tmp_path / "rec.argv").read_text().split("\n")
+    assert argv[:3] == [str(flow.resolve()), "--no-pylint", "run"]
+    joined = " ".join(argv)
+    assert "--source /d --test-fraction 0.3 --flag true --tag tenant:acme" in joined and "--skip" not in joined
+    assert "--with kubernetes:cpu=2,memory=4000 --with retry" in joined
+    assert (tmp_path / "rec.cwd").read_text().strip() == str(rt.datastore_root(config))
+    env = (tmp_path / "rec.env").read_text()
+    assert "METAFLOW_USER=" in env and "sk-never-forwarded" not in env
+    assert f"METAFLOW_DATASTORE_SYSROOT_LOCAL={rt.datastore_root(config)}" in env
+
+
+def test_missing_interpreter_is_a_config_error(tmp_path):
+    from loom.domain.errors import ConfigError
+
+    flow = tmp_path / "f.py"
+    flow.write_text("class F(FlowSpec): pass\n")
+    config = LoomConfig.load(flags={"python": str(tmp_path / "no-python")})
+    with pytest.raises(ConfigError, match="LOOM_PYTHON"):
+        rt.run_flow(flow, {}, config)

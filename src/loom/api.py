@@ -240,8 +240,8 @@ class Loom:
         an ingested data object (IngestDataset/N, needs mlops_provider="metaflow"). `metric` is
         a sentence with a direction ("Maximize ROC-AUC"); `steps` overrides budget_steps.
         `resume=RUN_ID` continues a saved run with its own search/mlops providers (unless this
-        Loom's config names them explicitly). Setting the `stop` event ends the run at the next
-        event boundary with Status.INTERRUPTED (the journal is saved; resume it later).
+        Loom's config names them explicitly). Setting the `stop` event kills the running candidates
+        and ends the run with Status.INTERRUPTED (the journal is saved; resume it later).
         The status may be OK, STOPPED_AT_BUDGET, INTERRUPTED or FAILED (no working candidate).
         """
         from loom.application.run_search import RunRequest, resume_overrides
@@ -254,7 +254,7 @@ class Loom:
         request = RunRequest(data=_absolute(data), dataset=dataset, goal=goal, metric=metric,
                              metric_name=metric_name, experiment_id=experiment_id, resume=resume, steps=steps)
         use_case = loom.container().run_search()
-        result: SearchResult = use_case(request, observer=self._events(on_event, stop))
+        result: SearchResult = use_case(request, observer=self._events(on_event, stop), stop=stop)
         return result
 
     # ---- data ----------------------------------------------------------------------------------

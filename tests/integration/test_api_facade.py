@@ -67,6 +67,20 @@ def test_stop_event_interrupts_the_run_and_resume_continues_it(tmp_path: Path) -
     assert resumed.status is Status.OK and resumed.run_id == result.run_id and len(resumed.nodes) == 2
 
 
+def test_stop_kills_the_running_candidate_instead_of_waiting_for_it(tmp_path: Path) -> None:
+    stop = threading.Event()
+
+    def on_event(event: Event) -> None:
+        if event.kind == "node_started" and not stop.is_set():
+            threading.Timer(0.3, stop.set).start()  # mid-candidate: baseline candidates take ~2 s
+
+    api = Loom({**KEYLESS, "home": tmp_path})
+    result = api.run(data=CHURN, goal="Predict churn", metric="Maximize ROC-AUC", steps=3,
+                     on_event=on_event, stop=stop)
+    assert result.status is Status.INTERRUPTED
+    assert result.nodes == []  # the in-flight candidate was killed, not run to completion and recorded
+
+
 def test_errors_are_typed_never_exits(tmp_path: Path, workdir: Path) -> None:
     api = Loom({**KEYLESS, "home": tmp_path})
     with pytest.raises(UsageError, match="--goal is required"):

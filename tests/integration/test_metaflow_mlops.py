@@ -253,6 +253,7 @@ def test_loom_run_with_metaflow_makes_one_run_per_candidate(world, cli):
     assert len(runs) == 2 and all(r.successful for r in runs)
     for run in runs:
         assert world["mlops"].card(run.pathspec)[0].is_file()
+        assert run.data.metric_name == "accuracy" and run.data.greater_is_better is True
 
 
 def test_load_tables_refuses_runs_that_are_not_data_objects(world):
@@ -271,10 +272,13 @@ def test_loom_run_with_data_dir_on_metaflow_ingests_first_and_says_so(world, cli
     mf = _client(world)
     before = {r.pathspec for r in mf.Flow("IngestDataset").runs()}
     code, out, err = cli("run", "--search", "baseline", "--mlops", "metaflow", "--data", str(world["data"]),
-                         "--goal", "predict target", "--metric", "Maximize accuracy", "--steps", "1")
+                         "--goal", "predict target", "--metric", "Minimize log loss", "--steps", "1",
+                         "--experiment-id", "exp-ingest-first")
     assert code == 0, err
     new = [r for r in _client(world).Flow("IngestDataset").runs() if r.pathspec not in before]
     assert len(new) == 1 and new[0].data.source == str(world["data"].resolve())
     assert f"as {new[0].pathspec}" in out + err  # the user is told what was ingested
     manifests = [json.loads(p.read_text()) for p in (world["home"] / "runs").glob("*/manifest.json")]
     assert any(m.get("inputs", {}).get("dataset") == new[0].pathspec for m in manifests)
+    (candidate,) = [r for r in _client(world).Flow("CandidateRun").runs() if "experiment:exp-ingest-first" in r.user_tags]
+    assert candidate.data.metric_name == "log_loss" and candidate.data.greater_is_better is False

@@ -24,6 +24,8 @@ class ExecRequest:
     experiment_id: str | None = None
     dataset: str | None = None  # pathspec of the source data object, when there is one
     tags: Mapping[str, str] = field(default_factory=dict)  # tenant, owned_by, ...
+    metric_name: str | None = None  # the search's metric (roc_auc, rmse, ...), recorded with the run
+    greater_is_better: bool | None = None  # its direction, fixed once per search
     # Set when the run is interrupted: an executor should stop the candidate promptly
     # (anything with is_set(), e.g. threading.Event; None = never cancelled).
     cancel: Any = field(default=None, compare=False, repr=False)

@@ -40,6 +40,7 @@ class RunSession:
         experiment_id: str | None = None,
         tags: dict[str, str] | None = None,
         on_node: Callable[[Node], None] | None = None,
+        cancel: threading.Event | None = None,
     ) -> None:
         self.run_id = run_id
         self.task = task
@@ -53,7 +54,7 @@ class RunSession:
         self.total_steps = total_steps
         self.experiment_id = experiment_id
         self.tags = dict(tags or {})
-        self.cancel = threading.Event()
+        self.cancel = cancel or threading.Event()  # set: running candidates are killed, no new step
         self._nodes: list[Node] = list(nodes or [])
         self._in_flight = 0
         self._lock = threading.RLock()
@@ -93,6 +94,8 @@ class RunSession:
             dataset=self.task.dataset,
             tags=self.tags,
             cancel=self.cancel,
+            metric_name=self.task.metric.name,
+            greater_is_better=self.task.metric.maximize,
         )
         try:
             return self.executor.execute(request)

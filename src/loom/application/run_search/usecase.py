@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
@@ -83,7 +84,11 @@ class RunSearch:
         self.observer = observer or NullObserver()
 
     # ---- the use-case ------------------------------------------------------------------
-    def __call__(self, request: RunRequest, observer: Observer | None = None) -> SearchResult:
+    def __call__(
+        self, request: RunRequest, observer: Observer | None = None, stop: threading.Event | None = None,
+    ) -> SearchResult:
+        """Run (or resume) one search. Setting `stop` kills running candidates and ends the run
+        as INTERRUPTED with the journal saved (what Ctrl-C does in the CLI)."""
         observer = observer or self.observer
         started = time.monotonic()
         store, header, nodes, prior_usage = self._open(request, observer)
@@ -100,7 +105,7 @@ class RunSearch:
             total_steps=len(nodes) + budget.steps, nodes=nodes,
             code_model=MeteredModel(code, "code", meter) if code else None,
             feedback_model=MeteredModel(feedback, "feedback", meter) if feedback else None,
-            experiment_id=header.get("experiment_id"),
+            experiment_id=header.get("experiment_id"), cancel=stop,
             tags={"tenant": self.config.tenant, "owned_by": self.config.owned_by, "run_id": store.run_id},
         )
         session._on_node = lambda node: self._on_node(store, header, session, meter, node)
@@ -127,6 +132,8 @@ class RunSearch:
             except Exception:  # noqa: BLE001 - never hide the original error
                 log.exception("could not save the failed run")
             raise
+        if stop is not None and stop.is_set() and status is Status.OK:
+            status, message = Status.INTERRUPTED, f"stopped; continue with: loom run --resume {store.run_id} --steps N"
         all_nodes = session.nodes()
         ranked = rank(all_nodes, task.metric)
         if status is Status.OK and not any(not n.buggy for n in all_nodes):

@@ -102,6 +102,9 @@ class MetaflowExecutorMixin:
                 tags = [t for t in tags if not t.startswith(key + ":")] + [f"{key}:{request.tags[key]}"]
         params = {"code": str(code_file), "input": input_ref, "timeout": request.timeout,
                   "node": request.node_id, "search-run": request.run_id}
+        if request.metric_name:  # so a report over candidate runs ranks them the right way round
+            params["metric-name"] = request.metric_name
+            params["direction"] = "maximize" if request.greater_is_better is not False else "minimize"
         try:
             pathspec = rt.run_flow(
                 CANDIDATE_FLOW, params, self.config, tags=tags, with_=self.config.metaflow_with,

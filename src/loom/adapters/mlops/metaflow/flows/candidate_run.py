@@ -62,6 +62,8 @@ class CandidateRun(FlowSpec):
     exec_timeout = Parameter("timeout", help="Seconds before the candidate is killed", default=600.0, type=float)
     node = Parameter("node", help="Search node id", default="")
     search_run = Parameter("search-run", help="Search run id", default="")
+    metric_name = Parameter("metric-name", help="The search's metric (roc_auc, rmse, ...)", default="")
+    direction = Parameter("direction", help="maximize | minimize", default="maximize")
 
     @card(type="blank", id="candidate")
     @step
@@ -79,6 +81,7 @@ class CandidateRun(FlowSpec):
         from metaflow import Run, namespace
 
         namespace(None)
+        self.greater_is_better = self.direction != "minimize"  # read by `loom report`
         ws = Path(tempfile.mkdtemp(prefix="loom-candidate-"))
         try:
             for rel, blob in Run(self.input_ref).data.files.items():

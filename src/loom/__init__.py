@@ -5,14 +5,9 @@ The embeddable API is `loom.api` (imported on first use: `import loom` stays lig
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 __version__ = "0.1.0"
-
-# A library never prints: without this, Python's last-resort handler writes loom's WARNINGs to
-# stderr when the host application configured no logging. The CLI configures its own handlers.
-logging.getLogger("loom").addHandler(logging.NullHandler())
 
 
 def __getattr__(name: str) -> Any:

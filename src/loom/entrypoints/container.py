@@ -7,6 +7,7 @@ unselected backend is never imported. Tests swap any of them with
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from dependency_injector import containers, providers
@@ -23,6 +24,11 @@ from loom.application.plan_verbs import PlanVerbs
 from loom.application.run_search import RunSearch
 from loom.application.train_model import TrainModel
 from loom.entrypoints import registry
+
+# A library never prints: without this, Python's last-resort handler writes loom's WARNINGs to
+# stderr when the host configured no logging. Every use of Loom's use-cases goes through this
+# container (CLI and loom.api alike); kept out of `loom/__init__` so `loom --help` stays light.
+logging.getLogger("loom").addHandler(logging.NullHandler())
 
 
 def _selected(config: LoomConfig, field: str) -> str:

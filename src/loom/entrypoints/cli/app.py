@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Annotated
 
 from cyclopts import App, Parameter
 
 from loom import __version__
+from loom.entrypoints.cli.common import HELP as _HELP
 from loom.entrypoints.cli.common import Common, set_global
 
 _P = "loom.entrypoints.cli."
@@ -55,10 +57,13 @@ app.command(_P + "proxy_cmd:proxy_app", name="proxy", help="The gateway: `loom p
 @app.meta.default
 def _launcher(
     *tokens: Annotated[str, Parameter(show=False, allow_leading_hyphen=True)],
-    common: Common = Common(),
+    config: Annotated[Path | None, Parameter(help=_HELP["config"])] = None,
+    json: Annotated[bool, Parameter(negative="", help=_HELP["json"])] = False,
+    debug: Annotated[bool, Parameter(negative="", help=_HELP["debug"])] = False,
 ) -> int | None:
     """Global flags (--config, --json, --debug) may come before the verb."""
-    set_global(common)
+    # plain keywords here, not the flattened Common dataclass: ~10 ms less on every `loom --help`
+    set_global(Common(config=config, json=json, debug=debug))
     try:
         return app(tokens)
     finally:

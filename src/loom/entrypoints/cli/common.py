@@ -22,6 +22,13 @@ if TYPE_CHECKING:
     from loom.entrypoints.container import Container
 
 
+HELP = {
+    "config": "YAML config file. Precedence: default < YAML < .env < environment < flag.",
+    "json": "Print one machine-readable JSON object on stdout.",
+    "debug": "Show the full traceback on errors.",
+}
+
+
 @Parameter(name="*")
 @dataclass(frozen=True)
 class Common:
@@ -29,10 +36,10 @@ class Common:
 
     config: Annotated[
         Path | None,
-        Parameter(help="YAML config file. Precedence: default < YAML < .env < environment < flag."),
+        Parameter(help=HELP["config"]),
     ] = None
-    json: Annotated[bool, Parameter(negative="", help="Print one machine-readable JSON object on stdout.")] = False
-    debug: Annotated[bool, Parameter(negative="", help="Show the full traceback on errors.")] = False
+    json: Annotated[bool, Parameter(negative="", help=HELP["json"])] = False
+    debug: Annotated[bool, Parameter(negative="", help=HELP["debug"])] = False
 
 
 # Global flags given before the verb (set by the meta app in app.py).

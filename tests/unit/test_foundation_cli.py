@@ -138,3 +138,14 @@ def test_import_loom_and_help_stay_light() -> None:
     loaded = out.stdout.rsplit("LOADED=", 1)[1].strip()
     assert "Usage: loom" in out.stdout
     assert loaded == "", f"loom --help imported: {loaded}"
+
+
+def test_doctor_skips_llm_checks_for_a_keyless_brain(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert _main(["doctor", "--json"]) == 2  # the default aide brain needs ANTHROPIC_API_KEY
+    assert any(c["subject"] == "ANTHROPIC_API_KEY" and c["level"] == "FAIL"
+               for c in json.loads(capsys.readouterr().out)["checks"])
+    assert _main(["doctor", "--search", "baseline", "--mlops", "local", "--json"]) == 0
+    checks = json.loads(capsys.readouterr().out)["checks"]
+    assert {c["port"] for c in checks} == {"search", "mlops", "model_builders", "models"}
+    assert not any(c["level"] == "FAIL" for c in checks)
+    assert [c["detail"] for c in checks if c["port"] == "models"] == ["not needed by the 'baseline' brain"]

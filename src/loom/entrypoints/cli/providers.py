@@ -70,20 +70,36 @@ def providers(*, common: Annotated[Common, Parameter(name="*")] = Common()) -> i
     return 0
 
 
-def doctor(*, common: Annotated[Common, Parameter(name="*")] = Common()) -> int:
+def doctor(
+    *,
+    search: Annotated[str | None, Parameter(help="Preflight this search brain instead (LOOM_SEARCH_PROVIDER).")] = None,
+    mlops: Annotated[str | None, Parameter(help="Preflight this MLOps provider instead (LOOM_MLOPS_PROVIDER).")] = None,
+    common: Annotated[Common, Parameter(name="*")] = Common(),
+) -> int:
     """Preflight the selected providers: PASS / WARN / FAIL with a fix on each line.
 
-    Exits 2 when any selected provider FAILs; a WARN never blocks.
+    Model providers are checked only when the selected brain uses an LLM (the baseline brain
+    does not). Exits 2 when any selected provider FAILs; a WARN never blocks.
     """
     from loom.domain.checks import Level
+    from loom.entrypoints import registry
 
-    config = load_config(common)
+    config = load_config(common, search_provider=search, mlops_provider=mlops)
+    brain_needs_models = getattr(registry.load("search", config.search_provider), "needs_models", True)
     lines = []
     shown: set[tuple[str, str]] = set()
     for port, names in _selected_names(config).items():
+        if port == "models" and not brain_needs_models:
+            lines.append({"port": port, "provider": "-", "roles": [], "subject": "LLM", "level": Level.PASS.value,
+                          "detail": f"not needed by the '{config.search_provider}' brain", "fix": ""})
+            continue
         for name in names:
             roles = [r for r in ("code", "feedback") if port == "models" and config.role_provider(r)[0] == name]
-            for check in _checks(port, name, config):
+            checks = _checks(port, name, config)
+            if not checks:
+                lines.append({"port": port, "provider": name, "roles": roles, "subject": "adapter",
+                              "level": Level.PASS.value, "detail": "ready (nothing to check)", "fix": ""})
+            for check in checks:
                 model_fact = (check.subject, check.detail)
                 if port == "models" and check.subject.startswith("model ") and model_fact in shown:
                     continue  # one deprecated model used by two providers: warn once

@@ -40,18 +40,16 @@ def run(
     LOOM_HOME/runs/<run-id>/ (journal.json, leaderboard.json, best_solution.py, submission.csv,
     tree.html, manifest.json). Ctrl-C saves the run (exit 130); continue it with --resume.
     """
+    from loom.application.provider_flags import provider_overrides
     from loom.application.run_search import RunRequest, resume_overrides
 
-    if model_provider:
-        code_provider = code_provider or model_provider
-        feedback_provider = feedback_provider or model_provider
     if resume and not search:
         saved = resume_overrides(load_config(common).home, resume)
         search, mlops = search or saved.get("search_provider"), mlops or saved.get("mlops_provider")
     config = load_config(
-        common, search_provider=search, mlops_provider=mlops, code_provider=code_provider,
-        feedback_provider=feedback_provider, budget_steps=steps, budget_num_drafts=num_drafts,
-        budget_debug_prob=debug_prob, budget_max_debug_depth=max_debug_depth,
+        common, search_provider=search, mlops_provider=mlops,
+        **provider_overrides(model_provider, code_provider, feedback_provider),
+        budget_steps=steps, budget_num_drafts=num_drafts, budget_debug_prob=debug_prob, budget_max_debug_depth=max_debug_depth,
         exec_timeout=exec_timeout, max_usd=max_usd, workers=workers,
     )
     request = RunRequest(

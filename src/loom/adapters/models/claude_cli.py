@@ -11,19 +11,15 @@ import json
 import os
 import subprocess
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from loom.adapters.models.cli_base import CliModel, TransientCliError
-from loom.adapters.models.common import RawReply, schema_prompt, selected_models
-from loom.adapters.models.deprecation import eol_checks
+from loom.adapters.models.common import RawReply, schema_prompt
 from loom.domain.checks import Check, Level
 from loom.domain.errors import MissingCredentialError
 from loom.domain.llm import ChatRequest
 from loom.domain.model_errors import ModelCallError
 
-if TYPE_CHECKING:
-    from loom.application.config import LoomConfig
-    from loom.application.credentials import CredentialSource
 
 LOGIN_FIX = "run `claude` once and /login, or pick another --model-provider"
 MAX_ARG_CHARS = 100_000  # Linux caps one argv string at 128 KiB
@@ -34,6 +30,7 @@ class ClaudeCliModel(CliModel):
     name: ClassVar[str] = "claude-subscription"
     binary: ClassVar[str] = "claude"
     install_hint: ClassVar[str] = INSTALL
+    login_fix: ClassVar[str] = LOGIN_FIX
 
     def _call(self, request: ChatRequest) -> RawReply:
         # --tools "": a pure chat call, the CLI runs no tool (no Bash, no file edits)
@@ -72,20 +69,10 @@ class ClaudeCliModel(CliModel):
         raise ModelCallError(f"{self.name}: claude exited {proc.returncode}: {message[:300]}", provider=self.name)
 
     @classmethod
-    def readiness(cls, config: "LoomConfig", credentials: "CredentialSource") -> list[Check]:
-        import shutil
-
-        path = shutil.which(cls.binary)
-        if not path:
-            missing = Check("claude CLI", Level.FAIL, "not on PATH", f"{INSTALL}, then {LOGIN_FIX}")
-            return [missing, *eol_checks(selected_models(config, cls.name))]
-        checks = [Check("claude CLI", Level.PASS, path)]
+    def login_check(cls, path: str) -> Check:
         if _login_file() is not None:
-            checks.append(Check("claude login", Level.PASS, "credentials found"))
-        else:
-            checks.append(Check("claude login", Level.WARN, "cannot confirm a login (it may be in the OS keychain)",
-                                LOGIN_FIX))
-        return checks + eol_checks(selected_models(config, cls.name))
+            return Check("claude login", Level.PASS, "credentials found")
+        return Check("claude login", Level.WARN, "cannot confirm a login (it may be in the OS keychain)", LOGIN_FIX)
 
 
 def _login_file() -> Path | None:

@@ -14,12 +14,18 @@ import shutil
 import subprocess
 import tempfile
 import time
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
-from loom.adapters.models.common import LLMAdapter
+from loom.adapters.models.common import LLMAdapter, selected_models
+from loom.adapters.models.deprecation import eol_checks
 from loom.application.credentials import looks_secret
+from loom.domain.checks import Check, Level
 from loom.domain.errors import ConfigError
 from loom.domain.model_errors import ModelCallError
+
+if TYPE_CHECKING:
+    from loom.application.config import LoomConfig
+    from loom.application.credentials import CredentialSource
 
 log = logging.getLogger("loom.models")
 
@@ -35,7 +41,24 @@ class CliModel(LLMAdapter):
 
     binary: ClassVar[str] = ""
     install_hint: ClassVar[str] = ""
+    login_fix: ClassVar[str] = ""
     priced: ClassVar[bool] = False
+
+    @classmethod
+    def readiness(cls, config: "LoomConfig", credentials: "CredentialSource") -> list[Check]:
+        """The binary on PATH, the subscription login (`login_check`), the model's end-of-life."""
+        path = shutil.which(cls.binary)
+        label = f"{cls.binary} CLI"
+        if not path:
+            checks = [Check(label, Level.FAIL, "not on PATH", f"{cls.install_hint}, then {cls.login_fix}")]
+        else:
+            checks = [Check(label, Level.PASS, path), cls.login_check(path)]
+        return checks + eol_checks(selected_models(config, cls.name))
+
+    @classmethod
+    def login_check(cls, path: str) -> Check:
+        """Whether the CLI at `path` is logged in (subclasses know how to ask)."""
+        raise NotImplementedError
 
     def executable(self) -> str:
         path = shutil.which(self.binary)

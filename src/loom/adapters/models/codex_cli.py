@@ -14,19 +14,15 @@ import os
 import subprocess
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from loom.adapters.models.cli_base import CliModel, TransientCliError
-from loom.adapters.models.common import RawReply, schema_prompt, selected_models
-from loom.adapters.models.deprecation import eol_checks
+from loom.adapters.models.common import RawReply, schema_prompt
 from loom.domain.checks import Check, Level
 from loom.domain.errors import MissingCredentialError
 from loom.domain.llm import ChatRequest
 from loom.domain.model_errors import ModelCallError
 
-if TYPE_CHECKING:
-    from loom.application.config import LoomConfig
-    from loom.application.credentials import CredentialSource
 
 LOGIN_FIX = "run `codex login`, or pick another --model-provider"
 INSTALL = "install the Codex CLI (npm install -g @openai/codex)"
@@ -36,6 +32,7 @@ class CodexCliModel(CliModel):
     name: ClassVar[str] = "codex-subscription"
     binary: ClassVar[str] = "codex"
     install_hint: ClassVar[str] = INSTALL
+    login_fix: ClassVar[str] = LOGIN_FIX
 
     def _call(self, request: ChatRequest) -> RawReply:
         argv = [self.executable(), "exec", "--json", "--skip-git-repo-check", "-s", "read-only",
@@ -76,14 +73,7 @@ class CodexCliModel(CliModel):
         raise ModelCallError(f"{self.name}: codex exited {proc.returncode}: {message[:300]}", provider=self.name)
 
     @classmethod
-    def readiness(cls, config: "LoomConfig", credentials: "CredentialSource") -> list[Check]:
-        import shutil
-
-        path = shutil.which(cls.binary)
-        if not path:
-            missing = Check("codex CLI", Level.FAIL, "not on PATH", f"{INSTALL}, then {LOGIN_FIX}")
-            return [missing, *eol_checks(selected_models(config, cls.name))]
-        checks = [Check("codex CLI", Level.PASS, path)]
+    def login_check(cls, path: str) -> Check:
         try:
             status = subprocess.run([path, "login", "status"], capture_output=True, text=True, timeout=10,
                                     env=CliModel.child_env())
@@ -92,10 +82,8 @@ class CodexCliModel(CliModel):
         except (OSError, subprocess.TimeoutExpired):
             logged_in, detail = _auth_file().is_file(), [f"auth file {_auth_file()}"]
         if logged_in:
-            checks.append(Check("codex login", Level.PASS, detail[0] or "logged in"))
-        else:
-            checks.append(Check("codex login", Level.FAIL, detail[0] or "not logged in", LOGIN_FIX))
-        return checks + eol_checks(selected_models(config, cls.name))
+            return Check("codex login", Level.PASS, detail[0] or "logged in")
+        return Check("codex login", Level.FAIL, detail[0] or "not logged in", LOGIN_FIX)
 
 
 def _auth_file() -> Path:

@@ -6,16 +6,15 @@ see the fake keys it sets itself.
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
 import pytest
 
-from loom.application.credentials import looks_secret
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # so `tests.fakes` imports
+
+from tests.fakes.env import strip_env  # noqa: E402 - needs the path above
 
 pytest_plugins = ["tests.fakes.plugin"]  # fake_llm, fake_llm_server, fake_cli_bin fixtures
 
@@ -23,14 +22,9 @@ pytest_plugins = ["tests.fakes.plugin"]  # fake_llm, fake_llm_server, fake_cli_b
 @pytest.fixture(autouse=True)
 def clean_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Strip LOOM_*/METAFLOW_*/secret env vars; point LOOM_HOME and the datastore at a temp dir."""
-    for name in list(os.environ):
-        if name.startswith(("LOOM_", "METAFLOW_")) or looks_secret(name) or name in (
-            "ANTHROPIC_BASE_URL", "OPENAI_BASE_URL",
-        ):
-            monkeypatch.delenv(name, raising=False)
+    strip_env(monkeypatch)
     home = tmp_path_factory.mktemp("loom_home")
     monkeypatch.setenv("LOOM_HOME", str(home))
-    monkeypatch.setenv("USER", os.environ.get("USER") or "tester")
     return home
 
 

@@ -28,6 +28,7 @@ from loom.adapters.mlops.metaflow import MetaflowMLOps  # noqa: E402
 from loom.application.config import LoomConfig  # noqa: E402
 from loom.application.ports.lifecycle import Lifecycle  # noqa: E402
 from loom.entrypoints.cli.app import main  # noqa: E402
+from tests.fakes.env import clean_process_env  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -47,11 +48,7 @@ def _example(name: str, out: Path) -> Path:
 def bed(tmp_path_factory: pytest.TempPathFactory):
     root = tmp_path_factory.mktemp("lifecycle")
     home = root / "home"
-    with pytest.MonkeyPatch.context() as mp:
-        for name in list(os.environ):
-            if name.startswith(("LOOM_", "METAFLOW_")):
-                mp.delenv(name)
-        mp.setenv("USER", os.environ.get("USER") or "tester")
+    with clean_process_env():
         config = LoomConfig.load(flags={"home": str(home)}, env_file=None)
         mlops = MetaflowMLOps(config)
         raw = mlops.ingest(_example("leaky_loans", root / "leaky"))

@@ -7,7 +7,6 @@ happen once and every test reads them.
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 
@@ -19,6 +18,7 @@ pytest.importorskip("metaflow")
 from loom.adapters.mlops.metaflow import MetaflowMLOps  # noqa: E402
 from loom.application.config import LoomConfig  # noqa: E402
 from loom.application.ports.mlops import DataStore, Executor, ExecRequest  # noqa: E402
+from tests.fakes.env import clean_process_env  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -57,11 +57,7 @@ def world(tmp_path_factory: pytest.TempPathFactory):
     """One datastore with: two ingests of a data dir, one of a single CSV, two candidate runs."""
     root = tmp_path_factory.mktemp("mf_world")
     home = root / "home"
-    with pytest.MonkeyPatch.context() as mp:
-        for name in list(os.environ):
-            if name.startswith(("LOOM_", "METAFLOW_")):
-                mp.delenv(name)
-        mp.setenv("USER", os.environ.get("USER") or "tester")
+    with clean_process_env():
         config = LoomConfig.load(flags={"home": str(home)}, env_file=None)
         mlops = MetaflowMLOps(config)
         data, single = _write_data(root)

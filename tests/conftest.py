@@ -16,6 +16,10 @@ sys.path.insert(0, str(ROOT))  # so `tests.fakes` imports
 
 from tests.fakes.env import strip_env  # noqa: E402 - needs the path above
 
+from loom.entrypoints.threadsafe_ast import install as _serialize_ast_parse  # noqa: E402
+
+_serialize_ast_parse()  # servers and searches run in threads of the test process, as in Loom's own
+
 pytest_plugins = ["tests.fakes.plugin"]  # fake_llm, fake_llm_server, fake_cli_bin fixtures
 
 

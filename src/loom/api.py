@@ -188,6 +188,9 @@ class Loom:
 
     def __init__(self, config: ConfigLike = None, *, credentials: Credentials = None,
                  on_event: EventSink = None) -> None:
+        from loom.entrypoints.threadsafe_ast import install
+
+        install()  # searches run in threads; see loom.entrypoints.threadsafe_ast
         self._config = _as_config(config)
         try:
             self._credentials = as_credential_source(credentials)

@@ -56,31 +56,74 @@ def test_key_from_a_mapping_credential_source_counts() -> None:
     assert all(w.level is Level.WARN for w in warns)
 
 
-def test_default_model_end_of_life_warns_once_naming_both_env_vars(monkeypatch: pytest.MonkeyPatch,
-                                                                      caplog: pytest.LogCaptureFixture) -> None:
+# A small table given to the code: tests never depend on what the live SDK ships or on today's date.
+TABLE = deprecation.parse_table(
+    'Model = Union[Literal["claude-old-1", "claude-new-2", "claude-new-2-20990101"], str]',
+    'DEPRECATED_MODELS: Dict[str, str] = {\n    "claude-old-1": "November 30th, 2026",\n}',
+    source="anthropic SDK 9.9",
+)
+
+
+@pytest.fixture
+def small_table(monkeypatch: pytest.MonkeyPatch) -> deprecation.ModelTable:
+    monkeypatch.setattr(deprecation, "sdk_table", lambda: TABLE)
+    return TABLE
+
+
+def test_end_of_life_warns_once_naming_both_env_vars(monkeypatch: pytest.MonkeyPatch, small_table: object,
+                                                     caplog: pytest.LogCaptureFixture) -> None:
     monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-123456")
     caplog.set_level(logging.WARNING, logger="loom.preflight")
-    first = ready(_config())
-    second = ready(_config())
+    config = _config(code_model="claude-old-1", feedback_model="claude-old-1")
+    first = ready(config)
+    second = ready(config)
     eol = [w for w in first if "end-of-life" in w.detail]
-    assert len(eol) == 1 and "2026-11-30" in eol[0].detail
+    assert len(eol) == 1 and "2026-11-30" in eol[0].detail and "anthropic SDK 9.9" in eol[0].detail
     assert "LOOM_CODE_MODEL" in eol[0].fix and "LOOM_FEEDBACK_MODEL" in eol[0].fix
     assert len(second) == len(first)  # still returned, but ...
     assert sum("end-of-life" in r.getMessage() for r in caplog.records) == 1  # ... logged once
 
 
-def test_deprecation_table_comes_from_the_sdk() -> None:
-    assert deprecation.end_of_life(DEFAULT_MODEL) == date(2026, 11, 30)
-    assert deprecation.end_of_life("claude-haiku-4-5") is None
-    past = deprecation.eol_checks({"code": DEFAULT_MODEL}, today=date(2027, 1, 1))
-    assert past[0].detail.startswith("reached") and past[0].fix == "set LOOM_CODE_MODEL to a newer model"
+def test_table_reader_and_dates_are_given_not_read_from_today() -> None:
+    assert TABLE.known == {"claude-old-1", "claude-new-2"}  # dated names fold into their base
+    assert deprecation.end_of_life("claude-old-1", TABLE) == date(2026, 11, 30)
+    assert deprecation.end_of_life("claude-new-2", TABLE) is None
+    before = deprecation.model_checks({"code": "claude-old-1"}, today=date(2026, 1, 1), table=TABLE)
+    after = deprecation.model_checks({"code": "claude-old-1"}, today=date(2027, 1, 1), table=TABLE)
+    assert before[0].detail.startswith("reaches") and after[0].detail.startswith("reached")
+    assert after[0].fix == "set LOOM_CODE_MODEL to a newer model"
     assert deprecation.parse_date("June 1st, 2026") == date(2026, 6, 1)
+    assert deprecation.parse_date("August 22nd, 2026") == date(2026, 8, 22)
 
 
-def test_newer_model_has_no_eol_warning(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unknown_claude_model_warns_other_vendors_do_not() -> None:
+    found = deprecation.model_checks({"code": "claude-gone-9", "feedback": "gpt-4.1-mini"}, table=TABLE)
+    assert [(c.level, c.subject) for c in found] == [(Level.WARN, "model claude-gone-9")]
+    assert "unknown to the installed anthropic SDK 9.9" in found[0].detail
+    assert found[0].fix.startswith("set LOOM_CODE_MODEL ")
+    assert deprecation.model_checks({"code": "anthropic/claude-new-2"}, table=TABLE) == []  # an OpenRouter slug
+    assert deprecation.model_checks({"code": "claude-x"}, table=deprecation.ModelTable()) == []  # no list: silent
+
+
+def test_a_spend_cap_warns_about_a_model_without_a_price() -> None:
+    found = deprecation.model_checks({"code": "claude-new-2"}, table=TABLE, max_usd=5.0)
+    assert [c.subject for c in found] == ["price claude-new-2"]
+    assert deprecation.model_checks({"code": "claude-new-2"}, table=TABLE) == []
+
+
+def test_the_reader_parses_the_locked_sdks_real_table() -> None:
+    """The one test that reads the installed (locked) SDK: its files still parse, and the default
+    model is one it lists and does not deprecate."""
+    real = deprecation.sdk_table()
+    assert real.source.startswith("anthropic SDK ") and len(real.known) >= 5
+    assert real.end_of_life and all(isinstance(d, date) for d in real.end_of_life.values())
+    assert real.is_known(DEFAULT_MODEL) is True and real.eol(DEFAULT_MODEL) is None
+
+
+def test_newer_model_has_no_model_warning(monkeypatch: pytest.MonkeyPatch, small_table: object) -> None:
     monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-123456")
-    warns = ready(_config(code_model="claude-haiku-4-5", feedback_model="claude-haiku-4-5"))
-    assert not [w for w in warns if "end-of-life" in w.detail]
+    warns = ready(_config(code_model="claude-new-2", feedback_model="claude-new-2"))
+    assert not [w for w in warns if w.subject.startswith("model ")]
 
 
 def test_judge_without_tools_fails_code_role_is_fine(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -180,7 +223,7 @@ def _doctor(capsys: pytest.CaptureFixture[str]) -> tuple[int, dict]:
 
 
 def test_doctor_shows_model_readiness(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
-                                      workdir: Path) -> None:
+                                      workdir: Path, small_table: object) -> None:
     code, out = _doctor(capsys)
     models = [c for c in out["checks"] if c["port"] == "models"]
     assert code == 2
@@ -189,7 +232,10 @@ def test_doctor_shows_model_readiness(capsys: pytest.CaptureFixture[str], monkey
     monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-123456")
     monkeypatch.setenv("LOOM_FEEDBACK_PROVIDER", "loom-proxy")
     monkeypatch.setenv("LOOM_API_KEY", "loom-test-123456")
-    _, out = _doctor(capsys)
+    monkeypatch.setenv("LOOM_CODE_MODEL", "claude-old-1")
+    monkeypatch.setenv("LOOM_FEEDBACK_MODEL", "claude-old-1")
+    code, out = _doctor(capsys)
+    assert code == 0  # a WARN never blocks
     models = [c for c in out["checks"] if c["port"] == "models"]
     assert {c["provider"] for c in models} == {"anthropic-api", "loom-proxy"}
     assert sum("end-of-life" in c["detail"] for c in models) == 1  # one model, warned once
@@ -222,3 +268,14 @@ def test_subscription_clis_never_see_api_keys(provider: str, fake_cli_bin: Path,
     [call] = [json.loads(line) for line in log.read_text().splitlines()]
     assert call["key_env"] == [] and "Say hi." in call["stdin"]
     assert "sk-" not in json.dumps(call)
+
+
+def test_doctor_prints_one_warn_line_for_a_retired_model_and_exits_0(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, workdir: Path, small_table: object) -> None:
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-123456")
+    monkeypatch.setenv("LOOM_CODE_MODEL", "claude-gone-9")  # the SDK no longer lists it
+    with pytest.raises(SystemExit) as exc:
+        main(["doctor"])
+    assert int(exc.value.code or 0) == 0
+    warns = [line for line in capsys.readouterr().out.splitlines() if line.startswith("WARN")]
+    assert len(warns) == 1 and "claude-gone-9" in warns[0] and "LOOM_CODE_MODEL" in warns[0]

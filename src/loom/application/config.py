@@ -27,7 +27,9 @@ from pydantic_settings import (
 from loom.application.credentials import looks_secret
 from loom.domain.errors import ConfigError
 
-DEFAULT_MODEL = "claude-sonnet-4-5"  # the one place the default LLM model is named
+# The one place the default LLM model is named: a Claude Sonnet that the locked anthropic SDK lists
+# and does not deprecate, with a published list price, so --max-usd counts its calls (README).
+DEFAULT_MODEL = "claude-sonnet-4-6"
 DEFAULT_API_BASE = "http://127.0.0.1:8088"
 
 # The layers, lowest priority first (what `config show` reports).
@@ -64,7 +66,7 @@ class LoomConfig(BaseSettings):
     code_provider: str | None = Field(None, description="LLM provider that writes solutions")
     feedback_provider: str | None = Field(None, description="LLM provider for the judge")
     code_model: str = Field(DEFAULT_MODEL, description="code model name")
-    feedback_model: str = Field(DEFAULT_MODEL, description="judge model name")
+    feedback_model: str | None = Field(None, description="judge model name (unset: the code model)")
     code_temperature: float = Field(0.5, ge=0, le=2, description="code writer temperature")
     feedback_temperature: float = Field(0.5, ge=0, le=2, description="judge temperature")
 
@@ -178,7 +180,7 @@ class LoomConfig(BaseSettings):
         return "anthropic-api", "default"
 
     def role_model(self, role: str) -> str:
-        return self.code_model if role == "code" else self.feedback_model
+        return self.code_model if role == "code" else (self.feedback_model or self.code_model)
 
     def role_temperature(self, role: str) -> float:
         return self.code_temperature if role == "code" else self.feedback_temperature

@@ -18,7 +18,7 @@ from loom.adapters.models.common import (
     module_check,
     selected_models,
 )
-from loom.adapters.models.deprecation import eol_checks
+from loom.adapters.models.deprecation import model_checks
 from loom.domain.checks import Check, Level
 from loom.domain.llm import ChatRequest
 
@@ -94,4 +94,4 @@ class AnthropicModel(LLMAdapter):
         checks = [module_check("anthropic"), key_check(credentials, cls.key_env or "", cls.name)]
         url = config.anthropic_base_url
         checks.append(Check("endpoint", Level.PASS, url or "Anthropic default (api.anthropic.com)"))
-        return checks + eol_checks(selected_models(config, cls.name))
+        return checks + model_checks(selected_models(config, cls.name), max_usd=config.max_usd)

@@ -17,7 +17,7 @@ import time
 from typing import TYPE_CHECKING, ClassVar
 
 from loom.adapters.models.common import LLMAdapter, selected_models
-from loom.adapters.models.deprecation import eol_checks
+from loom.adapters.models.deprecation import model_checks
 from loom.application.credentials import looks_secret
 from loom.domain.checks import Check, Level
 from loom.domain.errors import ConfigError
@@ -53,7 +53,7 @@ class CliModel(LLMAdapter):
             checks = [Check(label, Level.FAIL, "not on PATH", f"{cls.install_hint}, then {cls.login_fix}")]
         else:
             checks = [Check(label, Level.PASS, path), cls.login_check(path)]
-        return checks + eol_checks(selected_models(config, cls.name))
+        return checks + model_checks(selected_models(config, cls.name), max_usd=config.max_usd)
 
     @classmethod
     def login_check(cls, path: str) -> Check:

@@ -272,7 +272,7 @@ def judge_check(config: "LoomConfig", provider: str, capable: bool, why: str = "
         return None
     detail = f"no tool calls{(': ' + why) if why else ''}"
     if "feedback" in roles_for(config, provider):
-        return Check("judge tools", Level.FAIL, detail, tools_unsupported_line(provider, config.feedback_model))
+        return Check("judge tools", Level.FAIL, detail, tools_unsupported_line(provider, config.role_model("feedback")))
     if roles_for(config, provider):
         return None  # code role only: tools are not needed
     return Check("judge tools", Level.WARN, detail, "fine for --code-provider; not usable as the judge")

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 from loom.adapters.models.anthropic_api import AnthropicModel
 from loom.adapters.models.common import key_check, module_check, selected_models
-from loom.adapters.models.deprecation import eol_checks
+from loom.adapters.models.deprecation import model_checks
 from loom.domain.checks import Check, Level
 
 if TYPE_CHECKING:
@@ -33,7 +33,7 @@ class LoomProxyModel(AnthropicModel):
     def readiness(cls, config: "LoomConfig", credentials: "CredentialSource") -> list[Check]:
         checks = [module_check("anthropic"), key_check(credentials, "LOOM_API_KEY", cls.name)]
         checks.append(_reachable(config.api_base))
-        return checks + eol_checks(selected_models(config, cls.name))
+        return checks + model_checks(selected_models(config, cls.name), max_usd=config.max_usd)
 
 
 def _reachable(url: str) -> Check:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, ClassVar
 
 from loom.adapters.models.common import judge_check, key_check, module_check, selected_models
-from loom.adapters.models.deprecation import eol_checks
+from loom.adapters.models.deprecation import model_checks
 from loom.adapters.models.openai_chat import OpenAIChatModel
 from loom.domain.checks import Check, Level
 
@@ -37,4 +37,4 @@ class NimModel(OpenAIChatModel):
         checks = [module_check("openai"), key_check(credentials, "NVIDIA_API_KEY", cls.name),
                   Check("endpoint", Level.PASS, config.openai_base_url or DEFAULT_BASE_URL)]
         judge = judge_check(config, cls.name, config.nim_tools, "LOOM_NIM_TOOLS=false")
-        return checks + ([judge] if judge else []) + eol_checks(selected_models(config, cls.name))
+        return checks + ([judge] if judge else []) + model_checks(selected_models(config, cls.name), max_usd=config.max_usd)

@@ -16,7 +16,7 @@ from loom.adapters.models.common import (
     module_check,
     selected_models,
 )
-from loom.adapters.models.deprecation import eol_checks
+from loom.adapters.models.deprecation import model_checks
 from loom.domain.checks import Check, Level
 from loom.domain.llm import ChatRequest
 
@@ -82,5 +82,5 @@ class OpenAIResponsesModel(LLMAdapter):
             module_check("openai"),
             key_check(credentials, "OPENAI_API_KEY", cls.name),
             Check("endpoint", Level.PASS, config.openai_base_url or DEFAULT_BASE_URL),
-            *eol_checks(selected_models(config, cls.name)),
+            *model_checks(selected_models(config, cls.name), max_usd=config.max_usd),
         ]

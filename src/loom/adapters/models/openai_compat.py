@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, ClassVar
 
 from loom.adapters.models.common import judge_check, key_check, module_check, selected_models
-from loom.adapters.models.deprecation import eol_checks
+from loom.adapters.models.deprecation import model_checks
 from loom.adapters.models.openai_chat import OpenAIChatModel
 from loom.domain.checks import Check, Level
 
@@ -40,4 +40,4 @@ class OpenAICompatModel(OpenAIChatModel):
                                 "export LOOM_MODEL_BASE_URL=http://host:port/v1 (your LiteLLM/vLLM/Ollama server)"))
         checks.append(key_check(credentials, "OPENAI_API_KEY", cls.name, optional=True))
         judge = judge_check(config, cls.name, config.compat_tools, "LOOM_COMPAT_TOOLS=false")
-        return checks + ([judge] if judge else []) + eol_checks(selected_models(config, cls.name))
+        return checks + ([judge] if judge else []) + model_checks(selected_models(config, cls.name), max_usd=config.max_usd)

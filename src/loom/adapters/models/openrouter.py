@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from loom.adapters.models.common import judge_check, key_check, module_check, roles_for, selected_models
-from loom.adapters.models.deprecation import eol_checks
+from loom.adapters.models.deprecation import model_checks
 from loom.adapters.models.openai_chat import OpenAIChatModel
 from loom.domain.checks import Check, Level
 
@@ -65,7 +65,7 @@ class OpenRouterModel(OpenAIChatModel):
                     checks.append(failed)
                 else:
                     checks.append(Check("judge tools", Level.PASS, f"'{slug}' supports tool calls"))
-        return checks + eol_checks(selected_models(config, cls.name))
+        return checks + model_checks(selected_models(config, cls.name), max_usd=config.max_usd)
 
 
 def _cache_path(config: "LoomConfig") -> Path:

@@ -85,7 +85,7 @@ class AideSearch:
             goal=task.goal, task_dir=task_dir, log_dir=task_dir.parent / "aide",
             exec_timeout=budget.exec_timeout, steps=session.steps_left(), num_drafts=budget.num_drafts,
             debug_prob=budget.debug_prob, max_debug_depth=budget.max_debug_depth,
-            code_model=c.code_model, feedback_model=c.feedback_model,
+            code_model=c.code_model, feedback_model=c.role_model("feedback"),
             code_temp=c.code_temperature, feedback_temp=c.feedback_temperature,
         )
         maximize = task.metric.maximize
@@ -95,7 +95,7 @@ class AideSearch:
         assert session.code_model is not None and session.feedback_model is not None
         router = aide_bridge.Router(
             code_model=session.code_model, feedback_model=session.feedback_model,
-            code_model_name=c.code_model, feedback_model_name=c.feedback_model,
+            code_model_name=c.code_model, feedback_model_name=c.role_model("feedback"),
             code_temperature=c.code_temperature, feedback_temperature=c.feedback_temperature,
             maximize=maximize, rng=random.Random(session.seed * 1000 + len(prior)),
         )

@@ -73,7 +73,9 @@ def _launcher(
 def main(argv: Sequence[str] | None = None) -> None:
     """Console-script entry point: one place maps errors to exit codes."""
     from loom.entrypoints.cli.errors import run_guarded
+    from loom.entrypoints.threadsafe_ast import install
 
+    install()  # before cyclopts parses docstrings for --help while other threads may log tracebacks
     tokens = list(sys.argv[1:] if argv is None else argv)
     sys.exit(run_guarded(lambda: app.meta(tokens), tokens))
 

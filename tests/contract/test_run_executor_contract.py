@@ -1,8 +1,9 @@
 """The Executor contract (application/ports/mlops.py), run against every registered MLOps adapter
 that implements it. A new executor is done when it passes this file unchanged.
 
-A candidate's crash, hang or huge allocation is a result, never an exception; the input is
-copied, never touched; the submission is kept; output is bounded.
+A candidate's crash, hang or huge allocation is a result, never an exception; the input is never
+touched (read-only inside an isolating sandbox, a copy otherwise); the submission is kept; output
+is bounded. tests/contract/test_sandbox_contract.py adds the hostile cases per sandbox.
 """
 
 from __future__ import annotations
@@ -59,7 +60,8 @@ def test_a_good_candidate_reads_input_prints_and_keeps_its_submission(executor: 
         "print('Validation metric: 0.75')\n"
         "with open('working/submission.csv', 'w') as f:\n"
         "    f.write('id,y\\n' + ''.join(r['id'] + ',0.9\\n' for r in rows))\n"
-        "open('input/train.csv', 'w').write('gone')\nos.remove('input/test.csv')\n"  # its own copy only
+        "try:\n    open('input/train.csv', 'w').write('gone')\n    os.remove('input/test.csv')\n"
+        "except OSError:\n    pass\n"  # read-only (bwrap) or its own copy (none): never the original
     )
     result = _run(executor, input_dir, code)
     assert result.ok and result.exit_code == 0 and "Validation metric: 0.75" in result.stdout

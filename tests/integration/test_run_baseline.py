@@ -30,8 +30,13 @@ def _rows(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
+def _sealed(run_dir: Path) -> Path:
+    """Where Loom keeps a run's sealed labels: outside runs/, where no candidate folder leads."""
+    return run_dir.parent.parent / "sealed" / run_dir.name / "holdout.csv"
+
+
 def _independent_holdout(run_dir: Path, node_id: str, id_col: str, target: str) -> tuple[list[str], list[str]]:
-    labels = {r[id_col]: r[target] for r in _rows(run_dir / "sealed" / "holdout.csv")}
+    labels = {r[id_col]: r[target] for r in _rows(_sealed(run_dir))}
     preds = {r[id_col]: r[target] for r in _rows(run_dir / "nodes" / node_id / "submission.csv")}
     keys = sorted(labels)
     return [labels[k] for k in keys], [preds[k] for k in keys]
@@ -72,7 +77,8 @@ def test_holdout_metric_is_recomputed_independently(churn_run: dict) -> None:
         y, p = _independent_holdout(run_dir, row["node_id"], "customer_id", "churn")
         assert row["holdout"] == pytest.approx(roc_auc_score([int(v) for v in y], [float(v) for v in p]))
     # the sealed rows never reached the candidates as training rows
-    sealed = {r["customer_id"] for r in _rows(run_dir / "sealed" / "holdout.csv")}
+    assert not (run_dir / "sealed").exists()
+    sealed = {r["customer_id"] for r in _rows(_sealed(run_dir))}
     train_ids = {r["customer_id"] for r in _rows(run_dir / "task" / "input" / "train.csv")}
     assert sealed and not sealed & train_ids
     assert len(sealed) == 400  # 20% of 2000

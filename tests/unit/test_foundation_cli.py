@@ -146,6 +146,19 @@ def test_doctor_skips_llm_checks_for_a_keyless_brain(workdir: Path, capsys: pyte
                for c in json.loads(capsys.readouterr().out)["checks"])
     assert _main(["doctor", "--search", "baseline", "--mlops", "local", "--json"]) == 0
     checks = json.loads(capsys.readouterr().out)["checks"]
-    assert {c["port"] for c in checks} == {"search", "mlops", "model_builders", "models"}
+    assert {c["port"] for c in checks} == {"search", "mlops", "model_builders", "models", "sandbox"}
     assert not any(c["level"] == "FAIL" for c in checks)
     assert [c["detail"] for c in checks if c["port"] == "models"] == ["not needed by the 'baseline' brain"]
+
+
+def test_doctor_reports_the_sandbox_in_use(workdir: Path, capsys: pytest.CaptureFixture[str],
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LOOM_SANDBOX", "none")
+    assert _main(["doctor", "--search", "baseline", "--mlops", "local", "--json"]) == 0  # a WARN never blocks
+    [line] = [c for c in json.loads(capsys.readouterr().out)["checks"] if c["port"] == "sandbox"]
+    assert line["level"] == "WARN" and "NOT isolated" in line["detail"] and "apt-get install -y bubblewrap" in line["fix"]
+    monkeypatch.setenv("LOOM_SANDBOX", "bwrap")
+    monkeypatch.setenv("PATH", str(workdir))  # no bwrap to be found: a forced bwrap FAILs with the fix
+    assert _main(["doctor", "--search", "baseline", "--mlops", "local", "--json"]) == 2
+    [line] = [c for c in json.loads(capsys.readouterr().out)["checks"] if c["port"] == "sandbox"]
+    assert line["level"] == "FAIL" and "bubblewrap" in line["detail"]

@@ -99,7 +99,15 @@ class LoomConfig(BaseSettings):
     budget_max_debug_depth: int = Field(3, ge=0, description="max consecutive debug attempts")
     exec_timeout: float = Field(600.0, gt=0, description="seconds per candidate execution")
     exec_memory_mb: int | None = Field(
-        None, ge=64, description="memory cap per candidate in MB (local executor; unset: half the RAM)"
+        None, ge=64, description="memory cap per candidate in MB (unset: min(8 GiB, half the RAM))"
+    )
+    exec_cpus: int | None = Field(
+        None, ge=1, le=256, description="CPU threads per candidate (BLAS/OpenMP pools; unset: cores / workers)"
+    )
+    sandbox: str = Field("auto", description="where candidates run: auto (bwrap when it works) | bwrap | none")
+    sandbox_network: bool = Field(False, description="let sandboxed candidates use the network (on | off)")
+    sandbox_env: str | None = Field(
+        None, description="extra env var NAMES passed into the sandbox, comma-separated (never secrets)"
     )
     max_usd: float | None = Field(None, ge=0, description="spend cap in USD (run, train)")
     workers: int = Field(1, ge=1, le=64, description="candidates evaluated concurrently")
@@ -138,6 +146,14 @@ class LoomConfig(BaseSettings):
     @classmethod
     def _absolute(cls, value: Path) -> Path:
         return value.expanduser().resolve()
+
+    @field_validator("sandbox")
+    @classmethod
+    def _sandbox_choice(cls, value: str) -> str:
+        value = value.strip().lower()
+        if value not in ("auto", "bwrap", "none"):
+            raise ValueError("choose one of auto, bwrap, none")
+        return value
 
     @field_validator("search_provider", "mlops_provider", "model_builder_provider",
                      "code_provider", "feedback_provider")

@@ -7,6 +7,8 @@ import os
 import platform
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from importlib import metadata
 from pathlib import Path
@@ -59,7 +61,10 @@ class RunStore:
         self.run_id = run_id
         self.dir = home / "runs" / run_id
         self.task_dir = self.dir / "task"
-        self.sealed_dir = self.dir / "sealed"  # never under task/: brains preview task/
+        # The sealed labels live outside runs/ altogether: no candidate folder (runs/<id>/nodes/...,
+        # or a sandbox's view of it) leads there by a relative path. Runs made before keep theirs.
+        legacy = self.dir / "sealed"
+        self.sealed_dir = legacy if legacy.is_dir() else home / "sealed" / run_id
         self.journal_path = self.dir / "journal.json"
         self.leaderboard_path = self.dir / "leaderboard.json"
         self.best_path = self.dir / "best_solution.py"
@@ -76,6 +81,32 @@ class RunStore:
             "submission": str(self.submission_path), "tree": str(self.tree_path),
             "manifest": str(self.manifest_path), "corpus": str(self.corpus_path),
         }
+
+    # ---- one writer at a time ----------------------------------------------------------------
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold the run folder: a second writer (another `loom run --resume`, in any process) gets a
+        UsageError naming the holder's pid. The OS drops the lock when its process dies, so a stale
+        lock file from a crashed run is simply taken over."""
+        import fcntl
+
+        self.dir.mkdir(parents=True, exist_ok=True)
+        path = self.dir / ".lock"
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+            os.close(fd)
+            raise UsageError(f"run {self.run_id} is in use by pid {holder}; wait for it to finish "
+                             f"(or stop it) before resuming") from None
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, str(os.getpid()).encode(), 0)
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
 
     # ---- journal -----------------------------------------------------------------------
     def save_journal(self, header: dict[str, Any], nodes: list[Node], status: str) -> None:

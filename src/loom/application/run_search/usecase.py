@@ -13,6 +13,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from loom.application.ports.mlops import DataStore, Executor
 from loom.application.ports.models import ModelPort
 from loom.application.ports.observer import Event, NullObserver, Observer
 from loom.application.preflight import require_models_ready
+from loom.application.redaction import RedactingExecutor
 from loom.application.ports.search import BudgetExhausted, SearchPort, SearchStopped
 from loom.application.run_search import artifacts, grading, task_prep, tree_html
 from loom.application.run_search.metering import Meter, MeteredModel
@@ -88,10 +90,17 @@ class RunSearch:
         self, request: RunRequest, observer: Observer | None = None, stop: threading.Event | None = None,
     ) -> SearchResult:
         """Run (or resume) one search. Setting `stop` kills running candidates and ends the run
-        as INTERRUPTED with the journal saved (what Ctrl-C does in the CLI)."""
+        as INTERRUPTED with the journal saved (what Ctrl-C does in the CLI). The run folder is
+        locked while it runs: a second writer gets a UsageError naming this process."""
+        with ExitStack() as held:
+            return self._run(request, observer, stop, held)
+
+    def _run(self, request: RunRequest, observer: Observer | None, stop: threading.Event | None,
+             held: ExitStack) -> SearchResult:
         observer = observer or self.observer
         started = time.monotonic()
-        store, header, nodes, prior_usage = self._open(request, observer)
+        store, header, nodes, prior_usage = self._open(request, observer, held)
+        self._announce_sandbox(store.run_id, observer)
         task = artifacts.task_from_dict(header["task"])
         budget = self._budget(request)
         code, feedback = self._models()
@@ -101,7 +110,7 @@ class RunSearch:
         meter.restore(prior_usage)
         session = RunSession(
             run_id=store.run_id, task=task, budget=budget, seed=self.config.seed,
-            executor=self.executor, observer=observer, sealed_dir=store.sealed_dir,
+            executor=RedactingExecutor(self.executor), observer=observer, sealed_dir=store.sealed_dir,
             total_steps=len(nodes) + budget.steps, nodes=nodes,
             code_model=MeteredModel(code, "code", meter) if code else None,
             feedback_model=MeteredModel(feedback, "feedback", meter) if feedback else None,
@@ -150,13 +159,16 @@ class RunSearch:
         return result
 
     # ---- steps -------------------------------------------------------------------------
-    def _open(self, request: RunRequest, observer: Observer) -> tuple[artifacts.RunStore, dict[str, Any], list[Node], dict]:
-        """A new run (validate input, seal the holdout) or a saved one (--resume)."""
+    def _open(self, request: RunRequest, observer: Observer,
+              held: ExitStack) -> tuple[artifacts.RunStore, dict[str, Any], list[Node], dict]:
+        """A new run (validate input, seal the holdout) or a saved one (--resume), locked in `held`."""
         if request.resume:
             if request.data is not None or request.dataset is not None:
                 raise UsageError("--resume continues a saved run on its own data; drop --data/--dataset")
             store = artifacts.RunStore(self.config.home, request.resume)
-            data = store.load_journal()
+            store.load_journal()  # a run that does not exist is a usage error before anything is locked
+            held.enter_context(store.lock())
+            data = store.load_journal()  # what the last writer left, read under the lock
             nodes = data.pop("nodes")
             if data.get("search") and data["search"] != self.search.name:
                 raise UsageError(f"run {request.resume} was searched by '{data['search']}'; "
@@ -172,6 +184,7 @@ class RunSearch:
         if request.data is not None:
             data_dir = task_prep.check_data_dir(request.data)
         store = artifacts.RunStore(self.config.home, new_run_id())
+        held.enter_context(store.lock())
         if request.data is None:
             data_dir = self._materialize(str(request.dataset), store.dir / "source")
         self._preflight()
@@ -214,6 +227,13 @@ class RunSearch:
         dest.mkdir(parents=True, exist_ok=True)
         materialize(pathspec, dest)
         return task_prep.check_data_dir(dest)
+
+    def _announce_sandbox(self, run_id: str, observer: Observer) -> None:
+        """Once per run, loudly, when candidates will not be isolated (LOOM_SANDBOX=none or no bwrap)."""
+        warning = getattr(self.executor, "sandbox_warning", lambda: None)()
+        if warning:  # the observer is the loud channel (the CLI prints it); the log keeps a record
+            log.info("sandbox warning", extra={"run_id": run_id, "warning": warning})
+            observer.notify(Event("warning", run_id, message=warning))
 
     def _preflight(self) -> None:
         """Before any spend: the selected model routes must be usable (keys, tool-capable judge)."""

@@ -76,10 +76,11 @@ def doctor(
     mlops: Annotated[str | None, Parameter(help="Preflight this MLOps provider instead (LOOM_MLOPS_PROVIDER).")] = None,
     common: Annotated[Common, Parameter(name="*")] = Common(),
 ) -> int:
-    """Preflight the selected providers: PASS / WARN / FAIL with a fix on each line.
+    """Preflight the selected providers and the candidate sandbox: PASS / WARN / FAIL with a fix.
 
     Model providers are checked only when the selected brain uses an LLM (the baseline brain
-    does not). Exits 2 when any selected provider FAILs; a WARN never blocks.
+    does not). The sandbox line says whether candidates run isolated (bwrap) or not (none, with
+    the command that installs bubblewrap). Exits 2 when anything FAILs; a WARN never blocks.
     """
     from loom.domain.checks import Level
     from loom.entrypoints import registry
@@ -105,6 +106,9 @@ def doctor(
                     continue  # one deprecated model used by two providers: warn once
                 shown.add(model_fact)
                 lines.append({"port": port, "provider": name, "roles": roles, **check.as_dict()})
+    from loom.adapters.sandbox import readiness as sandbox_readiness
+
+    lines.append({"port": "sandbox", "provider": config.sandbox, "roles": [], **sandbox_readiness(config).as_dict()})
     failed = any(line["level"] == Level.FAIL.value for line in lines)
     status = "FAIL" if failed else "OK"
 

@@ -30,13 +30,16 @@ def run(
     feedback_provider: Annotated[str | None, Parameter(help="LLM provider for the judge (LOOM_FEEDBACK_PROVIDER).")] = None,
     max_usd: Annotated[float | None, Parameter(help="Stop before a call that would pass this spend (LOOM_MAX_USD).")] = None,
     workers: Annotated[int | None, Parameter(help="Candidates evaluated concurrently (LOOM_WORKERS).")] = None,
+    sandbox: Annotated[Literal["auto", "bwrap", "none"] | None, Parameter(help="Where candidates run: auto (bwrap when it works) | bwrap | none (LOOM_SANDBOX).")] = None,
     resume: Annotated[str | None, Parameter(help="Continue a saved run from its journal (RUN_ID).")] = None,
     common: Annotated[Common, Parameter(name="*")] = Common(),
 ) -> int:
     """Search for the best solution: the brain writes candidates, the muscle runs and scores them.
 
     Loom seals a holdout slice of train.csv that candidates never see and grades every
-    submission on it; the leaderboard shows self-reported vs holdout metrics. Artifacts go to
+    submission on it; the leaderboard shows self-reported vs holdout metrics. Candidates run in
+    a sandbox (bubblewrap: no secrets, no network, only ./input and ./working, nothing outlives
+    them); without bubblewrap Loom says once per run that they are not isolated. Artifacts go to
     LOOM_HOME/runs/<run-id>/ (journal.json, leaderboard.json, best_solution.py, submission.csv,
     tree.html, manifest.json). Ctrl-C saves the run (exit 130); continue it with --resume.
     """
@@ -50,7 +53,7 @@ def run(
         common, search_provider=search, mlops_provider=mlops,
         **provider_overrides(model_provider, code_provider, feedback_provider),
         budget_steps=steps, budget_num_drafts=num_drafts, budget_debug_prob=debug_prob, budget_max_debug_depth=max_debug_depth,
-        exec_timeout=exec_timeout, max_usd=max_usd, workers=workers,
+        exec_timeout=exec_timeout, max_usd=max_usd, workers=workers, sandbox=sandbox,
     )
     request = RunRequest(
         data=data, dataset=dataset, goal=goal, metric=metric, metric_name=metric_name,

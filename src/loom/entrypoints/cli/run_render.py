@@ -67,6 +67,8 @@ class RichProgress:
             elif event.kind == "llm_call":
                 self.tokens = event.tokens or self.tokens
                 self.usd = event.usd or self.usd
+            elif event.kind == "warning":
+                self.progress.console.print(f"[yellow]warning:[/] {event.message}", highlight=False)
             elif event.kind in ("stage", "ingested"):
                 self.last = event.message
                 if event.kind == "ingested":

@@ -10,7 +10,10 @@ is passed through as `--with` to candidate runs — Metaflow scales out, Loom ne
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
+import shutil
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -81,14 +84,37 @@ class MetaflowExecutorMixin:
                 "tenant": self.config.tenant, "owned_by": self.config.owned_by, **(extra or {})}
         return [f"{k}:{v}" for k, v in tags.items() if v]
 
+    def sandbox_warning(self) -> str | None:
+        """Said once per run when candidates will not be isolated (remote steps: the pod's business)."""
+        from loom.adapters.sandbox import announce, select
+
+        return None if self.config.metaflow_with else announce(select(self.config))
+
+    def _sandbox_params(self) -> dict[str, str]:
+        """The sandbox the step must use, and the digests of the secrets its output is redacted by."""
+        from loom.adapters.sandbox import limits, select
+        from loom.application.redaction import digests, secret_values
+
+        if not self.config.metaflow_with:
+            select(self.config)  # a forced bwrap that cannot run fails here, before the flow starts
+        lim = limits(self.config)
+        spec = {"sandbox": self.config.sandbox, "home": str(self.config.home), "memory_bytes": lim.memory_bytes,
+                "cpus": lim.cpus, "network": lim.network, "env": self.config.sandbox_env or ""}
+        return {"sandbox": json.dumps(spec), "redact": json.dumps(digests(secret_values()))}
+
     def execute(self, request: ExecRequest) -> ExecResult:
         """Run one candidate as a CandidateRun; a crash/timeout is a result, never an exception.
 
         Only a Metaflow that cannot store the search's input at all raises (ExecutionFailed).
         """
+        from loom.adapters.sandbox import process
+
         t0 = time.monotonic()
         workspace = self.config.home / "metaflow_workspaces" / request.run_id / request.node_id
         workspace.mkdir(parents=True, exist_ok=True)
+        sweep = process.new_token()
+        # where the step runs the candidate: outside LOOM_HOME, removed here whatever happens
+        scratch = None if self.config.metaflow_with else Path(tempfile.mkdtemp(prefix="loom-candidate-"))
         input_ref = self.candidate_input(request.input_dir, request.run_id)
         code_file = workspace / "runfile.py"
         code_file.write_text(request.code, encoding="utf-8")
@@ -101,7 +127,8 @@ class MetaflowExecutorMixin:
             if key in request.tags:
                 tags = [t for t in tags if not t.startswith(key + ":")] + [f"{key}:{request.tags[key]}"]
         params = {"code": str(code_file), "input": input_ref, "timeout": request.timeout,
-                  "node": request.node_id, "search-run": request.run_id}
+                  "node": request.node_id, "search-run": request.run_id, "sweep-id": sweep,
+                  "workspace": str(scratch) if scratch else None, **self._sandbox_params()}
         if request.metric_name:  # so a report over candidate runs ranks them the right way round
             params["metric-name"] = request.metric_name
             params["direction"] = "maximize" if request.greater_is_better is not False else "minimize"
@@ -119,6 +146,10 @@ class MetaflowExecutorMixin:
                 exc_type="Cancelled" if getattr(err, "cancelled", False) else "MetaflowRunFailed",
                 exc_message=err.line(), pathspec=getattr(err, "pathspec", None), workspace=workspace,
             )
+        finally:  # also on Ctrl-C: a killed step leaves no candidate process and no temp folder behind
+            process.kill_tree(None, sweep)
+            if scratch is not None:
+                shutil.rmtree(scratch, ignore_errors=True)
         art = rt.read_artifacts(pathspec, RESULT_ARTIFACTS, self.config)
         submission = None
         if art.get("submission") is not None:

@@ -1,43 +1,18 @@
 """CandidateRun: one search candidate = one run of this ONE static flow.
 
 The candidate's code enters as data (IncludeFile `code`), its input as the pathspec of a
-CandidateInput data object materialized to ./input inside the step. The step runs the code as
-a child process (cwd = a fresh workspace with ./input and ./working) with the exec timeout,
-killing its process group past it. Artifacts: code, stdout, stderr, exit_code, timed_out,
-exec_time, exc_type, exc_message, exc_trace, metric (parsed from stdout, best effort),
-submission (the text of working/submission.csv or None). The @card shows code, output, metric.
-A crashing candidate is a successful run of this flow with exc_type set.
+CandidateInput data object materialized to ./input inside the step. The step runs the code inside
+the candidate sandbox (LOOM_SANDBOX: bwrap or none), exactly as the local executor does: the
+bootstrap caps memory and records an uncaught exception, the wall timeout and a cancel kill the
+whole process tree, and the environment is an allowlist without secrets. Artifacts: code, stdout,
+stderr, exit_code, timed_out, exec_time, exc_type, exc_message, exc_trace, metric (parsed from
+stdout, best effort), submission (the text of working/submission.csv or None), sandbox (which one
+ran it). Output is redacted by the digests of the secrets Loom knows (the step never holds the
+secrets themselves). The @card shows code, output, metric. A crashing candidate is a successful
+run of this flow with exc_type set.
 """
 
 from metaflow import FlowSpec, IncludeFile, Parameter, card, current, step
-
-# Runs the candidate and records an uncaught exception as JSON (type, message, trace).
-_WRAPPER = r"""
-import json, runpy, sys, traceback
-script, exc_file = sys.argv[1], sys.argv[2]
-sys.argv = [script]
-sys.path.insert(0, ".")
-try:
-    runpy.run_path(script, run_name="__main__")
-except SystemExit as e:
-    if e.code not in (None, 0):
-        with open(exc_file, "w") as f:
-            json.dump({"type": "SystemExit", "message": str(e.code), "trace": ""}, f)
-    raise
-except BaseException as e:
-    with open(exc_file, "w") as f:
-        json.dump({"type": type(e).__name__, "message": str(e)[:4000],
-                   "trace": traceback.format_exc()[-20000:]}, f)
-    raise
-"""
-
-_HEAD, _TAIL = 16_000, 48_000  # bounded output kept per stream
-
-
-def _bounded(text):
-    if len(text) <= _HEAD + _TAIL:
-        return text
-    return text[:_HEAD] + f"\n... [{len(text) - _HEAD - _TAIL} characters cut] ...\n" + text[-_TAIL:]
 
 
 def _metric(stdout):
@@ -64,65 +39,74 @@ class CandidateRun(FlowSpec):
     search_run = Parameter("search-run", help="Search run id", default="")
     metric_name = Parameter("metric-name", help="The search's metric (roc_auc, rmse, ...)", default="")
     direction = Parameter("direction", help="maximize | minimize", default="maximize")
+    sandbox_spec = Parameter("sandbox", help="JSON: sandbox choice, memory_bytes, cpus, network, env names",
+                             default="{}")
+    workspace = Parameter("workspace", help="Folder to run in (created and removed by the caller; "
+                                            "empty: a temp folder)", default="")
+    sweep_id = Parameter("sweep-id", help="Marker of the candidate's process tree (the caller sweeps it)",
+                         default="")
+    redact_spec = Parameter("redact", help="JSON [[length, sha256, NAME], ...] of secrets to redact",
+                            default="[]")
 
     @card(type="blank", id="candidate")
     @step
     def start(self):
         import json
-        import os
         import shutil
-        import signal
-        import subprocess
         import sys
         import tempfile
-        import time
         from pathlib import Path
 
         from metaflow import Run, namespace
 
+        from loom.adapters.mlops.local import RUNFILE, WRITABLE, prepare_workspace, read_exception, to_result
+        from loom.adapters.sandbox import bootstrap, process
+        from loom.adapters.sandbox import select as select_sandbox
+        from loom.application.config import LoomConfig
+        from loom.application.ports.sandbox import SandboxLimits, SandboxRequest, candidate_env, passthrough_names
+        from loom.application.redaction import redact_digests
+
         namespace(None)
         self.greater_is_better = self.direction != "minimize"  # read by `loom report`
-        ws = Path(tempfile.mkdtemp(prefix="loom-candidate-"))
+        spec = json.loads(self.sandbox_spec or "{}")
+        config = LoomConfig.load(env_file=None, flags={k: spec[k] for k in ("sandbox", "home") if spec.get(k)})
+        sandbox = select_sandbox(config)
+        self.sandbox = sandbox.name
+        lim = SandboxLimits(memory_bytes=int(spec.get("memory_bytes") or 0), cpus=int(spec.get("cpus") or 1),
+                            network=bool(spec.get("network")))
+        python = sys.executable
+        ws = Path(self.workspace) if self.workspace else Path(tempfile.mkdtemp(prefix="loom-candidate-"))
         try:
+            ws.mkdir(parents=True, exist_ok=True)
+            prepare_workspace(ws, self.code, ws / "input", copy_input=False)
             for rel, blob in Run(self.input_ref).data.files.items():
                 dest = ws / "input" / rel
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 dest.write_bytes(blob)
-            (ws / "input").mkdir(exist_ok=True)
             print("loom-progress: input materialized", flush=True)
-            (ws / "working").mkdir()
-            (ws / "runfile.py").write_text(self.code, encoding="utf-8")
-            exc_file = ws / ".loom_exception.json"
-            out_path, err_path = ws / ".stdout", ws / ".stderr"
-            t0 = time.monotonic()
-            with open(out_path, "wb") as out, open(err_path, "wb") as err:
-                proc = subprocess.Popen(
-                    [sys.executable, "-c", _WRAPPER, "runfile.py", str(exc_file)],
-                    cwd=ws, stdout=out, stderr=err, stdin=subprocess.DEVNULL, start_new_session=True,
-                )
-                self.timed_out = False
-                try:
-                    proc.wait(timeout=self.exec_timeout)
-                except subprocess.TimeoutExpired:
-                    self.timed_out = True
-                    try:
-                        os.killpg(proc.pid, signal.SIGKILL)
-                    except ProcessLookupError:
-                        pass
-                    proc.wait()
-            self.exec_time = round(time.monotonic() - t0, 3)
+            request = SandboxRequest(
+                argv=bootstrap.argv(python, RUNFILE, lim.memory_bytes), workdir=ws,
+                env=candidate_env(ws, cpus=lim.cpus, python=python, passthrough=passthrough_names(spec.get("env")),
+                                  extra={"LOOM_RUN_ID": self.search_run, "LOOM_NODE_ID": self.node}),
+                limits=lim, writable=WRITABLE, python=python,
+            )
+            out = process.run(sandbox, request, timeout=self.exec_timeout, token=self.sweep_id or None)
+            result = to_result(out, read_exception(ws), self.exec_timeout, None, ws)
+            digests = json.loads(self.redact_spec or "[]")
+            self.exec_time = round(result.exec_time, 3)
             print(f"loom-progress: candidate finished in {self.exec_time:.2f}s", flush=True)
-            self.exit_code = None if self.timed_out else proc.returncode
-            self.stdout = _bounded(out_path.read_text(encoding="utf-8", errors="replace"))
-            self.stderr = _bounded(err_path.read_text(encoding="utf-8", errors="replace"))
-            exc = json.loads(exc_file.read_text()) if exc_file.is_file() else {}
-            if self.timed_out:
-                exc = {"type": "TimeoutError", "message": f"killed after {self.exec_timeout:.0f}s", "trace": ""}
-            elif not exc and self.exit_code not in (0, None):
-                exc = {"type": "ProcessExit", "message": f"exit code {self.exit_code}", "trace": ""}
-            self.exc_type, self.exc_message, self.exc_trace = exc.get("type"), exc.get("message"), exc.get("trace")
-            sub = ws / "working" / "submission.csv"
-            self.submission = sub.read_text(encoding="utf-8", errors="replace") if sub.is_file() else None
+            self.timed_out = result.timed_out
+            self.exit_code = result.exit_code
+            self.stdout = redact_digests(result.stdout, digests)
+            self.stderr = redact_digests(result.stderr, digests)
+            self.exc_type = result.exc_type
+            self.exc_message = redact_digests(result.exc_message, digests)
+            self.exc_trace = redact_digests(result.exc_trace, digests)
+            if not self.exc_type and self.exit_code not in (0, None):
+                self.exc_type, self.exc_message = "ProcessExit", f"exit code {self.exit_code}"
+            sub = next((ws / rel for rel in ("working/submission.csv", "submission/submission.csv")
+                        if (ws / rel).is_file()), None)
+            self.submission = redact_digests(sub.read_text(encoding="utf-8", errors="replace"), digests) if sub else None
             self.metric = _metric(self.stdout)
         finally:
             shutil.rmtree(ws, ignore_errors=True)

@@ -3,12 +3,12 @@
 A predictor is `fit_predict(train, test) -> numbers`: the positive-class probability for a
 binary target, class codes for multiclass, floats for regression. A solution script is run
 honestly, the way the search ran it: a temp dir with ./input/{train,test,sample_submission}.csv,
-`python solution.py`, then ./working/submission.csv is read back.
+the script inside the candidate sandbox (LOOM_SANDBOX, same limits and allowlisted environment as
+a search candidate), then ./working/submission.csv is read back.
 """
 
 from __future__ import annotations
 
-import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass, field
@@ -113,15 +113,12 @@ class ScriptPredictor:
             unlabeled.to_csv(root / "input" / "test.csv", index=False)
             sample.to_csv(root / "input" / "sample_submission.csv", index=False)
             (root / "solution.py").write_text(self.code)
-            try:
-                proc = subprocess.run(
-                    [self.python, "solution.py"], cwd=root, capture_output=True, text=True, timeout=self.timeout
-                )
-            except subprocess.TimeoutExpired as exc:
-                raise ExecutionFailed(f"the solution timed out after {self.timeout:.0f}s") from exc
+            done = run_solution(root, "solution.py", self.python, self.timeout)
+            if done.timed_out:
+                raise ExecutionFailed(f"the solution timed out after {self.timeout:.0f}s")
             out = root / "working" / "submission.csv"
-            if proc.returncode != 0 or not out.exists():
-                tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no submission.csv written"]
+            if done.returncode != 0 or not out.exists():
+                tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no submission.csv written"]
                 raise ExecutionFailed(f"the solution failed: {tail[0][:200]}")
             sub = pd.read_csv(out)
         if len(sub) != len(unlabeled):
@@ -154,3 +151,19 @@ def _key(value: Any) -> str:
     if hasattr(value, "item"):
         return _key(value.item())
     return str(value)
+
+
+def run_solution(root: Path, script: str, python: str, timeout: float) -> Any:
+    """Run `script` in `root` (./input, ./working) inside the candidate sandbox LoomConfig selects."""
+    from loom.adapters.sandbox import bootstrap, limits, process, select
+    from loom.application.config import LoomConfig
+    from loom.application.ports.sandbox import SandboxRequest, candidate_env, passthrough_names
+
+    config = LoomConfig.load(env_file=None)
+    lim = limits(config)
+    request = SandboxRequest(
+        argv=bootstrap.argv(python, script, lim.memory_bytes), workdir=root,
+        env=candidate_env(root, cpus=lim.cpus, python=python, passthrough=passthrough_names(config.sandbox_env)),
+        limits=lim, writable=("working",), python=python,
+    )
+    return process.run(select(config), request, timeout=timeout)

@@ -1,0 +1,219 @@
+"""The sandbox contract: hostile candidates, run for real, over both executors x both sandboxes.
+
+Each case is a real candidate script. `bwrap` must contain everything; `none` must still scrub
+the environment, keep the sealed labels off every relative path, and leave no process behind; the
+cases `none` cannot stop (absolute-path writes, the network, /proc of Loom's own process) are
+asserted for bwrap only, which is why `none` says so loudly once per run.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import threading
+import uuid
+from pathlib import Path
+
+import pytest
+
+from loom.adapters import sandbox as sandboxes
+from loom.application.config import LoomConfig
+from loom.application.ports.mlops import ExecRequest, Executor
+from loom.application.redaction import RedactingExecutor
+from loom.entrypoints import registry
+
+CANARIES = {"ANTHROPIC_API_KEY": "sk-ant-canary-0123456789", "LOOM_API_KEY": "loom-canary-abcdefghij",
+            "MY_SERVICE_TOKEN": "tok-canary-9876543210"}
+SEALED_CANARY = "sealed-label-canary-7f3a"
+
+
+def _bwrap_works() -> bool:
+    return sandboxes.probe()[0]
+
+
+SANDBOXES = [pytest.param("bwrap", marks=pytest.mark.skipif(not _bwrap_works(), reason="bubblewrap cannot run here "
+                                                                                       "(apt-get install -y bubblewrap)")),
+             "none"]
+
+
+@pytest.fixture(params=["local", "metaflow"])
+def executor_name(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(params=SANDBOXES)
+def sandbox(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def home(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    for name, value in CANARIES.items():
+        monkeypatch.setenv(name, value)
+    sealed = clean_env / "sealed" / "contract"
+    sealed.mkdir(parents=True)
+    (sealed / "holdout.csv").write_text(f"id,y\n1,{SEALED_CANARY}\n")
+    return clean_env
+
+
+def _executor(name: str, sandbox: str, home: Path, **flags: object) -> Executor:
+    cls = registry.load("mlops", name)
+    config = LoomConfig.load(env_file=None, flags={"home": str(home), "mlops_provider": name, "sandbox": sandbox,
+                                                   **flags})
+    return RedactingExecutor(cls(config))  # what RunSearch hands every brain
+
+
+def _run(executor: Executor, input_dir: Path, code: str, timeout: float = 60):  # noqa: ANN202
+    return executor.execute(ExecRequest(code=code, input_dir=input_dir, timeout=timeout, run_id="contract",
+                                        node_id=uuid.uuid4().hex))
+
+
+@pytest.fixture
+def input_dir(tmp_path: Path) -> Path:
+    d = tmp_path / "input"
+    d.mkdir()
+    (d / "train.csv").write_text("id,x,y\n1,0.5,1\n2,0.1,0\n")
+    (d / "test.csv").write_text("id,x\n3,0.7\n")
+    return d
+
+
+HOSTILE = r'''
+import json, os, socket, subprocess, sys
+report = {}
+report["env"] = dict(os.environ)
+print("ENV", json.dumps(dict(os.environ)))
+
+def read(path):
+    try:
+        with open(path) as fh:
+            return fh.read()
+    except Exception as exc:
+        return None
+
+found = []
+for up in range(1, 8):  # every relative walk upwards
+    base = os.path.join(*([".."] * up))
+    for rel in ("sealed/holdout.csv", "sealed/contract/holdout.csv"):
+        text = read(os.path.join(base, rel))
+        if text:
+            found.append("relative:" + os.path.join(base, rel))
+home = os.environ.get("LOOM_HOME")
+if home and read(os.path.join(home, "sealed", "contract", "holdout.csv")):
+    found.append("env:LOOM_HOME")
+report["sealed"] = found
+proc_hits = []
+ppid = os.getppid()
+for pid in {ppid, os.getpid()}:
+    environ = read(f"/proc/{pid}/environ") or ""
+    if "canary" in environ:
+        proc_hits.append(f"environ:{pid}")
+report["proc"] = proc_hits
+
+writes = []
+for target in __TARGETS__:
+    try:
+        with open(target, "w") as fh:
+            fh.write("pwned")
+        writes.append(target)
+    except Exception:
+        pass
+report["writes"] = writes
+report["cwd"] = os.getcwd()
+try:
+    s = socket.create_connection(("127.0.0.1", __PORT__), timeout=2)
+    s.sendall(b"hello")
+    s.close()
+    report["connected"] = True
+except Exception as exc:
+    report["connected"] = False
+# a daemon: setsid, fork again, then sleep long with a canary on its command line
+subprocess.Popen([sys.executable, "-c", "import os, subprocess, sys; os.setsid(); "
+                  "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(120)  # __DAEMON__']); "
+                  "import time; time.sleep(120)  # __DAEMON__"], start_new_session=True)
+print("REPORT", json.dumps(report))
+'''
+
+
+@pytest.fixture
+def listener():  # noqa: ANN201 - a TCP port Loom's test opened on 127.0.0.1
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(5)
+    hits: list[bytes] = []
+
+    def accept() -> None:
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            hits.append(conn.recv(16))
+            conn.close()
+
+    threading.Thread(target=accept, daemon=True).start()
+    yield server.getsockname()[1], hits
+    server.close()
+
+
+def _alive(marker: str) -> list[str]:
+    out = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True).stdout
+    return [line for line in out.splitlines() if marker in line and "ps -eo" not in line]
+
+
+def test_hostile_candidate_is_contained(executor_name: str, sandbox: str, home: Path, input_dir: Path,
+                                        listener, tmp_path: Path) -> None:  # noqa: ANN001
+    port, hits = listener
+    daemon = f"DAEMON-{uuid.uuid4().hex[:8]}"
+    outside = [str(home / "PWNED_BY_CANDIDATE.txt"), str(tmp_path / "PWNED_OUTSIDE.txt")]
+    relative = f"../PWNED_REL_{uuid.uuid4().hex[:8]}.txt"
+    code = HOSTILE.replace("__TARGETS__", json.dumps(["working/ok.txt", relative, *outside]))
+    code = code.replace("__PORT__", str(port)).replace("__DAEMON__", daemon)
+    result = _run(_executor(executor_name, sandbox, home), input_dir, code)
+    assert result.ok, result.stderr[-2000:]
+    report = json.loads(next(line for line in result.stdout.splitlines() if line.startswith("REPORT"))[7:])
+
+    # no secret reached the candidate, and none leaves through its output
+    for name, value in CANARIES.items():
+        assert name not in report["env"] and value not in result.stdout + result.stderr
+    assert not any("KEY" in k or "TOKEN" in k or "SECRET" in k for k in report["env"])
+    assert report["env"]["HOME"] == report["cwd"]
+    # the sealed labels: no relative path and no env var leads there
+    assert report["sealed"] == [] and SEALED_CANARY not in result.stdout
+    assert "working/ok.txt" in report["writes"]
+    # nothing outlives the candidate
+    assert _alive(daemon) == []
+    if sandbox == "bwrap":
+        # nothing outside ./working reaches the host (`../` lands in the sandbox's private /tmp)
+        assert not set(report["writes"]) & set(outside) and not any(Path(p).exists() for p in outside)
+        assert not (Path(report["cwd"]) / relative).exists()
+        assert report["connected"] is False and hits == []  # no network, not even loopback
+        assert report["proc"] == []  # no parent's environment to read
+    (Path(report["cwd"]) / relative).unlink(missing_ok=True)  # `none` could write there: tidy up
+
+
+def test_memory_cap_is_a_recorded_failure(executor_name: str, sandbox: str, home: Path, input_dir: Path) -> None:
+    executor = _executor(executor_name, sandbox, home, exec_memory_mb=2048)
+    result = _run(executor, input_dir, "x = bytearray(10 * 1024**3)\nprint('allocated', len(x))\n")
+    assert not result.ok and "allocated" not in result.stdout
+    assert result.exc_type in ("MemoryError", "KilledBySignal"), (result.exc_type, result.stderr[-500:])
+
+
+def test_an_infinite_loop_is_killed_at_the_timeout(executor_name: str, sandbox: str, home: Path,
+                                                   input_dir: Path) -> None:
+    marker = f"LOOP-{uuid.uuid4().hex[:8]}"
+    code = f"import subprocess, sys\nsubprocess.Popen([sys.executable, '-c', 'while True: pass  # {marker}'])\nwhile True:\n    pass\n"
+    result = _run(_executor(executor_name, sandbox, home), input_dir, code, timeout=3)
+    assert result.timed_out and result.exc_type == "TimeoutError"
+    assert _alive(marker) == []
+
+
+def test_a_forced_bwrap_that_cannot_run_is_a_config_error(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from loom.domain.errors import ConfigError
+
+    monkeypatch.setenv("PATH", str(home))  # no bwrap on PATH
+    config = LoomConfig.load(env_file=None, flags={"home": str(home), "sandbox": "bwrap"})
+    with pytest.raises(ConfigError, match="apt-get install -y bubblewrap") as err:
+        sandboxes.select(config)
+    assert err.value.exit_code == 2
+    assert sandboxes.select(LoomConfig.load(env_file=None, flags={"home": str(home), "sandbox": "auto"})).name == "none"

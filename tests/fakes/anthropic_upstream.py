@@ -65,6 +65,7 @@ class FastUpstream:
         self.in_flight = 0
         self.max_in_flight = 0
         self.count = 0
+        self._handlers: set[asyncio.Task[None]] = set()
         self.vendor_keys: set[str] = set()
         self.port = 0
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -84,9 +85,19 @@ class FastUpstream:
 
     def stop(self) -> None:
         if self._loop is not None and self._server is not None:
-            self._loop.call_soon_threadsafe(self._server.close)
+            done = asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop)
+            done.result(timeout=10)
             self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=10)
+
+    async def _shutdown(self) -> None:
+        """Close the listener and end every open connection's handler before the loop stops."""
+        assert self._server is not None
+        self._server.close()
+        handlers = [t for t in self._handlers if not t.done()]
+        for task in handlers:
+            task.cancel()
+        await asyncio.gather(*handlers, return_exceptions=True)
 
     def __enter__(self) -> "FastUpstream":
         return self.start()
@@ -104,6 +115,10 @@ class FastUpstream:
         self._loop.close()
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._handlers.add(task)
+            task.add_done_callback(self._handlers.discard)
         try:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
@@ -132,7 +147,7 @@ class FastUpstream:
                     data = message(text, model)
                     writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nrequest-id: req_fast\r\n"
                                  b"content-length: %d\r\n\r\n%s" % (len(data), data))
-        except (asyncio.IncompleteReadError, ConnectionError):
+        except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
             pass
         finally:
             writer.close()

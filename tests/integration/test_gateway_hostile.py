@@ -117,6 +117,24 @@ def test_a_bug_in_a_handler_is_a_logged_500_without_a_traceback(gw: GatewayThrea
     assert record.getMessage() == "gateway: internal error" and not record.exc_info  # traceback only at DEBUG
 
 
+def test_a_bug_before_the_handler_guard_is_still_one_line(gw: GatewayThread, caplog: pytest.LogCaptureFixture) -> None:
+    class BrokenRing:
+        entries = ()
+
+        def match(self, presented: bytes) -> None:
+            raise RuntimeError("a bug in key matching")
+
+    gw.gateway.keyring = BrokenRing()  # fault injection: fails while authenticating
+    caplog.set_level(logging.WARNING)
+    resp = httpx.post(gw.url + "/v1/messages", headers=HEADERS, json={})
+    assert resp.status_code == 500 and resp.json()["error"]["message"] == "gateway internal error: RuntimeError"
+    deadline = time.monotonic() + 5  # logged just after the 500 is sent
+    while not [r for r in caplog.records if r.levelno >= logging.WARNING] and time.monotonic() < deadline:
+        time.sleep(0.01)
+    [record] = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert record.getMessage() == "gateway: internal error" and not record.exc_info
+
+
 # ---- the same attacks on `loom proxy serve` as users run it: stderr stays clean -------------------
 def test_the_served_gateway_prints_no_traceback_under_attack(upstream: FastUpstream, tmp_path: Path) -> None:
     log_path = tmp_path / "calls.jsonl"

@@ -17,7 +17,8 @@ from loom.entrypoints.gateway.calllog import Call, CallLog
 from loom.entrypoints.gateway.keys import KeyRing, KeyWatcher, load_keyring
 from loom.entrypoints.gateway.limits import Clock, Limits, period_end
 from loom.entrypoints.gateway.policy import KeyPolicy, parse_policy
-from loom.entrypoints.gateway.spend import Ledger, load_ledger, price, snapshot_path, tokens_of
+from loom.entrypoints.gateway.prices import price, tokens_of
+from loom.entrypoints.gateway.spend import Ledger, load_ledger, snapshot_path
 
 T0 = datetime(2031, 5, 17, 23, 59, 0, tzinfo=timezone.utc).timestamp()  # a minute before midnight (UTC)
 HAIKU = (1.0, 5.0)  # claude-haiku-4-5 in Loom's price table, USD per million tokens (in, out)
@@ -260,3 +261,18 @@ def test_server_rpm_applies_to_keys_without_their_own(tmp_path: Path) -> None:
     assert limits.admit(plain, "messages", "m") is None and limits.admit(plain, "messages", "m").limit == "rpm"
     assert [limits.admit(own, "messages", "m") for _ in range(3)] == [None] * 3
     assert _limits(FakeClock()).admit(plain, "messages", "m") is None  # nothing to check at all
+
+
+def test_read_summary_skips_the_prompt_but_keeps_every_other_field() -> None:
+    from loom.entrypoints.gateway.calllog import read_summary, render
+
+    tricky = 'x", "usage": {"input_tokens": 999}, "system": "y' + ', "usage": ' + ', "system": '
+    call = _logged_call(1)
+    call.request = {"model": "claude-haiku-4-5", "system": tricky, "messages": [{"role": "user", "content": tricky}]}
+    call.skill, call.error = tricky[:40], tricky
+    record = render(call)
+    line = json.dumps(record, ensure_ascii=False).encode()
+    skipped = ("system", "messages", "response_text", "tool_calls", "stop_reason")
+    assert read_summary(line) == {k: v for k, v in record.items() if k not in skipped}
+    assert read_summary(b'{"ts": "x", "status": 1}') == {"ts": "x", "status": 1}  # another shape: parsed whole
+    assert read_summary(b"[1, 2]") is None and read_summary(b'{"ts": "cut') is None

@@ -21,7 +21,7 @@ def serve(
         Path | None, Parameter(help="Call log (JSONL), overrides LOOM_PROXY_LOG_PATH.")
     ] = None,
     rate_limit_rpm: Annotated[
-        int | None, Parameter(help="Per-key requests/minute (429 beyond), overrides LOOM_PROXY_RATE_LIMIT_RPM.")
+        int | None, Parameter(help="Requests/minute for keys without their own rpm (429 beyond), overrides LOOM_PROXY_RATE_LIMIT_RPM.")
     ] = None,
     common: Annotated[Common, Parameter(name="*")] = Common(),
 ) -> int:

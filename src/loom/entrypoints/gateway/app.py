@@ -31,13 +31,13 @@ from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
 
 from loom.application.credentials import CredentialSource, as_credential_source
 from loom.domain.errors import ConfigError, MissingCredentialError
 from loom.entrypoints.gateway.accounts import SpendKeeper
 from loom.entrypoints.gateway.calllog import Call, CallLog
 from loom.entrypoints.gateway.errors import error_response
+from loom.entrypoints.gateway.guards import GatewayApp, crash, too_deep
 from loom.entrypoints.gateway.keys import KeyEntry, KeyRing, KeyWatcher, load_keyring
 from loom.entrypoints.gateway.limits import Clock, Limits, Refusal
 from loom.entrypoints.gateway.relay import Relay, RelayResponse
@@ -337,36 +337,6 @@ class Gateway:
         self.calllog.put(call)
 
 
-def too_deep(body: bytes, payload: Any, limit: int) -> bool:
-    """True when the parsed body nests deeper than `limit` (checked only when it could)."""
-    if body.count(b"[") + body.count(b"{") <= limit:
-        return False  # cannot nest deeper than the number of brackets it has
-    stack: list[tuple[Any, int]] = [(payload, 1)]
-    while stack:
-        node, depth = stack.pop()
-        if depth > limit:
-            return True
-        for child in node.values() if isinstance(node, dict) else node:
-            if isinstance(child, (dict, list)):
-                stack.append((child, depth + 1))
-    return False
-
-
-class _GatewayApp(Starlette):
-    """Starlette re-raises an unhandled error after answering 500 (so servers can log its
-    traceback); here it ends as one log line, with the traceback only at DEBUG."""
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await super().__call__(scope, receive, send)
-            return
-        try:
-            await super().__call__(scope, receive, send)
-        except Exception as exc:  # noqa: BLE001 - already answered with a 500 by _crash below
-            log.error("gateway: internal error", extra={"error": f"{type(exc).__name__}: {exc}"[:300]},
-                      exc_info=log.isEnabledFor(logging.DEBUG))
-
-
 def create_app(
     settings: "LoomConfig",
     *,
@@ -409,14 +379,9 @@ def create_app(
         """Starlette's own 404/405, Anthropic-shaped, logged for a valid key."""
         return await gateway.unrouted(request, exc.status_code, str(exc.detail))
 
-    app = _GatewayApp(routes=routes, lifespan=gateway.lifespan,
-                      exception_handlers={HTTPException: http_error, Exception: _crash})  # type: ignore[dict-item]
+    app = GatewayApp(routes=routes, lifespan=gateway.lifespan,
+                      exception_handlers={HTTPException: http_error, Exception: crash})  # type: ignore[dict-item]
     app.router.redirect_slashes = False  # `/v1/messages/` is a 404, never a 307 built from the Host header
     gateway.spend_loaded = loaded
     app.state.gateway = gateway
     return app
-
-
-async def _crash(request: Request, exc: Exception) -> Response:
-    """A bug outside a handler's own guard: still an Anthropic-shaped 500."""
-    return error_response(500, f"gateway internal error: {type(exc).__name__}")

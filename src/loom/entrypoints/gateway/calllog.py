@@ -26,7 +26,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Protocol
 
-from loom.entrypoints.gateway.spend import price, tokens_of
+from loom.entrypoints.gateway.prices import price, tokens_of
 
 log = logging.getLogger(__name__)
 SNAPSHOT_EVERY = 1.0  # seconds between spend snapshots while calls keep coming
@@ -110,6 +110,28 @@ def render(call: Call) -> dict[str, Any]:
         "refused_by": call.refused_by,
         "request_id": call.request_id,
     }
+
+
+_HEAD_END = b', "system": '
+_TAIL_START = b', "usage": '
+
+
+def read_summary(raw: bytes) -> dict[str, Any] | None:
+    """A log line's fields except system, messages, response_text, tool_calls and stop_reason,
+    without parsing those (prompts can be most of a line): what spend replay and `loom proxy
+    usage` need. Relies on render()'s field order; an unquoted `, "system": ` or `, "usage": `
+    cannot occur inside a JSON string, so the cuts are exact. Other lines are parsed whole.
+    None for a line that is not a JSON object."""
+    head_end, tail_start = raw.find(_HEAD_END), raw.rfind(_TAIL_START)
+    try:
+        if 0 < head_end < tail_start:
+            out = json.loads(raw[:head_end] + b"}")
+            out.update(json.loads(b"{" + raw[tail_start + 2:]))
+        else:
+            out = json.loads(raw)
+    except ValueError:
+        return None
+    return out if isinstance(out, dict) else None
 
 
 def parse_body(body: bytes | None) -> dict[str, Any]:

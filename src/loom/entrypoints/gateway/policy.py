@@ -18,7 +18,7 @@ A value that does not parse is a ConfigError naming the file and line (never the
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta, timezone
 from fnmatch import fnmatchcase
 from typing import Any
@@ -39,10 +39,11 @@ class KeyPolicy:
     max_parallel: int | None = None
     models: tuple[str, ...] = ()
     expires: float | None = None  # unix time from which the key is refused
+    empty: bool = field(init=False, repr=False, compare=False)  # no limit at all (checked per call)
 
-    @property
-    def empty(self) -> bool:
-        return self == NO_LIMITS
+    def __post_init__(self) -> None:
+        unset = (self.max_usd, self.rpm, self.tpm, self.max_parallel, self.expires)
+        object.__setattr__(self, "empty", all(v is None for v in unset) and not self.models)
 
     @property
     def needs_usage(self) -> bool:
@@ -81,7 +82,7 @@ class KeyPolicy:
 
 
 NO_LIMITS = KeyPolicy()
-_NAMES = {f.name for f in fields(KeyPolicy)}
+_NAMES = {f.name for f in fields(KeyPolicy) if f.init}
 
 
 def iso_utc(ts: float) -> str:

@@ -1,9 +1,5 @@
-"""What each key has spent: priced from the answers' usage, kept per UTC day, month and in total.
-
-Pricing (`price`) uses Loom's price table (adapters/models/pricing.py, USD per million tokens):
-input and output at the listed rates; prompt-cache writes at 1.25x the input rate (2x for the
-1-hour cache, when the usage splits them out) and cache reads at 0.1x, as Anthropic bills them.
-A model missing from the table has no price: its tokens are counted as `unpriced_tokens`, never
+"""What each key has spent: priced from the answers' usage (prices.py), kept per UTC day, month
+and in total. Tokens on a model without a known price are counted as `unpriced_tokens`, never
 as $0, and every budget message says how many there are.
 
 Persistence: the call log is the source of truth. Each logged call carries its `cost_usd`; the
@@ -23,49 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from loom.adapters.models.pricing import PRICES, normalize
+from loom.entrypoints.gateway.calllog import read_summary
+from loom.entrypoints.gateway.prices import price, tokens_of
 
 log = logging.getLogger(__name__)
 
-CACHE_WRITE_5M, CACHE_WRITE_1H, CACHE_READ = 1.25, 2.0, 0.1
 SNAPSHOT_VERSION = 1
-
-
-def tokens_of(usage: Any) -> int:
-    """All tokens an answer processed: input, cache writes and reads, and output."""
-    if not isinstance(usage, dict):
-        return 0
-    total = 0
-    for name in ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens", "output_tokens"):
-        value = usage.get(name)
-        if isinstance(value, int) and value > 0:
-            total += value
-    return total
-
-
-def price(model: Any, usage: Any) -> float | None:
-    """USD of one answer, or None when the model has no known price (or there is no usage)."""
-    if not isinstance(model, str) or not isinstance(usage, dict):
-        return None
-    rates = PRICES.get(normalize(model))
-    if rates is None:
-        return None
-    pin, pout = rates
-
-    def n(name: str, source: dict[str, Any] = usage) -> int:
-        value = source.get(name)
-        return value if isinstance(value, int) and value > 0 else 0
-
-    writes = n("cache_creation_input_tokens")
-    split = usage.get("cache_creation")
-    if isinstance(split, dict) and (n("ephemeral_5m_input_tokens", split) or n("ephemeral_1h_input_tokens", split)):
-        w5, w1 = n("ephemeral_5m_input_tokens", split), n("ephemeral_1h_input_tokens", split)
-        write_cost = w5 * CACHE_WRITE_5M + w1 * CACHE_WRITE_1H
-    else:
-        write_cost = writes * CACHE_WRITE_5M
-    usd = ((n("input_tokens") + write_cost + n("cache_read_input_tokens") * CACHE_READ) * pin
-           + n("output_tokens") * pout) / 1_000_000
-    return round(usd, 10)
 
 
 def day_month(ts: float) -> tuple[str, str]:
@@ -221,11 +180,10 @@ def replay(ledger: Ledger, log_path: Path, offset: int = 0) -> int:
         for raw in fh:
             if not raw.endswith(b"\n"):
                 break  # a line still being written
-            try:
-                record = json.loads(raw)
-            except ValueError:
-                continue
-            if not isinstance(record, dict):
+            if b'"route": "messages"' not in raw:
+                continue  # cheap: only answered messages calls spend
+            record = read_summary(raw)
+            if record is None:
                 continue
             charge = charge_of_record(record)
             if charge is not None:

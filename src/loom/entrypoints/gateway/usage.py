@@ -11,17 +11,18 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from loom.domain.errors import UsageError
+from loom.entrypoints.gateway.calllog import read_summary
 from loom.entrypoints.gateway.keys import KeyEntry
 from loom.entrypoints.gateway.limits import period_end
 from loom.entrypoints.gateway.policy import iso_utc
-from loom.entrypoints.gateway.spend import Ledger, day_month, price
+from loom.entrypoints.gateway.prices import price
+from loom.entrypoints.gateway.spend import Ledger, day_month
 
 TOKEN_FIELDS = ("input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
 
@@ -121,12 +122,8 @@ def summarize_log(path: Path, *, tenant: str | None = None, since: str | None = 
         for raw in fh:
             if since is not None and raw.startswith(b'{"ts": "') and raw[8:37].decode("ascii", "replace") < since:
                 continue  # cheap: the timestamp leads every line, no need to parse it
-            try:
-                record = json.loads(raw)
-            except ValueError:
-                skipped += 1
-                continue
-            if not isinstance(record, dict):
+            record = read_summary(raw)  # prompts are not parsed: they can be most of each line
+            if record is None:
                 skipped += 1
                 continue
             if since is not None and str(record.get("ts") or "") < since:

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.fakes.llm_server import FakeLLMServer
 
@@ -174,3 +175,40 @@ def test_keys_and_usage_commands_refuse_bad_input_in_one_line(tmp_path: Path) ->
         assert proc.returncode == 2, proc.stderr
         assert says in proc.stderr and proc.stderr.strip().count("\n") == 0 and "Traceback" not in proc.stderr
     assert "lk-secret" not in bad_keys.stderr
+
+
+def test_a_killed_server_loses_no_logged_spend(tmp_path: Path) -> None:
+    from tests.fakes.anthropic_upstream import FastUpstream
+    from tests.fakes.gateway_thread import wait_for_lines
+
+    cost = (12 * 1.0 + 9 * 5.0) / 1e6  # one fast-upstream answer on claude-haiku-4-5
+    keys, log_path = tmp_path / "keys", tmp_path / "calls.jsonl"
+    keys.write_text(f"lk-kill-0123456789 acme alice max_usd={4.5 * cost!r}\n")
+    body = {"model": "claude-haiku-4-5", "max_tokens": 8, "messages": [{"role": "user", "content": "hi"}]}
+    with FastUpstream() as up:
+        env = _env(ANTHROPIC_API_KEY="sk-vendor-cli-000", ANTHROPIC_BASE_URL=up.base_url,
+                   LOOM_API_KEYS_FILE=str(keys), LOOM_PROXY_LOG_PATH=str(log_path))
+        proc, url, _ = _start(env)
+        try:
+            _wait_healthy(url)
+            codes = [httpx.post(url + "/v1/messages", headers={"x-api-key": "lk-kill-0123456789"},
+                                json=body).status_code for _ in range(3)]
+            wait_for_lines(log_path, 3)
+        finally:
+            proc.kill()  # SIGKILL: no shutdown, no final snapshot
+            proc.communicate(timeout=20)
+        proc, url, _ = _start(env)
+        try:
+            restored = proc.stderr.readline() if proc.stderr else ""  # printed right after the URL
+            _wait_healthy(url)
+            after = [httpx.post(url + "/v1/messages", headers={"x-api-key": "lk-kill-0123456789"},
+                                json=body).status_code for _ in range(3)]
+        finally:
+            proc.send_signal(signal.SIGINT)
+            proc.communicate(timeout=20)
+        answered = up.count
+    assert codes == [200, 200, 200] and after == [200, 200, 403]  # 3 before the kill + 2 = 5 >= 4.5
+    assert answered == 5 and "spend restored from" in restored  # snapshot and/or log lines, by timing
+    report = subprocess.run([*LOOM, "proxy", "keys", "--json"], env=env, capture_output=True, text=True, timeout=60)
+    [key] = json.loads(report.stdout)["keys"]
+    assert key["budget"]["spent_usd"] == pytest.approx(5 * cost) and key["budget"]["exhausted"] is True

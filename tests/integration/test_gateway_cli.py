@@ -212,3 +212,15 @@ def test_a_killed_server_loses_no_logged_spend(tmp_path: Path) -> None:
     report = subprocess.run([*LOOM, "proxy", "keys", "--json"], env=env, capture_output=True, text=True, timeout=60)
     [key] = json.loads(report.stdout)["keys"]
     assert key["budget"]["spent_usd"] == pytest.approx(5 * cost) and key["budget"]["exhausted"] is True
+
+
+def test_every_proxy_command_documents_its_flags(capsys: pytest.CaptureFixture[str]) -> None:
+    from loom.entrypoints.cli.app import main
+
+    for command, flags in (("serve", ("--host", "--port", "--log-path", "--rate-limit-rpm")),
+                           ("keys", ("--log-path",)), ("usage", ("--tenant", "--since", "--log-path"))):
+        with pytest.raises(SystemExit) as exit_info:
+            main(["proxy", command, "--help"])
+        text = capsys.readouterr().out
+        assert exit_info.value.code == 0 and "--json" in text
+        assert all(flag in text for flag in flags), (command, text)

@@ -26,7 +26,7 @@ from loom.entrypoints.gateway.spend import load_ledger
 from loom.entrypoints.gateway.usage import key_report, summarize_log
 from tests.fakes.anthropic_upstream import FastUpstream
 from tests.fakes.gateway_thread import GatewayThread, read_log
-from tests.unit.test_gateway_limits import FakeClock
+from tests.fakes.clock import FakeClock
 
 KEY = "lk-limits-0123456789"
 VENDOR = "sk-vendor-limits-000"

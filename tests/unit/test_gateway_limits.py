@@ -15,26 +15,13 @@ from loom.application.credentials import MappingCredentials
 from loom.domain.errors import ConfigError
 from loom.entrypoints.gateway.calllog import Call, CallLog
 from loom.entrypoints.gateway.keys import KeyRing, KeyWatcher, load_keyring
-from loom.entrypoints.gateway.limits import Clock, Limits, period_end
+from loom.entrypoints.gateway.limits import Limits, period_end
 from loom.entrypoints.gateway.policy import KeyPolicy, parse_policy
 from loom.entrypoints.gateway.prices import price, tokens_of
 from loom.entrypoints.gateway.spend import Ledger, load_ledger, snapshot_path
+from tests.fakes.clock import T0, FakeClock
 
-T0 = datetime(2031, 5, 17, 23, 59, 0, tzinfo=timezone.utc).timestamp()  # a minute before midnight (UTC)
 HAIKU = (1.0, 5.0)  # claude-haiku-4-5 in Loom's price table, USD per million tokens (in, out)
-
-
-class FakeClock:
-    """Wall and monotonic time that move only when the test says so."""
-
-    def __init__(self, wall: float = T0) -> None:
-        self.start, self.t = wall, 0.0
-
-    def advance(self, seconds: float) -> None:
-        self.t += seconds
-
-    def clock(self) -> Clock:
-        return Clock(wall=lambda: self.start + self.t, mono=lambda: self.t)
 
 
 def ring_of(tmp_path: Path, text: str) -> KeyRing:

@@ -142,3 +142,77 @@ def test_upstream_stall_is_504(raw_upstream, tmp_path: Path) -> None:
     assert resp.json()["error"]["type"] == "api_error" and "timed out" in resp.json()["error"]["message"]
     [line] = read_log(tmp_path / "calls.jsonl")
     assert line["status"] == 504
+
+
+def test_a_stream_that_ends_without_message_stop_is_an_error(raw_upstream, tmp_path: Path) -> None:
+    def handler(conn: socket.socket) -> None:  # a clean end of the HTTP body, but the answer is cut short
+        conn.sendall(HEAD + sse(START) + sse(BLOCK) + sse(DELTA) + b"0\r\n\r\n")
+
+    with gateway_for(tmp_path, raw_upstream(handler)) as gw:
+        body = {"model": "raw-model", "max_tokens": 5, "stream": True, "messages": [{"role": "user", "content": "hi"}]}
+        with httpx.stream("POST", gw.url + "/v1/messages", json=body, headers={"x-api-key": KEY}) as resp:
+            raw = b"".join(resp.iter_raw())
+        [line] = wait_log(tmp_path / "calls.jsonl")
+    assert raw.endswith(b"event: error\ndata: " + json.dumps(
+        {"type": "error", "error": {"type": "api_error", "message": "upstream stream ended without message_stop"}}
+    ).encode() + b"\n\n")
+    assert line["status"] == 200 and line["error"] == "upstream stream ended without message_stop"
+    assert line["response_text"] == "partial answer" and line["usage"] == {"input_tokens": 3, "output_tokens": 1}
+
+
+def test_a_stream_that_ends_with_message_stop_is_not_an_error(raw_upstream, tmp_path: Path) -> None:
+    def handler(conn: socket.socket) -> None:
+        conn.sendall(HEAD + sse(START) + sse(BLOCK) + sse(DELTA) + sse({"type": "message_stop"}) + b"0\r\n\r\n")
+
+    with gateway_for(tmp_path, raw_upstream(handler)) as gw:
+        body = {"model": "raw-model", "max_tokens": 5, "stream": True, "messages": [{"role": "user", "content": "hi"}]}
+        with httpx.stream("POST", gw.url + "/v1/messages", json=body, headers={"x-api-key": KEY}) as resp:
+            raw = b"".join(resp.iter_raw())
+        [line] = wait_log(tmp_path / "calls.jsonl")
+    assert raw.endswith(b'data: {"type": "message_stop"}\n\n') and b"event: error" not in raw
+    assert line["error"] is None
+
+
+def test_reloading_the_keys_never_drops_a_call_in_flight(raw_upstream, tmp_path: Path) -> None:
+    release = threading.Event()
+
+    def handler(conn: socket.socket) -> None:
+        conn.sendall(HEAD + sse(START) + sse(BLOCK) + sse(DELTA))
+        release.wait(10)
+        conn.sendall(sse({"type": "message_stop"}) + b"0\r\n\r\n")
+
+    keys = tmp_path / "keys"
+    keys.write_text(f"{KEY} acme alice max_parallel=1\n")
+    config = LoomConfig(anthropic_base_url=raw_upstream(handler), proxy_log_path=tmp_path / "calls.jsonl")
+    said: list[str] = []
+    app = create_app(config, credentials=MappingCredentials({"ANTHROPIC_API_KEY": "sk-vendor-streams-0",
+                                                            "LOOM_API_KEYS_FILE": str(keys)}),
+                     keys_poll_s=0.05, announce=said.append)
+    body = {"model": "raw-model", "max_tokens": 5, "stream": True, "messages": [{"role": "user", "content": "hi"}]}
+    new_key = "lk-streams-new-0123456789"
+    with GatewayThread(app) as gw:
+        with httpx.stream("POST", gw.url + "/v1/messages", json=body, headers={"x-api-key": KEY}) as resp:
+            chunks = resp.iter_raw()
+            first = next(chunks)
+            keys.write_text("lk-this-line-is-broken t o rpm=zero\n")  # a bad edit: the old keys stay
+            _wait(lambda: any("not reloaded" in s for s in said))
+            keys.write_text(f"{new_key} acme carol\n")  # the streaming key is removed
+            _wait(lambda: any("reloaded 1 API key" in s for s in said))
+            gone = httpx.post(gw.url + "/v1/messages", json=body, headers={"x-api-key": KEY})
+            release.set()
+            rest = b"".join(chunks)
+        listed = httpx.get(gw.url + "/v1/models", headers={"x-api-key": new_key})
+    line, other = read_log(tmp_path / "calls.jsonl")  # stop() drained the log
+    assert listed.status_code == 200 and (other["route"], other["owner"]) == ("models", "carol")
+    assert b"message_start" in first and rest.endswith(b'data: {"type": "message_stop"}\n\n')
+    assert gone.status_code == 401
+    assert line["status"] == 200 and line["error"] is None and line["owner"] == "alice"
+    assert gw.gateway.limits.inflight == {}  # the old key's max_parallel slot was given back
+    assert "keys file not reloaded" in said[0] and "rpm must be" in said[0] and "lk-this" not in said[0]
+
+
+def _wait(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)

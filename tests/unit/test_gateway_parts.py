@@ -12,7 +12,7 @@ from loom.application.credentials import MappingCredentials
 from loom.domain.errors import ConfigError
 from loom.entrypoints.gateway.calllog import Call, CallLog, parse_body, parse_sse, render
 from loom.entrypoints.gateway.keys import KeyRing, key_id, load_keyring
-from loom.entrypoints.gateway.ratelimit import RateLimiter
+from loom.entrypoints.gateway.ratelimit import RequestWindow, TokenWindow
 
 
 def test_keyring_reads_env_list_and_file_with_tenants(tmp_path: Path) -> None:
@@ -60,15 +60,31 @@ def test_match_compares_every_entry(monkeypatch: pytest.MonkeyPatch) -> None:
     assert len(calls) == 10
 
 
-def test_rate_limiter_refills_over_the_minute() -> None:
-    now = [0.0]
-    limiter = RateLimiter(3, clock=lambda: now[0])
-    assert [limiter.check("a") for _ in range(3)] == [0.0, 0.0, 0.0]
-    wait = limiter.check("a")
-    assert wait == pytest.approx(20.0)  # 3/minute -> one token every 20 s
-    assert limiter.check("b") == 0.0  # per key
-    now[0] = 20.0
-    assert limiter.check("a") == 0.0 and limiter.check("a") > 0
+def test_request_window_allows_rpm_in_any_rolling_minute() -> None:
+    window = RequestWindow()
+    assert [window.check("a", 3, t) for t in (0.0, 10.0, 20.0)] == [0.0, 0.0, 0.0]
+    assert window.check("a", 3, 30.0) == pytest.approx(30.0)  # the call at t=0 leaves at t=60
+    assert window.check("b", 3, 30.0) == 0.0  # per key
+    assert window.check("a", 3, 59.9) == pytest.approx(0.1)
+    assert window.check("a", 3, 60.0) == 0.0  # t=0 has left; t=60 now holds the slot
+    assert window.check("a", 3, 61.0) == pytest.approx(9.0)  # next to leave: t=10
+    # A token bucket would let a second burst through right after the first; a window never does.
+    burst = RequestWindow()
+    assert sum(burst.check("k", 60, 0.0) == 0.0 for _ in range(100)) == 60
+    assert sum(burst.check("k", 60, 59.0) == 0.0 for _ in range(100)) == 0
+    assert window.used("a", 61.0) == 3
+
+
+def test_token_window_sums_the_last_minute() -> None:
+    window = TokenWindow()
+    window.add("a", 400, 0.0)
+    window.add("a", 700, 30.0)
+    window.add("a", 0, 31.0)  # nothing to count
+    assert window.used("a", 30.0) == 1100 and window.used("b", 30.0) == 0
+    assert window.wait("a", 2000, 30.0) == 0.0
+    assert window.wait("a", 1000, 30.0) == pytest.approx(30.0)  # under 1000 once t=0 leaves
+    assert window.wait("a", 500, 30.0) == pytest.approx(60.0)  # both must leave
+    assert window.used("a", 60.0) == 700 and window.wait("a", 1000, 60.0) == 0.0
 
 
 SSE = (

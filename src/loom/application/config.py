@@ -134,8 +134,9 @@ class LoomConfig(BaseSettings):
 
     # --- gateway ---
     proxy_log_path: Path = Field(Path("learnings/proxy_calls.jsonl"), description="gateway call log")
-    proxy_rate_limit_rpm: int | None = Field(None, ge=1, description="per-key requests/minute")
+    proxy_rate_limit_rpm: int | None = Field(None, ge=1, description="gateway: requests/minute for keys without their own rpm")
     proxy_max_body_bytes: int = Field(10 * 1024 * 1024, ge=1024, description="request size limit")
+    proxy_max_json_depth: int = Field(100, ge=8, le=500, description="gateway: deepest JSON nesting accepted")
 
     # --- identity and storage ---
     home: Path = Field(Path(".loom"), description="where runs, corpus and the local datastore live")

@@ -51,7 +51,7 @@ app = App(
 for _verb, _target, _help in VERBS:
     app.command(_P + _target, name=_verb, help=_help)
 app.command(_P + "config_cmd:config_app", name="config", help="Show the resolved configuration and where each value came from.")
-app.command(_P + "proxy_cmd:proxy_app", name="proxy", help="The gateway: `loom proxy serve` holds the vendor key and logs calls.")
+app.command(_P + "proxy_cmd:proxy_app", name="proxy", help="The gateway: `loom proxy serve` holds the vendor key and logs calls; `keys` and `usage` report spend.")
 
 
 @app.meta.default

@@ -7,8 +7,12 @@ means no torn or interleaved lines; O_APPEND keeps whole-batch writes from separ
 apart as well. A line never holds a key: only `key_id`, a short hash.
 
 Line fields (docs/gateway.md): ts, tenant, owner, key_id, skill, trajectory, route, model,
-system, messages, response_text, tool_calls, stop_reason, usage, latency_ms, ttfb_ms (streams),
-streamed, status, error, request_id (the upstream's).
+system, messages, response_text, tool_calls, stop_reason, usage, cost_usd, latency_ms, ttfb_ms
+(streams), streamed, status, error, refused_by, request_id (the upstream's).
+
+A `keeper` (accounts.py) may ride along: it charges each call's spend before its line is
+rendered, learns which byte of which file the written lines end at, and saves its snapshot at
+most once a second and at close.
 """
 
 from __future__ import annotations
@@ -20,9 +24,12 @@ import os
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
+
+from loom.entrypoints.gateway.prices import price, tokens_of
 
 log = logging.getLogger(__name__)
+SNAPSHOT_EVERY = 1.0  # seconds between spend snapshots while calls keep coming
 
 
 @dataclass
@@ -45,15 +52,39 @@ class Call:
     ttfb_ms: float | None = None
     error: str | None = None
     request_id: str | None = None
+    refused_by: str | None = None  # the key limit that refused it (limits.py)
+    # Filled by settle(): the parsed answer, its tokens and price (None = unknown price).
+    parsed: dict[str, Any] | None = None
+    tokens: int = 0
+    cost_usd: float | None = None
+    # Bookkeeping of the gateway: logged once, spend charged once (at completion when `eager`,
+    # else by the log writer), a max_parallel slot held.
+    done: bool = False
+    eager: bool = False
+    charged: bool = False
+    slot: bool = False
+
+
+def settle(call: Call) -> dict[str, Any]:
+    """Parse the answer once (from SSE for streams) and price a `messages` answer's usage."""
+    if call.parsed is None:
+        if call.streamed and call.chunks:
+            call.parsed = parse_sse(b"".join(call.chunks))
+        else:
+            call.parsed = parse_body(call.body)
+        if call.route == "messages":
+            usage = call.parsed.get("usage")
+            call.tokens = tokens_of(usage)
+            if call.tokens:
+                model = call.parsed.get("model") or (call.request or {}).get("model")
+                call.cost_usd = price(model, usage)
+    return call.parsed
 
 
 def render(call: Call) -> dict[str, Any]:
     """The log record of a call (pure; runs in the writer, off the request path)."""
     req = call.request if isinstance(call.request, dict) else {}
-    if call.streamed and call.chunks:
-        parsed = parse_sse(b"".join(call.chunks))
-    else:
-        parsed = parse_body(call.body)
+    parsed = settle(call)
     error = call.error or parsed.get("error")
     return {
         "ts": datetime.fromtimestamp(call.started, timezone.utc).isoformat(timespec="milliseconds"),
@@ -70,13 +101,37 @@ def render(call: Call) -> dict[str, Any]:
         "tool_calls": parsed.get("tool_calls"),
         "stop_reason": parsed.get("stop_reason"),
         "usage": parsed.get("usage"),
+        "cost_usd": call.cost_usd,
         "latency_ms": round(call.latency_ms, 3),
         "ttfb_ms": None if call.ttfb_ms is None else round(call.ttfb_ms, 3),
         "streamed": call.streamed,
         "status": call.status,
         "error": error,
+        "refused_by": call.refused_by,
         "request_id": call.request_id,
     }
+
+
+_HEAD_END = b', "system": '
+_TAIL_START = b', "usage": '
+
+
+def read_summary(raw: bytes) -> dict[str, Any] | None:
+    """A log line's fields except system, messages, response_text, tool_calls and stop_reason,
+    without parsing those (prompts can be most of a line): what spend replay and `loom proxy
+    usage` need. Relies on render()'s field order; an unquoted `, "system": ` or `, "usage": `
+    cannot occur inside a JSON string, so the cuts are exact. Other lines are parsed whole.
+    None for a line that is not a JSON object."""
+    head_end, tail_start = raw.find(_HEAD_END), raw.rfind(_TAIL_START)
+    try:
+        if 0 < head_end < tail_start:
+            out = json.loads(raw[:head_end] + b"}")
+            out.update(json.loads(b"{" + raw[tail_start + 2:]))
+        else:
+            out = json.loads(raw)
+    except ValueError:
+        return None
+    return out if isinstance(out, dict) else None
 
 
 def parse_body(body: bytes | None) -> dict[str, Any]:
@@ -146,6 +201,8 @@ def parse_sse(raw: bytes) -> dict[str, Any]:
         elif kind == "error":
             err = event.get("error") or {}
             out["error"] = f"{err.get('type', 'error')}: {err.get('message', '')}".strip()
+        elif kind == "message_stop":
+            out["stopped"] = True
     out["text"] = "".join(text)
     out["usage"] = usage or None
     if tools:
@@ -162,17 +219,27 @@ def _json_or_raw(text: str) -> Any:
         return text
 
 
+class Keeper(Protocol):
+    """What the writer tells the spend keeper (accounts.py)."""
+
+    def before_write(self, call: Call) -> None: ...
+    def after_write(self, calls: list[Call], inode: int, offset: int) -> None: ...
+    def save(self) -> None: ...
+
+
 class CallLog:
     """Single-writer JSONL appender. `start()` inside the server's loop, `await close()` at exit.
 
     The file is opened per batch (O_APPEND), so moving it away (logrotate) simply starts a new one.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, keeper: Keeper | None = None) -> None:
         self.path = Path(path)
+        self.keeper = keeper
         self.written = 0
         self._queue: asyncio.Queue[Call | None] | None = None
         self._task: asyncio.Task[None] | None = None
+        self._save_timer: asyncio.TimerHandle | None = None
 
     def check(self) -> str | None:
         """None if the log can be appended to, else why not (for a one-line start-up error)."""
@@ -197,6 +264,16 @@ class CallLog:
             self._queue.put_nowait(None)
             await self._task
         self._queue, self._task = None, None
+        if self._save_timer is not None:
+            self._save_timer.cancel()
+            self._save_timer = None
+        if self.keeper is not None:
+            self.keeper.save()
+
+    def _saved(self) -> None:
+        self._save_timer = None
+        if self.keeper is not None:
+            self.keeper.save()
 
     async def _run(self) -> None:
         assert self._queue is not None
@@ -218,6 +295,8 @@ class CallLog:
         lines = []
         for call in calls:
             try:
+                if self.keeper is not None:
+                    self.keeper.before_write(call)
                 lines.append(json.dumps(render(call), ensure_ascii=False, default=str))
             except Exception as exc:  # noqa: BLE001 - a bad record must not stop the writer
                 now = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
@@ -229,8 +308,18 @@ class CallLog:
             try:
                 while data:  # one write() per batch in practice; loop only on a short write
                     data = data[os.write(fd, data):]
+                st = os.fstat(fd) if self.keeper is not None else None
             finally:
                 os.close(fd)
             self.written += len(lines)
+            if self.keeper is not None and st is not None:
+                self.keeper.after_write(calls, st.st_ino, st.st_size)
+                self._schedule_save()
         except OSError as exc:
             log.error("gateway call log write failed", extra={"path": str(self.path), "error": str(exc)})
+
+    def _schedule_save(self) -> None:
+        if self._queue is None:  # no loop (tests, embedding): save right away
+            self._saved()
+        elif self._save_timer is None:
+            self._save_timer = asyncio.get_running_loop().call_later(SNAPSHOT_EVERY, self._saved)

@@ -6,29 +6,35 @@ Keys come only from the credential source (the environment by default), never fr
 - ``LOOM_API_KEYS``: a comma-separated list of keys;
 - ``LOOM_API_KEYS_FILE``: a path to a file with one key per line::
 
-      # key                 tenant     owner
-      lk-3f9a...            acme       alice
+      # key                 tenant     owner    limits (optional, policy.py)
+      lk-3f9a...            acme       alice    rpm=60 max_usd=25 budget_period=month
       lk-77c1...            acme       bob
       lk-a0b2...                                  # tenant/owner default as below
 
   Fields are whitespace-separated; ``#`` starts a comment (so no field contains ``#`` or
-  spaces); blank lines are skipped.
+  spaces); blank lines are skipped. Fields with ``=`` after the key are limits; they come after
+  tenant and owner (so tenants and owners cannot contain ``=``).
 
 Keys from the environment variables, and file lines without a tenant/owner, get the server's
 ``tenant`` and ``owned_by`` settings. The tenant and owner of a call always come from the key's
 entry, never from what the caller sends. Matching is constant time: the presented key's
 sha256 is compared (hmac.compare_digest) with every entry, with no early exit.
+
+`KeyWatcher` re-reads the keys file when it changes (the server polls it and reloads on SIGHUP);
+a file that no longer parses keeps the previous keys.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from loom.application.credentials import CredentialSource
 from loom.domain.errors import ConfigError
+from loom.entrypoints.gateway.policy import NO_LIMITS, KeyPolicy, parse_policy
 
 KEY_ENV = "LOOM_API_KEY"
 KEYS_ENV = "LOOM_API_KEYS"
@@ -43,13 +49,14 @@ def key_id(key: str | bytes) -> str:
 
 @dataclass(frozen=True)
 class KeyEntry:
-    """One allowed key: its digest (the key itself is not kept), id, tenant and owner."""
+    """One allowed key: its digest (the key itself is not kept), id, tenant, owner and limits."""
 
     digest: bytes = field(repr=False)
     key_id: str
     tenant: str
     owner: str
     source: str  # where it came from: LOOM_API_KEY, LOOM_API_KEYS or FILE:LINE
+    policy: KeyPolicy = NO_LIMITS
 
 
 class KeyRing:
@@ -83,9 +90,9 @@ class KeyRing:
         return cls([_entry(k, tenant, owner, "keys") for k in keys])
 
 
-def _entry(key: str, tenant: str, owner: str, source: str) -> KeyEntry:
+def _entry(key: str, tenant: str, owner: str, source: str, policy: KeyPolicy = NO_LIMITS) -> KeyEntry:
     raw = key.encode("utf-8")
-    return KeyEntry(hashlib.sha256(raw).digest(), key_id(raw), tenant, owner, source)
+    return KeyEntry(hashlib.sha256(raw).digest(), key_id(raw), tenant, owner, source, policy)
 
 
 def load_keyring(credentials: CredentialSource, *, tenant: str, owner: str) -> KeyRing:
@@ -104,7 +111,8 @@ def load_keyring(credentials: CredentialSource, *, tenant: str, owner: str) -> K
 
 
 def read_keys_file(path: Path, *, tenant: str, owner: str) -> list[KeyEntry]:
-    """Parse a keys file (`key [tenant [owner]]` per line). Errors name the line, never the key."""
+    """Parse a keys file (`key [tenant [owner]] [name=value ...]` per line). Errors name the line,
+    never the key."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
@@ -116,13 +124,50 @@ def read_keys_file(path: Path, *, tenant: str, owner: str) -> list[KeyEntry]:
         fields = line.split("#", 1)[0].split()
         if not fields:
             continue
-        if len(fields) > 3:
+        where = f"{path}:{number}"
+        names = [f for f in fields[1:] if "=" not in f]
+        limits = fields[1 + len(names):]
+        if len(names) > 2 or any("=" not in f for f in limits):
             raise ConfigError(
-                f"{path}:{number}: expected `key [tenant [owner]]`, got {len(fields)} fields "
-                "(keys, tenants and owners cannot contain spaces)"
+                f"{where}: expected `key [tenant [owner]] [name=value ...]`, got {len(names) + 1} fields "
+                "before the limits (keys, tenants and owners cannot contain spaces or `=`)"
             )
-        key = fields[0]
-        line_tenant = fields[1] if len(fields) > 1 else tenant
-        line_owner = fields[2] if len(fields) > 2 else owner
-        entries.append(_entry(key, line_tenant, line_owner, f"{path.name}:{number}"))
+        line_tenant = names[0] if names else tenant
+        line_owner = names[1] if len(names) > 1 else owner
+        policy = parse_policy(limits, where) if limits else NO_LIMITS
+        entries.append(_entry(fields[0], line_tenant, line_owner, f"{path.name}:{number}", policy))
     return entries
+
+
+class KeyWatcher:
+    """Re-reads LOOM_API_KEYS_FILE when it changes: `poll()` -> a new KeyRing, or None if unchanged.
+
+    A change is a new (inode, size, mtime) of the file, so both in-place edits and atomic
+    replaces (write + rename) are seen. A file that fails to parse raises ConfigError once per
+    change; the caller keeps serving with the keys it has.
+    """
+
+    def __init__(self, credentials: CredentialSource, *, tenant: str, owner: str) -> None:
+        self._credentials = credentials
+        self._tenant, self._owner = tenant, owner
+        raw = (credentials.get(KEYS_FILE_ENV) or "").strip()
+        self.path = Path(raw).expanduser() if raw else None
+        self._seen = self._signature()
+
+    def _signature(self) -> tuple[int, int, int] | None:
+        if self.path is None:
+            return None
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return None
+        return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+    def changed(self) -> bool:
+        return self.path is not None and self._signature() != self._seen
+
+    def poll(self, *, force: bool = False) -> KeyRing | None:
+        if self.path is None or not (force or self.changed()):
+            return None
+        self._seen = self._signature()  # before reading: a write after this is seen next time
+        return load_keyring(self._credentials, tenant=self._tenant, owner=self._owner)

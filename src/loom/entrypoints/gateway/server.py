@@ -101,7 +101,7 @@ def serve(
 
     from loom.entrypoints.gateway.app import create_app
 
-    app = create_app(settings, credentials=credentials)
+    app = create_app(settings, credentials=credentials, announce=announce)
     gateway = app.state.gateway
     problem = gateway.calllog.check()
     if problem:
@@ -109,8 +109,13 @@ def serve(
                          hint="set --log-path or LOOM_PROXY_LOG_PATH to a writable file")
     sock = bind(host, port)
     url = url_of(sock)
+    limited = sum(1 for e in gateway.keyring.entries if not e.policy.empty)
     announce(f"loom proxy: listening on {url} -> {gateway.upstream.base_url} "
-             f"({len(gateway.keyring)} API key(s); log {settings.proxy_log_path})")
+             f"({len(gateway.keyring)} API key(s), {limited} with limits; log {settings.proxy_log_path})")
+    loaded = gateway.spend_loaded
+    if loaded.get("snapshot") or loaded.get("replayed"):
+        announce(f"loom proxy: spend restored from {'the snapshot + ' if loaded.get('snapshot') else ''}"
+                 f"{loaded.get('replayed', 0)} log line(s)")
     if not len(gateway.keyring):
         announce("loom proxy: no API keys configured (LOOM_API_KEY / LOOM_API_KEYS / LOOM_API_KEYS_FILE): "
                  "every call will be refused with 401")

@@ -111,6 +111,9 @@ class LoomConfig(BaseSettings):
     )
     max_usd: float | None = Field(None, ge=0, description="spend cap in USD (run, train)")
     workers: int = Field(1, ge=1, le=64, description="candidates evaluated concurrently")
+    time_budget: float | None = Field(
+        None, gt=0, description="wall-clock seconds for a search: no candidate starts past it (unset: --steps only)"
+    )
     holdout_fraction: float = Field(0.2, gt=0, lt=0.9, description="sealed holdout share of train")
     seed: int = Field(0, description="random seed for splits and builders")
 

@@ -54,6 +54,7 @@ class SearchBudget:
     exec_timeout: float = 600.0
     max_usd: float | None = None
     workers: int = 1
+    time_budget: float | None = None  # wall-clock seconds for the search (None: steps only)
 
 
 @dataclass
@@ -81,6 +82,7 @@ class Node:
     pathspec: str | None = None
     tokens: int = 0
     usd: float | None = None
+    metric_std: float | None = None  # spread of the self-reported metric over its CV folds, when reported
     ctime: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:

@@ -19,6 +19,7 @@ def pipeline(
     target: Annotated[str | None, Parameter(help="Target column (inferred when omitted).")] = None,
     search: Annotated[str | None, Parameter(help="Search brain for the run stage: aide | baseline.")] = None,
     steps: Annotated[int | None, Parameter(help="Search steps for the run stage.")] = None,
+    time_budget: Annotated[float | None, Parameter(help="Wall-clock seconds for the run stage's search (LOOM_TIME_BUDGET).")] = None,
     experiment_id: Annotated[str | None, Parameter(help="Experiment id tagged on the run stage's candidate runs.")] = None,
     common: Annotated[Common, Parameter(name="*")] = Common(),
 ) -> int:
@@ -31,7 +32,7 @@ def pipeline(
     """
     from loom.entrypoints.cli.lifecycle_view import payload, styled
 
-    config = load_config(common, search_provider=search, budget_steps=steps)
+    config = load_config(common, search_provider=search, budget_steps=steps, time_budget=time_budget)
     use_case = container_for(config).run_pipeline()
     quiet = effective(common).json
     err = None

@@ -18,6 +18,7 @@ def run(
     metric: Annotated[str | None, Parameter(help='The metric with a direction, e.g. "Maximize ROC-AUC".')] = None,
     metric_name: Annotated[str | None, Parameter(help="A known metric name when --metric is free text (roc_auc, accuracy, f1, log_loss, rmse, mae, r2).")] = None,
     steps: Annotated[int | None, Parameter(help="Search steps (env LOOM_BUDGET_STEPS, default 10).")] = None,
+    time_budget: Annotated[float | None, Parameter(help="Wall-clock seconds for the search, next to --steps (LOOM_TIME_BUDGET): no candidate starts past it, and one still running gets at most a quarter of it more (min 5 s).")] = None,
     num_drafts: Annotated[int | None, Parameter(help="Initial drafts before improving (LOOM_BUDGET_NUM_DRAFTS).")] = None,
     debug_prob: Annotated[float | None, Parameter(help="Chance to debug a buggy node (LOOM_BUDGET_DEBUG_PROB).")] = None,
     max_debug_depth: Annotated[int | None, Parameter(help="Max consecutive debug steps (LOOM_BUDGET_MAX_DEBUG_DEPTH).")] = None,
@@ -53,7 +54,7 @@ def run(
         common, search_provider=search, mlops_provider=mlops,
         **provider_overrides(model_provider, code_provider, feedback_provider),
         budget_steps=steps, budget_num_drafts=num_drafts, budget_debug_prob=debug_prob, budget_max_debug_depth=max_debug_depth,
-        exec_timeout=exec_timeout, max_usd=max_usd, workers=workers, sandbox=sandbox,
+        exec_timeout=exec_timeout, max_usd=max_usd, workers=workers, sandbox=sandbox, time_budget=time_budget,
     )
     request = RunRequest(
         data=data, dataset=dataset, goal=goal, metric=metric, metric_name=metric_name,

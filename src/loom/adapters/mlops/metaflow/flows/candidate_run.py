@@ -6,8 +6,8 @@ the candidate sandbox (LOOM_SANDBOX: bwrap or none), exactly as the local execut
 bootstrap caps memory and records an uncaught exception, the wall timeout and a cancel kill the
 whole process tree, and the environment is an allowlist without secrets. Artifacts: code, stdout,
 stderr, exit_code, timed_out, exec_time, exc_type, exc_message, exc_trace, metric (parsed from
-stdout, best effort), submission (the text of working/submission.csv or None), sandbox (which one
-ran it). Output is redacted by the digests of the secrets Loom knows (the step never holds the
+stdout, best effort), submission (the text of working/submission.csv or None), outputs (the other
+files it wrote in ./working, e.g. out-of-fold predictions), sandbox (which one ran it). Output is redacted by the digests of the secrets Loom knows (the step never holds the
 secrets themselves). The @card shows code, output, metric. A crashing candidate is a successful
 run of this flow with exc_type set.
 """
@@ -29,6 +29,27 @@ def _metric(stdout):
                 except ValueError:
                     continue
     return None
+
+
+OUTPUTS_MAX_BYTES = 256 * 1024**2  # what the candidate wrote in ./working that is kept (oof.csv, ...)
+
+
+def _outputs(working):
+    """{relative path: bytes} of the regular files the candidate wrote in ./working (no submission,
+    no symlink, no dotfile), up to OUTPUTS_MAX_BYTES in all: what later candidates may be shown."""
+    found, left = {}, OUTPUTS_MAX_BYTES
+    if not working.is_dir():
+        return found
+    for path in sorted(working.rglob("*")):
+        rel = path.relative_to(working)
+        if (path.is_symlink() or not path.is_file() or rel.as_posix() == "submission.csv"
+                or any(part.startswith(".") for part in rel.parts)):
+            continue
+        size = path.stat().st_size
+        if size <= left:
+            found[rel.as_posix()] = path.read_bytes()
+            left -= size
+    return found
 
 
 class CandidateRun(FlowSpec):
@@ -108,6 +129,7 @@ class CandidateRun(FlowSpec):
                         if (ws / rel).is_file()), None)
             self.submission = redact_digests(sub.read_text(encoding="utf-8", errors="replace"), digests) if sub else None
             self.metric = _metric(self.stdout)
+            self.outputs = _outputs(ws / "working")
         finally:
             shutil.rmtree(ws, ignore_errors=True)
         self._card()

@@ -147,19 +147,20 @@ class Plan:
 
     # ---- the next candidate ------------------------------------------------------------
     def queue(self) -> list[Spec]:
-        """Model candidates not yet taken, in the order they would run."""
-        out = [Spec(f, 0) for f in self.drafts if (f, 0) not in self.taken]
+        """Model candidates not yet taken, in the order they would run: the core drafts, the log
+        target for the best family when the target is skewed and positive, the other drafts,
+        then tunings of the two best families."""
         ranked = self.ranked()
-        skewed = (self.task_type == "regression" and self.profile.get("positive")
+        skewed = (self.task_type == "regression" and bool(self.profile.get("positive"))
                   and abs(float(self.profile.get("skew") or 0.0)) > 1.0)
-        for result in ranked[:2]:
-            if skewed and (result.family, 100) not in self.taken and result.family != "svm":
-                out.append(Spec(result.family, 100, {"target": "log"}, parent=result.node_id))
-            for variant, params in enumerate(TUNING.get(result.family, ()), start=1):
-                if (result.family, variant) not in self.taken:
-                    out.append(Spec(result.family, variant, dict(params), parent=result.node_id))
+        logs = [Spec(r.family, 100, {"target": "log"}, parent=r.node_id) for r in ranked[:2]
+                if skewed and r.family != "svm"]
+        tunings = [Spec(r.family, v, dict(p), parent=r.node_id) for r in ranked[:2]
+                   for v, p in enumerate(TUNING.get(r.family, ()), start=1)]
+        drafts = [Spec(f, 0) for f in self.drafts]
+        order = drafts[:CORE] + logs[:1] + drafts[CORE:] + logs[1:] + tunings
         seen: set[tuple[str, int]] = set()
-        return [s for s in out if not (s.key in seen or seen.add(s.key))]  # type: ignore[func-returns-value]
+        return [s for s in order if s.key not in self.taken and not (s.key in seen or seen.add(s.key))]  # type: ignore[func-returns-value]
 
     def ensemble(self) -> Spec | None:
         members = self.members()

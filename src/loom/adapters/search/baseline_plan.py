@@ -181,7 +181,7 @@ class Plan:
                     return spec
         if in_flight:
             return "wait"  # results in flight may open tunings; the ensemble needs every member
-        spec = self.ensemble()
-        if spec is not None and (time_left is None or self.estimate("ensemble") <= time_left):
-            return spec
+        closing_spec = self.ensemble()
+        if closing_spec is not None and (time_left is None or self.estimate("ensemble") <= time_left):
+            return closing_spec
         return None

@@ -73,10 +73,10 @@ def stage_input(task_input: Path, dest: Path, attach: Mapping[str, tuple[str, st
     budget = MAX_ATTACH_BYTES
     for name, (node_id, rel) in attach.items():
         outputs = outputs_of(node_id)
-        src = _source(outputs, rel) if outputs is not None else None
-        if src is None:
+        found = _source(outputs, rel) if outputs is not None else None
+        if found is None:
             continue
-        size = src.stat().st_size
+        size = found.stat().st_size
         if size > budget:
             continue
         budget -= size
@@ -84,7 +84,7 @@ def stage_input(task_input: Path, dest: Path, attach: Mapping[str, tuple[str, st
         if target.exists():
             raise AttachError(f"attach name {name!r} collides with a task input file")
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(src, target)
+        shutil.copyfile(found, target)
     return dest
 
 

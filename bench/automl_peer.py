@@ -117,10 +117,10 @@ def run_loom(data_dir: Path, home: Path, metric: str, goal: str) -> tuple[float,
 
 
 def run_flaml(python: Path, work: Path, spec: dict) -> tuple[float, pd.DataFrame]:
-    (work / "flaml.py").write_text(FLAML_SCRIPT)
+    (work / "run_flaml.py").write_text(FLAML_SCRIPT)  # not flaml.py: it would shadow the package
     (work / "spec.json").write_text(json.dumps(spec))
     started = time.perf_counter()
-    done = subprocess.run([str(python), str(work / "flaml.py"), str(work / "spec.json")], capture_output=True,
+    done = subprocess.run([str(python), str(work / "run_flaml.py"), str(work / "spec.json")], capture_output=True,
                           text=True, cwd=work)
     wall = time.perf_counter() - started
     if done.returncode != 0:

@@ -32,6 +32,26 @@ from tests.fakes import llm_replies  # noqa: E402
 from tests.fakes.fake_model import FakeModel  # noqa: E402
 
 DATA = ROOT / "examples" / "churn"
+
+
+class VaryingCode(FakeModel):
+    """The fake code writer, with a different comment in every reply (as a real LLM's code is
+    different every step), so nothing Loom or aide caches by the code's text hides real work."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.count = 0
+
+    def complete(self, request):  # noqa: ANN001, ANN201
+        from dataclasses import replace
+
+        response = super().complete(request)
+        if response.text and "```python\n" in response.text:
+            with self._lock:
+                self.count += 1
+                n = self.count
+            response = replace(response, text=response.text.replace("```python\n", f"```python\n# reply {n}\n", 1))
+        return response
 GOAL, METRIC = "Predict churn", "Maximize ROC-AUC"
 
 
@@ -57,7 +77,10 @@ def bare_aide(steps: int, work: Path) -> float:
         prompt = compile_prompt_to_md(system_message) if system_message else ""
         if func_spec is not None:
             return aide_bridge.normalize_review(llm_replies.default_tool_args(func_spec.json_schema, prompt), True)
-        return llm_replies.default_text(prompt)
+        fake_query.count += 1  # type: ignore[attr-defined]
+        return llm_replies.default_text(prompt).replace("```python\n", f"```python\n# reply {fake_query.count}\n", 1)  # type: ignore[attr-defined]
+
+    fake_query.count = 0  # type: ignore[attr-defined]
 
     saved = agent_module.query
     agent_module.query = fake_query
@@ -86,7 +109,7 @@ def loom_run(steps: int, work: Path, workers: int, drafts: int | None = None) ->
         "budget_num_drafts": drafts or steps, "budget_debug_prob": 0.0 if drafts is None else 0.5,
         "workers": workers, "exec_timeout": 60})
     use_case = RunSearch(config, AideSearch(config), LocalMLOps(config),
-                         code_model=lambda: FakeModel("code"), feedback_model=lambda: FakeModel("judge"))
+                         code_model=lambda: VaryingCode("code"), feedback_model=lambda: FakeModel("judge"))
     started = time.perf_counter()
     result = use_case(RunRequest(data=DATA, goal=GOAL, metric=METRIC))
     elapsed = time.perf_counter() - started

@@ -165,7 +165,38 @@ def install_dispatch() -> Any:
             agent_module.query = dispatch
             agent_module.random = _RandomProxy()
             agent_module.print = _print_to_log
+            _memoize_format_code()
         return agent_module
+
+
+def _memoize_format_code() -> None:
+    """aide formats every reply with black twice (each code block, then the joined result: the
+    same text again when there is one block). black is deterministic and idempotent, so a small
+    memo of input -> output, which also knows its outputs are formatted, halves that work. It is
+    CPU time in Loom's process under the GIL: with --workers it is what candidates wait behind."""
+    from aide.utils import response  # noqa: PLC0415
+
+    original = response.format_code
+    if getattr(original, "_loom_memo", False):
+        return
+    memo: dict[str, str] = {}
+    lock = threading.Lock()
+
+    def format_code(code: str) -> str:
+        with lock:
+            found = memo.get(code)
+        if found is not None:
+            return found
+        out = original(code)
+        with lock:
+            if len(memo) > 512:
+                memo.clear()
+            memo[code] = out
+            memo[out] = out
+        return out
+
+    format_code._loom_memo = True  # type: ignore[attr-defined]
+    response.format_code = format_code
 
 
 def run_rng() -> Any:

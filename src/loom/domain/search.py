@@ -174,4 +174,5 @@ def leaderboard_row(node: Node) -> dict[str, Any]:
         "buggy": node.buggy,
         "exec_time": round(node.exec_time, 3),
         "pathspec": node.pathspec,
+        "self_reported_std": node.metric_std,  # spread over the candidate's CV folds, when it says
     }

@@ -63,6 +63,7 @@ class RunSession:
         self._on_node = on_node
         self._stage_root = stage_root  # where per-candidate inputs with attached files are staged
         self._outputs: dict[str, Path] = {}  # node id -> what that candidate wrote in ./working
+        self.last_note = ""  # the brain's last word (why it stopped before the budget, ...)
         self.started = time.monotonic()
         self.deadline = None if budget.time_budget is None else self.started + budget.time_budget
 
@@ -207,6 +208,7 @@ class RunSession:
             return list(self._nodes)
 
     def note(self, message: str) -> None:
+        self.last_note = message
         self._emit(Event("stage", self.run_id, message=message))
 
     def _emit(self, event: Event) -> None:

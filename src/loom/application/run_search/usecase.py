@@ -145,6 +145,8 @@ class RunSearch:
             status, message = Status.INTERRUPTED, f"stopped; continue with: loom run --resume {store.run_id} --steps N"
         if status is Status.OK and session.out_of_time():
             message = f"stopped at the time budget ({budget.time_budget:g} s)"
+        elif status is Status.OK and session.steps_left() > 0 and session.last_note:
+            message = session.last_note  # e.g. the baseline stopped early: what it saw
         all_nodes = session.nodes()
         ranked = rank(all_nodes, task.metric)
         if status is Status.OK and not any(not n.buggy for n in all_nodes):

@@ -41,8 +41,13 @@ def serve(
 
         tools = [{"name": s.name, "tier": s.tier, "listed": s.tier in allowed} for s in SPECS]
         tools += [{"name": n, "tier": t, "listed": t in allowed} for n, t in JOB_TOOLS.items()]
-        emit(common, {"status": "OK", "allowed": list(allowed), "tools": tools},
-             lambda out: [out.print(f"{'+' if t['listed'] else '-'} {t['name']:<11} {t['tier']}") for t in tools])
+
+        def human(out) -> None:  # type: ignore[no-untyped-def]
+            out.print(f"tiers allowed: {', '.join(allowed)}  (+ listed, - refused with the --allow flag to add)")
+            for t in tools:
+                out.print(f"{'+' if t['listed'] else '-'} {t['name']:<11} {t['tier']}")
+
+        emit(common, {"status": "OK", "allowed": list(allowed), "tools": tools}, human)
         return 0
     keyring = address = None
     if http:
@@ -54,6 +59,7 @@ def serve(
     from loom.entrypoints.mcp_server.server import build_server
 
     server = build_server(allowed, common.config)
+    previous = _term_as_interrupt()
     try:
         if address is not None and keyring is not None:
             from loom.entrypoints.mcp_server.http import serve_http
@@ -65,5 +71,23 @@ def serve(
     except KeyboardInterrupt:
         pass
     finally:
-        server.jobs.shutdown()
+        server.jobs.shutdown()  # background runs stop like Ctrl-C: journals saved, resumable
+        if previous is not None:
+            import signal
+
+            signal.signal(signal.SIGTERM, previous)
     return 0
+
+
+def _term_as_interrupt() -> object:
+    """SIGTERM ends the server like Ctrl-C (runs stopped and saved); returns the old handler."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    return signal.signal(signal.SIGTERM, interrupt)

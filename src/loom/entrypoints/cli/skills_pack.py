@@ -96,8 +96,8 @@ SKILLS: tuple[Skill, ...] = (
     Skill(
         "loom-validate",
         "Validate a model with Loom before anyone relies on it: cross-validation, a sealed holdout, "
-        "calibration, per-slice metrics and leakage checks, ending in a VERDICT (loom validate). Use after "
-        "a search run, before a deploy, or when the user asks whether a model is good enough.",
+        "calibration, per-slice metrics and leakage checks, ending in a VERDICT (loom validate). Use when "
+        "a search run finished, before a deploy, or when the user asks whether a model is good enough.",
         ("Read", "Bash(loom validate:*)", "Bash(loom runs:*)", "Bash(loom show:*)", "Bash(loom card:*)",
          "Bash(loom report:*)"),
         """# Validate a model with Loom

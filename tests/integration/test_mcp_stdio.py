@@ -227,3 +227,21 @@ def test_unknown_tier_is_exit_2(allow: str, clean_env: Path, workdir: Path) -> N
     out = subprocess.run([sys.executable, "-m", "loom.entrypoints.cli.app", "mcp", "serve", "--allow", allow, "--json"],
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 2 and json.loads(out.stdout)["status"] == "USAGE_ERROR"
+
+
+def test_train_reports_coarse_progress_and_its_gate_status(clean_env: Path, workdir: Path) -> None:
+    async def flow(session: ClientSession) -> Any:
+        notes: list[tuple[float, float | None]] = []
+
+        async def progress(value: float, total: float | None, message: str | None) -> None:
+            notes.append((value, total))
+
+        result = await session.call_tool("train", {"dataset": "IngestDataset/1"}, progress_callback=progress)
+        return result, notes
+
+    result, notes = drive(clean_env, workdir, flow)
+    # the nemo builder without LOOM_GPU_TARGET: refused by its own gate (an answer, not a tool error)
+    assert not result.is_error
+    assert result.structured_content["status"] == "REFUSED_NO_GPU_TARGET" and result.structured_content["exit_code"] == 3
+    assert result.structured_content["plan"]["gpus"] >= 1
+    assert notes == [(0, 1), (1, 1)]

@@ -55,8 +55,10 @@ def pipeline(
             err.print(f"{styled(stage.status)} {stage.stage:<9} {stage.pathspec or ''} "
                       f"{('[' + stage.verdict + '] ') if stage.verdict else ''}{stage.detail}")
 
+    from loom.entrypoints.cli.common import hooks
+
     r = use_case(dataset=dataset, source=source, goal=goal, metric=metric, target=target,
-                 experiment_id=experiment_id, on_stage=on_stage)
+                 experiment_id=experiment_id, on_stage=on_stage, stop=hooks().stop)
 
     def human(out) -> None:  # type: ignore[no-untyped-def]
         if r.failed_stage:

@@ -55,16 +55,25 @@ class ProgressForwarder:
         except Exception:  # noqa: BLE001 - a lost notification never breaks the work
             log.debug("progress notification not sent", exc_info=True)
 
-    def start(self, message: str) -> None:
+    async def start(self, message: str) -> None:
+        """Coarse progress (train): 0 of 1 now; called on the event loop."""
         if self._kind == "coarse":
-            with self._lock:
-                self.total = 1
-                self._send(0, 1, message)
+            await self._send_async(0, 1, message)
 
-    def finish(self, message: str) -> None:
+    async def finish(self, message: str) -> None:
         if self._kind == "coarse":
-            with self._lock:
-                self._send(1, 1, message)
+            await self._send_async(1, 1, message)
+
+    async def _send_async(self, progress: float, total: float, message: str) -> None:
+        # no lock here: this runs on the loop before/after the worker, and a worker holding the
+        # lock may be waiting for this very loop (in `_send`)
+        if self._report is None or (self._sent is not None and progress <= self._sent):
+            return
+        self._sent = progress
+        try:
+            await self._report(progress, total, message)
+        except Exception:  # noqa: BLE001 - a lost notification never breaks the work
+            log.debug("progress notification not sent", exc_info=True)
 
     def notify(self, event: Event) -> None:
         with self._lock:
@@ -149,7 +158,7 @@ class CommandCall:
 async def run_command(call: CommandCall, progress: ProgressForwarder | None = None, label: str = "") -> Any:
     """Run the call in a worker thread; a cancelled request stops it and waits for it to save."""
     if progress is not None:
-        progress.start(f"{label}: started")
+        await progress.start(f"{label}: started")
     try:
         await anyio.to_thread.run_sync(call, abandon_on_cancel=True)
     except anyio.get_cancelled_exc_class():
@@ -159,5 +168,5 @@ async def run_command(call: CommandCall, progress: ProgressForwarder | None = No
                 await anyio.sleep(0.05)
         raise
     if progress is not None and call.error is None:
-        progress.finish(f"{label}: finished")
+        await progress.finish(f"{label}: finished")
     return call.outcome()

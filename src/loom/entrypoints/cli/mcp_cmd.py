@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from cyclopts import App, Parameter
 
@@ -79,7 +79,7 @@ def serve(
     return 0
 
 
-def _term_as_interrupt() -> object:
+def _term_as_interrupt() -> Any:
     """SIGTERM ends the server like Ctrl-C (runs stopped and saved); returns the old handler."""
     import signal
     import threading

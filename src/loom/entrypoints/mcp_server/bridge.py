@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from typing import Any
 
 import anyio
@@ -24,7 +24,7 @@ from loom.entrypoints.cli.common import CallHooks, Common, hooked
 
 log = logging.getLogger(__name__)
 
-Report = Callable[[float, "float | None", "str | None"], Awaitable[None]]
+Report = Callable[..., Coroutine[Any, Any, None]]  # Context.report_progress(progress, total, message)
 
 
 def _fmt(value: float | None) -> str:

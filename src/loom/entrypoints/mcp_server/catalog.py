@@ -79,7 +79,7 @@ def _flag_tier(flag: str) -> TierRule:
 
 
 _LIFE = "loom.domain.lifecycle:"
-_VIEW = {"read_only": True, "idempotent": True}
+_VIEW: dict[str, Any] = {"read_only": True, "idempotent": True}
 
 SPECS: tuple[ToolSpec, ...] = (
     ToolSpec("run", "run:run", "compute", "Search for the best solution", rule=_run_tier, world_tier="spend",

@@ -183,8 +183,8 @@ def job_tools(server: LoomMCPServer) -> list[Tool]:
             return error_result(err)
         return tool_result({"exit_code": 0, **view})
 
-    view = {"read_only": True, "idempotent": True}
-    specs = {
+    view: dict[str, Any] = {"read_only": True, "idempotent": True}
+    specs: dict[str, tuple[type[Any], Handler, str, catalog.ToolSpec, str]] = {
         "run_start": (start_model, start, "Start a run in the background", run_spec,
                       "Start `loom run` in the background and return its run id at once (same arguments as run). "
                       "Follow it with run_status; stop it with run_cancel."),

@@ -7,6 +7,7 @@ Metaflow's local datastore under the test's LOOM_HOME.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -33,6 +34,8 @@ DEFAULT_TOOLS = {"run", "pipeline", "ingest", "eda", "features", "validate", "re
 @asynccontextmanager
 async def serving(home: Path, cwd: Path, *args: str) -> AsyncIterator[ClientSession]:
     env = {"LOOM_HOME": str(home), "USER": "tester", "ANTHROPIC_API_KEY": CANARY, "LOOM_API_KEY": CANARY + "-k"}
+    if os.environ.get("PYTHONPATH"):  # the server imports Loom from where this test does
+        env["PYTHONPATH"] = os.environ["PYTHONPATH"]
     params = StdioServerParameters(command=sys.executable, args=["-m", "loom.entrypoints.cli.app", "mcp", "serve", *args],
                                    env=env, cwd=str(cwd))
     async with stdio_client(params) as (read, write), ClientSession(read, write) as session:

@@ -111,6 +111,7 @@ def test_ingest_eda_run_with_progress_resources_and_no_secret(clean_env: Path, w
         out["ingest"] = await session.call_tool("ingest", {"source": str(CHURN)})
         dataset = out["ingest"].structured_content["pathspec"]
         out["eda"] = await session.call_tool("eda", {"dataset": dataset})
+        out["show"] = await session.call_tool("show", {"pathspec": dataset})  # positional on the CLI
         out["run"] = await session.call_tool("run", {**RUN_ARGS, "steps": 3}, progress_callback=progress)
         run_id = out["run"].structured_content["run_id"]
         out["leaderboard"] = await session.read_resource(f"loom://runs/{run_id}/leaderboard")
@@ -125,6 +126,8 @@ def test_ingest_eda_run_with_progress_resources_and_no_secret(clean_env: Path, w
     ingest, eda, run = out["ingest"].structured_content, out["eda"].structured_content, out["run"].structured_content
     assert ingest["status"] == "OK" and ingest["pathspec"].startswith("IngestDataset/") and ingest["exit_code"] == 0
     assert eda["pathspec"].startswith("EdaFlow/") and eda["verdict"] in ("PASS", "REVIEW") and eda["target"] == "churn"
+    shown = out["show"].structured_content
+    assert shown["run"]["pathspec"] == ingest["pathspec"] and "schema" in shown["artifacts"]
     assert run["status"] == "OK" and run["nodes"] == 3 and run["exit_code"] == 0
 
     # progress: the start plus one notification per finished candidate, increasing, total = steps

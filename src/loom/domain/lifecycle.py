@@ -158,7 +158,7 @@ class StageResult:
 
 @dataclass(frozen=True)
 class PipelineResult:
-    status: str  # OK | FAILED
+    status: str  # OK | FAILED | INTERRUPTED (stopped between stages)
     stages: tuple[StageResult, ...]
     failed_stage: str | None = None
     extras: dict[str, Any] = field(default_factory=dict)

@@ -40,13 +40,25 @@ def pipeline(
 
         err = console(stderr=True)
 
+    from loom.entrypoints.cli.events import command_observer
+
+    observer = command_observer()  # an in-process caller (MCP) follows the stages
+
     def on_stage(stage) -> None:  # type: ignore[no-untyped-def]
+        if observer is not None:
+            from loom.application.ports.observer import Event
+
+            observer.notify(Event("stage", pathspec=stage.pathspec, message=f"{stage.stage}: {stage.status}",
+                                  data={"stage": stage.stage, "status": stage.status, "verdict": stage.verdict,
+                                        "detail": stage.detail}))
         if err is not None:
             err.print(f"{styled(stage.status)} {stage.stage:<9} {stage.pathspec or ''} "
                       f"{('[' + stage.verdict + '] ') if stage.verdict else ''}{stage.detail}")
 
+    from loom.entrypoints.cli.common import hooks
+
     r = use_case(dataset=dataset, source=source, goal=goal, metric=metric, target=target,
-                 experiment_id=experiment_id, on_stage=on_stage)
+                 experiment_id=experiment_id, on_stage=on_stage, stop=hooks().stop)
 
     def human(out) -> None:  # type: ignore[no-untyped-def]
         if r.failed_stage:

@@ -32,6 +32,7 @@ def run(
     workers: Annotated[int | None, Parameter(help="Candidates evaluated concurrently (LOOM_WORKERS).")] = None,
     sandbox: Annotated[Literal["auto", "bwrap", "none"] | None, Parameter(help="Where candidates run: auto (bwrap when it works) | bwrap | none (LOOM_SANDBOX).")] = None,
     resume: Annotated[str | None, Parameter(help="Continue a saved run from its journal (RUN_ID).")] = None,
+    events: Annotated[Literal["none", "jsonl"], Parameter(help="jsonl: stream one JSON line per progress event on stderr while the run goes (no progress bar).")] = "none",
     common: Annotated[Common, Parameter(name="*")] = Common(),
 ) -> int:
     """Search for the best solution: the brain writes candidates, the muscle runs and scores them.
@@ -60,8 +61,12 @@ def run(
         experiment_id=experiment_id, resume=resume, steps=steps,
     )
     use_case = container_for(config).run_search()
-    if effective(common).json:
-        result = use_case(request)
+    from loom.entrypoints.cli.common import hooks
+    from loom.entrypoints.cli.events import command_observer
+
+    observer = command_observer(events)  # --events jsonl and/or an in-process caller (MCP)
+    if effective(common).json or observer is not None:
+        result = use_case(request, observer=observer, stop=hooks().stop)
     else:
         from loom.entrypoints.cli.run_render import RichProgress
 

@@ -68,8 +68,8 @@ def test_a_dated_file_splits_by_time_in_ingest_and_in_run_alike(
     df.to_csv(source, index=False)
     monkeypatch.setenv("LOOM_HOME", str(tmp_path / "home"))
     code, payload, err = _loom(["run", "--json", "--search", "baseline", "--mlops", "metaflow", "--data", str(source),
-                                "--target", "y", "--goal", "Predict y", "--metric", "Maximize accuracy", "--steps", "1"],
-                               monkeypatch, capsys)
+                                "--target", "y", "--time-column", "opened", "--goal", "Predict y",
+                                "--metric", "Maximize accuracy", "--steps", "1"], monkeypatch, capsys)
     assert code == 0 and payload is not None, err
     assert payload["split"]["kind"] == "time" and payload["split"]["time_column"] == "opened"
     journal = json.loads(Path(payload["paths"]["journal"]).read_text())
@@ -82,6 +82,12 @@ def test_a_dated_file_splits_by_time_in_ingest_and_in_run_alike(
     artifacts = shown["artifacts"]
     assert artifacts["schema"]["target"] == "y" and {"name": "opened", "dtype": "object"} in artifacts["schema"]["columns"]
     assert artifacts["split"] == {"kind": "time", "time_column": "opened", "test_fraction": 0.2, "seed": 0}
+
+    # and `loom ingest` finds the date column by itself
+    code, ingested, err = _loom(["ingest", "--source", str(source), "--target", "y", "--json"], monkeypatch, capsys)
+    assert code == 0 and ingested is not None, err
+    code, split, _ = _loom(["show", ingested["pathspec"], "--artifact", "split", "--json"], monkeypatch, capsys)
+    assert split["value"]["kind"] == "time" and split["value"]["time_column"] == "opened"
     train = artifacts["train"]
     assert train["type"] == "DataFrame" and train["shape"] == [192, 4] and train["dtypes"]["x"] == "float64"
     assert len(train["head"]) == 5 and set(train["head"][0]) == {"id", "opened", "x", "y"}

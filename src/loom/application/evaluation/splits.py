@@ -56,23 +56,30 @@ def slice_sizes(n: int, share: float | None = None) -> tuple[int, int]:
 
 
 def sealing_order(n: int, seed: int, *, strata: "np.ndarray | None" = None,
-                  times: "np.ndarray | None" = None) -> "np.ndarray":
-    """All row indices, the ones to seal first: latest first by time; else a seeded order in which
-    every prefix holds each class in proportion (a stratified draw of any size)."""
+                  times: "np.ndarray | None" = None, count: int | None = None) -> "np.ndarray":
+    """Row indices in the order they are sealed (the first `count` of them, or all): latest first
+    by time; else a seeded order in which every prefix holds each class in proportion (a
+    stratified draw of any size)."""
     import numpy as np
 
+    count = n if count is None else min(count, n)
     if times is not None:
-        return time_order(times)[::-1]
-    rng = np.random.default_rng(seed)
-    if strata is None:
-        return rng.permutation(n)
-    codes = np.asarray(strata)
-    key = np.empty(n)
-    for code in np.unique(codes):
-        rows = np.flatnonzero(codes == code)
-        ranks = rng.permutation(len(rows))
-        key[rows] = (ranks + rng.random(len(rows))) / len(rows)  # spread evenly over [0, 1)
-    return np.argsort(key, kind="stable")
+        t = np.asarray(times, dtype="datetime64[ns]").astype(np.int64)
+        keys = np.where(t == np.iinfo(np.int64).min, np.iinfo(np.int64).max, -t)  # latest first; unparsed last
+    else:
+        rng = np.random.default_rng(seed)
+        if strata is None:
+            return rng.permutation(n)[:count]
+        codes = np.asarray(strata)
+        keys = np.empty(n)
+        for code in np.unique(codes):
+            rows = np.flatnonzero(codes == code)
+            ranks = rng.permutation(len(rows))
+            keys[rows] = (ranks + rng.random(len(rows))) / len(rows)  # spread evenly over [0, 1)
+    if count < n:  # only the sealed rows need ordering
+        first = np.argpartition(keys, count - 1)[:count] if count else np.zeros(0, dtype=np.int64)
+        return first[np.argsort(keys[first], kind="stable")]
+    return np.argsort(keys, kind="stable")
 
 
 def sealed_slices(n: int, seed: int, *, strata: "np.ndarray | None" = None, times: "np.ndarray | None" = None,
@@ -83,7 +90,7 @@ def sealed_slices(n: int, seed: int, *, strata: "np.ndarray | None" = None, time
     selection, final = slice_sizes(n, share)
     out = np.zeros(n, dtype=np.int8)
     if selection:
-        order = sealing_order(n, seed, strata=strata, times=times)
+        order = sealing_order(n, seed, strata=strata, times=times, count=final + selection)
         out[order[:final]] = 2  # by time: the very latest rows estimate the future
         out[order[final:final + selection]] = 1
     return out

@@ -1,15 +1,20 @@
-"""The writing half of task preparation: stream train.csv into the candidates' input and the
-sealed slices, screen a sample for leaks, assemble test.csv and sample_submission.csv.
+"""The streaming half of task preparation: scan train.csv, screen a sample for leaks in a child
+process, write the candidates' input and the sealed slices.
 
-Memory stays near one batch plus the sealed rows and the user's test table: the candidates'
-train rows are written as they stream by.
+Two passes over train.csv, one batch in memory at a time: `scan` keeps the target (and time)
+column and a seeded uniform sample for the leak screen; `write_input` writes the candidates'
+rows as they stream by and keeps only the sealed ones. The screen (pandas + scikit-learn) runs in
+its own interpreter while the second pass streams.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import logging
 import os
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,10 +30,154 @@ if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
 
-SCREEN_ROWS = 5000  # labelled rows the leak screen looks at
+log = logging.getLogger(__name__)
+SCREEN_ROWS = 5000  # rows the leak screen looks at
+HEAD_ROWS = 2000  # rows that decide which column is the time column
 _SIDE_SUFFIXES = (".txt", ".md", ".json")
 
 
+def _read_error(path: Path, exc: Exception) -> UsageError:
+    return UsageError(f"cannot read {path.name} {path}: {exc}")
+
+
+# ---- pass 1: scan -------------------------------------------------------------------------------
+@dataclass
+class Scan:
+    """What the first pass keeps: the target and time columns, the head, a uniform sample."""
+
+    rows: int
+    target: "pa.Array"
+    time_column: str | None
+    times: "pa.Array | None"
+    head: "pa.Table"
+    sample: "pa.Table"
+
+
+def scan(path: Path, *, target: str, time_column: Any, seed: int) -> Scan:
+    """Stream train.csv once. `time_column(head) -> column | None` picks the time column from the
+    first rows (a text table)."""
+    import numpy as np
+    import pyarrow as pa
+
+    rng = np.random.default_rng(seed + 7)
+    targets: list[Any] = []
+    times: list[Any] = []
+    head = None
+    column: str | None = None
+    kept: "pa.Table | None" = None
+    keys = np.zeros(0)
+    rows = 0
+    try:
+        for batch in tables.batches(path):
+            if head is None:
+                head = pa.Table.from_batches([batch]).slice(0, HEAD_ROWS)
+                column = time_column(head)
+            targets.append(batch.column(target))
+            if column:
+                times.append(batch.column(column))
+            table = pa.Table.from_batches([batch])
+            kept = table if kept is None else pa.concat_tables([kept, table])
+            keys = np.concatenate([keys, rng.random(batch.num_rows)])
+            if len(keys) > 4 * SCREEN_ROWS:  # keep the SCREEN_ROWS smallest keys: a uniform draw
+                best = np.sort(np.argpartition(keys, SCREEN_ROWS)[:SCREEN_ROWS])
+                kept, keys = kept.take(pa.array(best)), keys[best]
+            rows += batch.num_rows
+    except tables.TableError as exc:
+        raise _read_error(path, exc) from None
+    if head is None or kept is None:
+        raise UsageError(f"train.csv {path} is empty; it needs a header row and at least one data row")
+    if len(keys) > SCREEN_ROWS:
+        best = np.sort(np.argpartition(keys, SCREEN_ROWS)[:SCREEN_ROWS])
+        kept = kept.take(pa.array(best))
+    return Scan(rows=rows, target=pa.chunked_array(targets).combine_chunks(), time_column=column,
+                times=pa.chunked_array(times).combine_chunks() if column else None, head=head,
+                sample=kept.combine_chunks())
+
+
+def frame(table: "pa.Table") -> "pd.DataFrame":
+    """Text columns -> a typed pandas frame, inferred as a candidate's pandas would read the CSV."""
+    import pandas as pd
+    import pyarrow.csv as pacsv
+
+    buffer = io.BytesIO()
+    pacsv.write_csv(table, buffer)
+    buffer.seek(0)
+    return pd.read_csv(buffer, low_memory=False)
+
+
+# ---- the leak screen, in a child process --------------------------------------------------------
+class Screen:
+    """The leak screen in a child process (`screen_job`): started first, so its imports overlap
+    the scan; `send` hands it the sample; `result()` waits for its flags."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        workdir.mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+        with (workdir / "out.json").open("wb") as out, (workdir / "err.txt").open("wb") as err:
+            self.proc: subprocess.Popen[bytes] | None = subprocess.Popen(
+                [sys.executable, "-m", "loom.application.evaluation.screen_job"],
+                stdin=subprocess.PIPE, stdout=out, stderr=err, env=env)
+        self.sent = False
+
+    def send(self, sample: "pa.Table", test: "pa.Table | None", *, target: str, kind: str, id_column: str | None,
+             seed: int) -> None:
+        import pyarrow.csv as pacsv
+
+        if self.proc is None or sample.num_rows < 10:
+            self.stop()
+            return
+        spec: dict[str, Any] = {"train": str(self.workdir / "sample.csv"), "test": None, "target": target,
+                                "kind": kind, "id_column": id_column, "seed": seed}
+        pacsv.write_csv(sample, self.workdir / "sample.csv")
+        if test is not None and test.num_rows:
+            pacsv.write_csv(test.slice(0, SCREEN_ROWS), self.workdir / "test.csv")
+            spec["test"] = str(self.workdir / "test.csv")
+        assert self.proc.stdin is not None
+        try:
+            self.proc.stdin.write(json.dumps(spec).encode("utf-8"))
+            self.proc.stdin.close()
+        except (BrokenPipeError, OSError):
+            pass  # the child died early: result() reports why
+        self.sent = True
+
+    def result(self, timeout: float = 600.0) -> tuple[list[LeakageFlag], str | None]:
+        """(flags, None), or ([], why) when the screen could not run."""
+        if self.proc is None or not self.sent:
+            return [], None
+        try:
+            code = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.stop()
+            return [], f"the leak screen did not finish in {timeout:.0f} s"
+        out = (self.workdir / "out.json").read_text(encoding="utf-8", errors="replace")
+        err = (self.workdir / "err.txt").read_text(encoding="utf-8", errors="replace")
+        self.stop()
+        if code != 0:
+            last = (err.strip().splitlines() or ["no output"])[-1][:200]
+            log.warning("leak screen failed", extra={"error": last})
+            return [], f"the leak screen could not run: {last}"
+        return [LeakageFlag(f["column"], f["kind"], f["detail"]) for f in json.loads(out or "[]")], None
+
+    def stop(self) -> None:
+        """End the child (if it still runs) and remove its files."""
+        if self.proc is not None:
+            if self.proc.poll() is None:
+                self.proc.kill()
+            self.proc.wait()
+            if self.proc.stdin is not None and not self.proc.stdin.closed:
+                self.proc.stdin.close()
+        self.proc = None
+        _remove(self.workdir)
+
+
+def _remove(path: Path) -> None:
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=True)
+
+
+# ---- pass 2: write ------------------------------------------------------------------------------
 @dataclass
 class Written:
     """What streaming train.csv produced (the candidates' train.csv is already on disk)."""
@@ -41,12 +190,11 @@ class Written:
     sealed: "pa.Table"  # the sealed rows, every train column
     sealed_slice: "np.ndarray"  # 1 (selection) or 2 (final) per sealed row
     kept_ids: "pa.Array"
-    sample: "pa.Table"  # rows for the leak screen (the user's columns only)
     user_test: "pa.Table | None"
-    user_test_rows: int
+    quoted: bool  # a source file held quotes: values may need quoting when written
 
 
-def _string_ids(start: int, count: int) -> "pa.Array":
+def string_ids(start: int, count: int) -> "pa.Array":
     import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -54,54 +202,29 @@ def _string_ids(start: int, count: int) -> "pa.Array":
     return pc.cast(pa.array(np.arange(start, start + count, dtype=np.int64)), pa.string())
 
 
-def write_input(train_path: Path, test_path: Path | None, task_dir: Path, sealed_dir: Path, *, target: str,
-                id_col: str | None, slice_of: "np.ndarray", sample_rows: "np.ndarray", seed: int) -> Written:
-    """Stream train.csv: the candidates' rows to task_dir/input/train.csv, the sealed rows and the
-    screen's sample into memory."""
+def write_input(train_path: Path, user_test: "pa.Table | None", task_dir: Path, *, target: str, id_col: str,
+                synthetic: bool, slice_of: "np.ndarray", quoted: bool) -> Written:
+    """Stream train.csv: the candidates' rows to task_dir/input/train.csv, the sealed rows into memory."""
     import numpy as np
     import pyarrow as pa
 
     input_dir = task_dir / "input"
     input_dir.mkdir(parents=True, exist_ok=True)
     (task_dir / "working").mkdir(exist_ok=True)
-    sealed_dir.mkdir(parents=True, exist_ok=True)
-    user_test = None
-    if test_path is not None:
-        try:
-            user_test = tables.read(test_path)
-        except tables.TableError as exc:
-            raise UsageError(f"cannot read test.csv {test_path}: {exc}") from None
-    if id_col is not None and user_test is not None and id_col in user_test.column_names:
-        import pyarrow.compute as pc
-
-        if pc.count_distinct(user_test.column(id_col)).as_py() != user_test.num_rows:
-            id_col = None  # not a key after all: Loom numbers the rows itself
-    synthetic = id_col is None
-    if synthetic:
-        taken = set(tables.header(train_path)) | set(user_test.column_names if user_test is not None else ())
-        id_col = "id"
-        while id_col in taken:
-            id_col = "_" + id_col
-    assert id_col is not None
     writer: tables.Writer | None = None
     sealed_parts: list[Any] = []
     slices: list[Any] = []
-    sample_parts: list[Any] = []
     kept_ids: list[Any] = []
     offset = 0
     try:
         for batch in tables.batches(train_path):
             m = batch.num_rows
             rows = slice_of[offset:offset + m]
-            local = sample_rows[(sample_rows >= offset) & (sample_rows < offset + m)] - offset
-            if len(local):
-                sample_parts.append(batch.take(pa.array(local)))
             if synthetic:
-                batch = pa.RecordBatch.from_arrays([_string_ids(offset, m), *batch.columns], [id_col, *batch.schema.names])
+                batch = pa.RecordBatch.from_arrays([string_ids(offset, m), *batch.columns], [id_col, *batch.schema.names])
             if writer is None:
-                writer = tables.Writer(input_dir / "train.csv", batch.schema)
-            keep = pa.array(rows == 0)
-            kept = batch.filter(keep)
+                writer = tables.Writer(input_dir / "train.csv", batch.schema, check_quotes=quoted)
+            kept = batch.filter(pa.array(rows == 0))
             writer.write(kept)
             kept_ids.append(kept.column(id_col))
             if (rows > 0).any():
@@ -109,48 +232,22 @@ def write_input(train_path: Path, test_path: Path | None, task_dir: Path, sealed
                 slices.append(rows[rows > 0])
             offset += m
     except tables.TableError as exc:
-        raise UsageError(f"cannot read train.csv {train_path}: {exc}") from None
+        raise _read_error(train_path, exc) from None
     finally:
         if writer is not None:
             writer.close()
     if writer is None or offset != len(slice_of):
         raise UsageError(f"train.csv {train_path} changed while Loom read it; run again")
-    schema = writer.schema
     return Written(
-        id_col=id_col, synthetic_id=synthetic, target=target, names=list(schema.names), kept=writer.rows,
-        sealed=pa.Table.from_batches(sealed_parts, schema=schema),
+        id_col=id_col, synthetic_id=synthetic, target=target, names=list(writer.schema.names), kept=writer.rows,
+        sealed=pa.Table.from_batches(sealed_parts, schema=writer.schema),
         sealed_slice=np.concatenate(slices) if slices else np.zeros(0, dtype=np.int8),
         kept_ids=pa.chunked_array(kept_ids, type=pa.string()).combine_chunks(),
-        sample=pa.Table.from_batches(sample_parts) if sample_parts else pa.table({}),
-        user_test=user_test, user_test_rows=0 if user_test is None else user_test.num_rows,
+        user_test=user_test, quoted=quoted,
     )
 
 
-def _frame(table: "pa.Table") -> "pd.DataFrame":
-    """Text columns -> a typed pandas frame, inferred as a candidate's pandas would read the CSV."""
-    import pandas as pd
-    import pyarrow.csv as pacsv
-
-    buffer = io.BytesIO()
-    pacsv.write_csv(table, buffer)
-    buffer.seek(0)
-    return pd.read_csv(buffer, low_memory=False)
-
-
-def screen(written: Written, *, target: str, kind: str, seed: int) -> list[LeakageFlag]:
-    """The leak screen over a sample of the labelled rows (and of the user's test rows)."""
-    from loom.application.evaluation import leakage
-
-    if written.sample.num_rows < 10:
-        return []
-    test = None
-    if written.user_test is not None and written.user_test.num_rows:
-        test = _frame(written.user_test.slice(0, SCREEN_ROWS))
-    return leakage.screen(_frame(written.sample), target, kind, test=test,
-                          id_column=None if written.synthetic_id else written.id_col, seed=seed)
-
-
-def drop_columns(path: Path, dropped: list[str]) -> None:
+def drop_columns(path: Path, dropped: list[str], *, quoted: bool) -> None:
     """Rewrite a CSV without `dropped` (streamed)."""
     keep = [c for c in tables.header(path) if c not in set(dropped)]
     tmp = path.with_name(path.name + ".tmp")
@@ -158,7 +255,7 @@ def drop_columns(path: Path, dropped: list[str]) -> None:
     try:
         for batch in tables.batches(path, keep):
             if writer is None:
-                writer = tables.Writer(tmp, batch.schema)
+                writer = tables.Writer(tmp, batch.schema, check_quotes=quoted)
             writer.write(batch)
     finally:
         if writer is not None:
@@ -167,23 +264,23 @@ def drop_columns(path: Path, dropped: list[str]) -> None:
         os.replace(tmp, path)
 
 
-def _sealed_ids(written: Written) -> "pa.Array":
-    """Ids for the sealed rows as test rows: their own, unless they would clash with another row's."""
+def _sealed_ids(written: Written, user: "pa.Table | None") -> "pa.Array":
+    """Ids for the sealed rows as test rows: their own, unless one repeats or matches another row's
+    (the user's test ids in canonical form: "7" and "7.0" would be one submission row)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     own = written.sealed.column(written.id_col).combine_chunks()
-    keys = tables.canon_keys(own)
-    others = [tables.canon_keys(written.kept_ids)]
-    if written.user_test is not None and written.id_col in written.user_test.column_names:
-        others.append(tables.canon_keys(written.user_test.column(written.id_col)))
-    other = pa.chunked_array(others, type=pa.string())
-    clash = pc.count_distinct(keys).as_py() != len(keys) or pc.any(pc.is_in(keys, value_set=other.combine_chunks())).as_py()
+    clash = pc.count_distinct(own).as_py() != len(own) or pc.any(pc.is_in(own, value_set=written.kept_ids)).as_py()
+    user_ids = user.column(written.id_col).combine_chunks() if user is not None and written.id_col in user.column_names else None
+    if not clash and user_ids is not None and len(user_ids) and len(own):
+        clash = pc.any(pc.is_in(tables.canon_keys(own), value_set=tables.canon_keys(user_ids))).as_py()
     if not clash:
         return own
+    pools = [own, written.kept_ids] + ([user_ids] if user_ids is not None else [])
     try:
-        top = max(int(pc.max(pc.cast(k, pa.int64())).as_py() or 0) for k in [keys, *others] if len(k))
-        return _string_ids(top + 1, len(own))
+        top = max(int(pc.max(pc.cast(tables.canon_keys(k), pa.int64())).as_py() or 0) for k in pools if len(k))
+        return string_ids(top + 1, len(own))
     except (pa.ArrowInvalid, ValueError):
         return pa.array([f"sealed-{i}" for i in range(len(own))], pa.string())
 
@@ -194,12 +291,12 @@ def write_test(written: Written, task_dir: Path, sealed_dir: Path, *, metric: Me
     import numpy as np
     import pyarrow as pa
 
-    id_col, sealed, user, target_col = written.id_col, written.sealed, written.user_test, written.target
+    id_col, sealed, user, target = written.id_col, written.sealed, written.user_test, written.target
     if user is not None and written.synthetic_id:
-        user = user.add_column(0, id_col, _string_ids(len(written.kept_ids) + sealed.num_rows, user.num_rows))
-    names = user.column_names if user is not None else [c for c in written.names if c != target_col]
+        user = user.add_column(0, id_col, string_ids(len(written.kept_ids) + sealed.num_rows, user.num_rows))
+    names = user.column_names if user is not None else [c for c in written.names if c != target]
     names = [c for c in names if c not in set(dropped)]
-    ids = _sealed_ids(written)
+    ids = _sealed_ids(written, user)
     empty = pa.array([""] * sealed.num_rows, pa.string())
     features = pa.table({c: ids if c == id_col else (sealed.column(c) if c in sealed.column_names else empty)
                          for c in names})
@@ -207,13 +304,15 @@ def write_test(written: Written, task_dir: Path, sealed_dir: Path, *, metric: Me
     combined = pa.concat_tables(parts).combine_chunks()
     combined = combined.take(pa.array(np.random.default_rng(seed + 1).permutation(combined.num_rows)))
     input_dir = task_dir / "input"
-    tables.write(input_dir / "test.csv", combined)
-    _sample_submission(input_dir / "sample_submission.csv", combined.column(id_col), id_col, target_col, metric, classes)
+    tables.write(input_dir / "test.csv", combined, check_quotes=written.quoted)
+    _sample_submission(input_dir / "sample_submission.csv", combined.column(id_col), id_col, target, metric, classes)
+    sealed_dir.mkdir(parents=True, exist_ok=True)
     for name, code in ((SELECTION, 1), (FINAL, 2)):
         mask = pa.array(written.sealed_slice == code)
-        tables.write(sealed_dir / name, pa.table({id_col: ids.filter(mask), target_col: sealed.column(target_col).filter(mask)}))
+        tables.write(sealed_dir / name, pa.table({id_col: ids.filter(mask), target: sealed.column(target).filter(mask)}),
+                     check_quotes=written.quoted)
     user_ids = user.column(id_col) if user is not None and id_col in user.column_names else pa.array([], pa.string())
-    tables.write(sealed_dir / TEST_IDS, pa.table({id_col: user_ids}))
+    tables.write(sealed_dir / TEST_IDS, pa.table({id_col: user_ids}), check_quotes=written.quoted)
     return combined.num_rows
 
 

@@ -16,7 +16,25 @@ if TYPE_CHECKING:
     import numpy as np
     import pyarrow as pa
 
-BLOCK = 8 << 20  # bytes per streamed batch
+BLOCK = 256 << 10  # bytes per streamed batch: pyarrow reads ~35 blocks ahead, so this bounds the memory
+_POOL_SET = False
+
+
+def _release_memory_promptly() -> None:
+    """Use pyarrow's jemalloc pool with no decay when the build has it: the default pool keeps
+    freed pages, and the Loom process lives as long as the search (once per process)."""
+    global _POOL_SET
+    if _POOL_SET:
+        return
+    _POOL_SET = True
+    import pyarrow as pa
+
+    try:
+        pool = pa.jemalloc_memory_pool()
+        pa.jemalloc_set_decay_ms(0)
+    except (NotImplementedError, AttributeError):
+        return
+    pa.set_memory_pool(pool)
 
 
 class TableError(ValueError):
@@ -37,6 +55,7 @@ def _options(path: Path, columns: list[str] | None) -> tuple["pa.csv.ReadOptions
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
+    _release_memory_promptly()
     with Path(path).open(newline="", encoding="utf-8-sig") as handle:
         raw = next(csv.reader(handle), [])
     if not raw:
@@ -44,7 +63,7 @@ def _options(path: Path, columns: list[str] | None) -> tuple["pa.csv.ReadOptions
     if len({r.strip() for r in raw}) != len(raw):
         raise TableError("duplicate column names in the header")
     wanted = None if columns is None else [r for r in raw if r.strip() in set(columns)]
-    read = pacsv.ReadOptions(block_size=BLOCK, skip_rows=1, column_names=[r.strip() for r in raw])
+    read = pacsv.ReadOptions(block_size=BLOCK, skip_rows=1, column_names=[r.strip() for r in raw], use_threads=False)
     convert = pacsv.ConvertOptions(
         column_types={r.strip(): pa.string() for r in raw}, strings_can_be_null=False,
         quoted_strings_can_be_null=False, include_columns=None if wanted is None else [w.strip() for w in wanted],
@@ -82,13 +101,26 @@ def _first_line(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
 
 
-class Writer:
-    """Streams batches into one CSV; values are quoted only when they must be (`"a, b"`)."""
+def has_quotes(path: Path) -> bool:
+    """True when the file holds a double quote: only then can a value hold a comma or a newline."""
+    with Path(path).open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            if b'"' in chunk:
+                return True
+    return False
 
-    def __init__(self, path: Path, schema: "pa.Schema") -> None:
+
+class Writer:
+    """Streams batches into one CSV; values are quoted only when they must be (`"a, b"`).
+
+    `check_quotes=False` says no value can need quoting (its source file held no double quote),
+    which skips scanning every batch.
+    """
+
+    def __init__(self, path: Path, schema: "pa.Schema", *, check_quotes: bool = True) -> None:
         import io
 
-        self.path, self.schema, self.rows = Path(path), schema, 0
+        self.path, self.schema, self.rows, self.check_quotes = Path(path), schema, 0, check_quotes
         self._handle = self.path.open("wb")
         line = io.StringIO()
         csv.writer(line, lineterminator="\n").writerow(schema.names)
@@ -101,7 +133,7 @@ class Writer:
         if data.num_rows == 0:
             return
         table = data if isinstance(data, pa.Table) else pa.Table.from_batches([data])
-        if _needs_quotes(table):  # pyarrow would quote every text value: quote minimally instead
+        if self.check_quotes and _needs_quotes(table):  # pyarrow would quote every text value: quote minimally
             text = table.to_pandas(types_mapper=None).to_csv(index=False, header=False, lineterminator="\n")
             self._handle.write(text.encode("utf-8"))
         else:
@@ -130,8 +162,8 @@ def _needs_quotes(table: "pa.Table") -> bool:
     return False
 
 
-def write(path: Path, table: "pa.Table") -> None:
-    with Writer(path, table.schema) as out:
+def write(path: Path, table: "pa.Table", *, check_quotes: bool = True) -> None:
+    with Writer(path, table.schema, check_quotes=check_quotes) as out:
         out.write(table)
 
 

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from loom.application.evaluation import splits
 from loom.application.run_search import sealing, tables
-from loom.domain.errors import LeaksFound, UsageError
+from loom.domain.errors import ExecutionFailed, LeaksFound, UsageError
 from loom.domain.lifecycle import LeakageFlag
 from loom.domain.metrics import MetricSpec, order_classes
 from loom.domain.search import Task
@@ -45,6 +45,7 @@ class Prepared:
     split: dict[str, Any]
     leaks: list[LeakageFlag] = field(default_factory=list)
     dropped: list[str] = field(default_factory=list)
+    screen_error: str | None = None  # the leak screen could not run (said in the run's warnings)
 
 
 # ---- the data the user points at ------------------------------------------------------------------
@@ -103,8 +104,8 @@ def split_file(path: Path, dest: Path, *, target: str | None, time_column: str |
         target = next((lowered[t] for t in splits.TARGET_NAMES if t in lowered), names[-1])
     if len(names) < 2:
         raise UsageError(f"{path.name} needs at least one feature column and a target column")
-    column = _time_column(path, names, target, None, time_column)
     table = _read(path, "--data file")
+    column = _time_column(names, target, None, time_column, table.slice(0, sealing.HEAD_ROWS))
     if table.num_rows < 5:
         raise UsageError(f"{path.name} has {table.num_rows} rows: too few to split into train and test")
     times = _times(table.column(column), column, explicit=time_column is not None) if column else None
@@ -114,8 +115,9 @@ def split_file(path: Path, dest: Path, *, target: str | None, time_column: str |
     mask = np.zeros(table.num_rows, dtype=bool)
     mask[splits.test_rows(table.num_rows, fraction, seed, times)] = True
     dest.mkdir(parents=True, exist_ok=True)
-    tables.write(dest / "train.csv", table.filter(pa.array(~mask)))
-    tables.write(dest / "test.csv", table.filter(pa.array(mask)).drop_columns([target]))
+    quoted = tables.has_quotes(path)
+    tables.write(dest / "train.csv", table.filter(pa.array(~mask)), check_quotes=quoted)
+    tables.write(dest / "test.csv", table.filter(pa.array(mask)).drop_columns([target]), check_quotes=quoted)
     return dest, target
 
 
@@ -157,30 +159,39 @@ def _infer_id(train: list[str], test: list[str] | None, sample: list[str] | None
     return None
 
 
-def _time_column(path: Path, names: list[str], target: str, id_col: str | None, explicit: str | None) -> str | None:
-    """--time-column (or `none`), else the first column that reads as dates in the first rows."""
+def _time_column(names: list[str], target: str, id_col: str | None, explicit: str | None, head: Any) -> str | None:
+    """--time-column (or `none`), else the first column that reads as dates in `head` (the first
+    rows, as text): `frames.time_columns`, the definition eda and ingest use, over the columns
+    that can pass it (named like a time, or ISO dates), so pandas loads only when one can."""
     if explicit is not None:
         if explicit.strip().lower() == "none":
             return None
         if explicit not in names:
-            raise UsageError(f"--time-column '{explicit}' is not a column of {path.name}; columns: {', '.join(names[:12])}")
+            raise UsageError(f"--time-column '{explicit}' is not a column; columns: {', '.join(names[:12])}")
         return explicit
-    import pandas as pd
+    import pyarrow.compute as pc
 
     from loom.application.evaluation import frames
 
-    try:
-        head = pd.read_csv(path, nrows=2000, encoding="utf-8-sig", low_memory=False)
-    except Exception:  # noqa: BLE001 - the columnar reader reports unreadable files with one line
+    candidates = []
+    for name in head.column_names:
+        if name in (target, id_col):
+            continue
+        values = head.column(name)
+        values = values.filter(pc.not_equal(values, "")).slice(0, 200)
+        named = any(h in name.lower() for h in frames.TIME_HINTS)
+        if len(values) and (named or pc.mean(pc.cast(pc.match_substring_regex(values, frames.ISO_DATE), "int8")).as_py() > 0.95):
+            candidates.append(name)
+    if not candidates:
         return None
-    head.columns = [str(c).strip() for c in head.columns]
-    found = [c for c in frames.time_columns(head) if c not in (target, id_col)]
+    found = frames.time_columns(sealing.frame(head.select(candidates)))
     return found[0] if found else None
 
 
-def _times(values: "pa.ChunkedArray | pa.Array", column: str, *, explicit: bool) -> "np.ndarray":
-    """Text -> datetime64[ns] (NaT when unparsed); ISO dates by pyarrow, anything else by pandas."""
-    import pandas as pd
+def _times(values: "pa.ChunkedArray | pa.Array", column: str, *, explicit: bool) -> "np.ndarray | None":
+    """Text -> datetime64[ns] (NaT when unparsed); ISO dates by pyarrow, anything else by pandas.
+    None when under half of the values read as dates (UsageError for an explicit --time-column)."""
+    import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -189,13 +200,15 @@ def _times(values: "pa.ChunkedArray | pa.Array", column: str, *, explicit: bool)
     try:
         parsed = pc.cast(text, pa.timestamp("ns")).to_numpy(zero_copy_only=False)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        import pandas as pd
+
         parsed = pd.to_datetime(pd.Series(text.to_pylist(), dtype=object), errors="coerce", format="mixed",
                                 utc=True).dt.tz_localize(None).to_numpy(dtype="datetime64[ns]")
-    ok = float((~pd.isna(parsed)).mean()) if len(parsed) else 0.0
+    ok = float((~np.isnat(parsed)).mean()) if len(parsed) else 0.0
     if ok < 0.5:
         if explicit:
             raise UsageError(f"--time-column '{column}': only {ok:.0%} of its values read as dates")
-        return None  # type: ignore[return-value]
+        return None
     return parsed
 
 
@@ -253,7 +266,6 @@ def prepare_task(
     leaks: str = "warn",
 ) -> Prepared:
     """Write task_dir/input (the candidates' view) and sealed_dir (slice labels, test ids)."""
-    import numpy as np
     import pyarrow.compute as pc
 
     train_path = data_dir / "train.csv"
@@ -263,14 +275,33 @@ def prepare_task(
     sample_names = _header(sample_path, "sample_submission.csv") if sample_path.is_file() else None
     target = _infer_target(train_names, test_names, sample_names, target)
     id_col = _infer_id(train_names, test_names, sample_names, target)
-    column = _time_column(train_path, train_names, target, id_col, time_column)
+    user_test = _read(test_path, "test.csv") if test_path.is_file() else None
+    if id_col is not None and user_test is not None and id_col in user_test.column_names:
+        if pc.count_distinct(user_test.column(id_col)).as_py() != user_test.num_rows:
+            id_col = None  # not a key after all: Loom numbers the rows itself
 
-    read_cols = [target] + ([column] if column and column != target else [])
-    labels = _read(train_path, "train.csv", read_cols)
-    n = labels.num_rows
-    if n == 0:
-        raise UsageError(f"train.csv {train_path} is empty; it needs a header row and at least one data row")
-    truth = pc.utf8_trim_whitespace(labels.column(target).combine_chunks())
+    screen = sealing.Screen(sealed_dir / ".screen")  # its imports overlap the scan and the checks
+    try:
+        return _prepare(data_dir, task_dir, sealed_dir, screen, goal=goal, metric=metric, seed=seed, dataset=dataset,
+                        target=target, id_col=id_col, time_column=time_column, share=share, leaks=leaks,
+                        names=(train_names, test_names), user_test=user_test)
+    finally:
+        screen.stop()
+
+
+def _prepare(data_dir: Path, task_dir: Path, sealed_dir: Path, screen: "sealing.Screen", *, goal: str,
+             metric: MetricSpec, seed: int, dataset: str | None, target: str, id_col: str | None,
+             time_column: str | None, share: float | None, leaks: str, names: tuple[list[str], list[str] | None],
+             user_test: "pa.Table | None") -> Prepared:
+    import numpy as np
+    import pyarrow.compute as pc
+
+    train_names, test_names = names
+    train_path, test_path = data_dir / "train.csv", data_dir / "test.csv"
+    found = sealing.scan(train_path, target=target, seed=seed,
+                         time_column=lambda head: _time_column(train_names, target, id_col, time_column, head))
+    n = found.rows
+    truth = pc.utf8_trim_whitespace(found.target)
     labelled = np.flatnonzero(pc.not_equal(truth, "").to_numpy(zero_copy_only=False))
     if len(labelled) == 0:
         raise UsageError(f"target '{target}' is empty in every row of train.csv")
@@ -278,24 +309,33 @@ def prepare_task(
     classes = _classes(metric, target, known, len(labelled)) if metric.task_type == "classification" else []
     if not classes:
         _check_values(metric, target, known)
-    times = _times(labels.column(column), column, explicit=time_column is not None) if column else None
+    column = found.time_column
+    times = _times(found.times, column, explicit=time_column is not None) if found.times is not None and column else None
     if times is None:
         column = None
     strata = tables.codes(known, classes) if classes else None
     slice_of = np.zeros(n, dtype=np.int8)
     slice_of[labelled] = splits.sealed_slices(len(labelled), seed, strata=strata,
                                               times=None if times is None else times[labelled], share=share)
-    rng = np.random.default_rng(seed + 7)
-    sample_rows = np.sort(rng.choice(labelled, min(len(labelled), sealing.SCREEN_ROWS), replace=False))
-    del labels, truth, known
+    del truth, known
 
-    written = sealing.write_input(
-        train_path, test_path if test_path.is_file() else None, task_dir, sealed_dir,
-        target=target, id_col=id_col, slice_of=slice_of, sample_rows=sample_rows, seed=seed,
-    )
-    kind = metric.task_type
-    flags = sealing.screen(written, target=target, kind=kind, seed=seed)
-    acted = [f for f in flags if f.column not in (written.id_col, target)]
+    synthetic = id_col is None
+    if synthetic:
+        taken = set(train_names) | set(test_names or ())
+        id_col = "id"
+        while id_col in taken:
+            id_col = "_" + id_col
+    assert id_col is not None
+    screen.send(found.sample, user_test, target=target, kind=metric.task_type,
+                id_column=None if synthetic else id_col, seed=seed)
+    del found
+    quoted = tables.has_quotes(train_path) or (test_path.is_file() and tables.has_quotes(test_path))
+    written = sealing.write_input(train_path, user_test, task_dir, target=target, id_col=id_col,
+                                  synthetic=synthetic, slice_of=slice_of, quoted=quoted)
+    flags, screen_error = screen.result()
+    if screen_error and leaks == "fail":
+        raise ExecutionFailed(f"{screen_error}; --leaks fail stops rather than run unscreened")
+    acted = [f for f in flags if f.column not in (id_col, target)]
     dropped: list[str] = []
     if acted and leaks == "fail":
         listed = "; ".join(f"{f.column} ({f.kind}: {f.detail})" for f in acted)
@@ -305,7 +345,7 @@ def prepare_task(
                          flags=[f.as_dict() for f in acted])
     if acted and leaks == "drop":
         dropped = list(dict.fromkeys(f.column for f in acted))
-        sealing.drop_columns(task_dir / "input" / "train.csv", dropped)
+        sealing.drop_columns(task_dir / "input" / "train.csv", dropped, quoted=quoted)
     test_rows = sealing.write_test(written, task_dir, sealed_dir, metric=metric, classes=classes,
                                    dropped=dropped, seed=seed)
     sealing.copy_side_files(data_dir, task_dir / "input")
@@ -314,14 +354,14 @@ def prepare_task(
     split = {
         "kind": split_kind, "time_column": column,
         "rows": {"train": written.kept, "selection": int((slice_of == 1).sum()), "final": int((slice_of == 2).sum()),
-                 "test": written.user_test_rows, "unlabelled": int(n - len(labelled))},
+                 "test": 0 if user_test is None else user_test.num_rows, "unlabelled": int(n - len(labelled))},
     }
-    sealing.write_meta(sealed_dir, id_col=written.id_col, synthetic_id=written.synthetic_id, split=split)
+    sealing.write_meta(sealed_dir, id_col=id_col, synthetic_id=synthetic, split=split)
     task = Task(
-        goal=goal, metric=metric, input_dir=str(task_dir / "input"), target=target, id_column=written.id_col,
+        goal=goal, metric=metric, input_dir=str(task_dir / "input"), target=target, id_column=id_col,
         task_type=metric.task_type,
-        columns=tuple(c for c in train_names if c not in (written.id_col, target) and c not in dropped),
+        columns=tuple(c for c in train_names if c not in (id_col, target) and c not in dropped),
         n_train=written.kept, n_test=test_rows, classes=tuple(classes), dataset=dataset, time_column=column,
     )
     log.info("task prepared", extra={"rows": n, "split": split, "flags": len(flags), "dropped": dropped})
-    return Prepared(task=task, split=split, leaks=flags, dropped=dropped)
+    return Prepared(task=task, split=split, leaks=flags, dropped=dropped, screen_error=screen_error)

@@ -212,7 +212,7 @@ class RunSearch:
             "mlops": getattr(self.executor, "name", "?"), "experiment_id": request.experiment_id,
             "tenant": self.config.tenant, "owned_by": self.config.owned_by,
             "task": artifacts.task_to_dict(task), "inputs": inputs, "split": prepared.split,
-            "leaks": {"mode": leaks, "flagged": flagged, "dropped": prepared.dropped},
+            "leaks": {"mode": leaks, "flagged": flagged, "dropped": prepared.dropped, "error": prepared.screen_error},
         }
         store.save_journal(header, [], "RUNNING")
         return store, header, [], {}
@@ -303,7 +303,9 @@ class RunSearch:
                                                   node_id=best.id, seed=self.config.seed, split=split.get("kind", "random"))
             except (grading.GradingError, OSError) as exc:
                 notes.append(f"no final estimate: the best's submission cannot be graded on the final slice ({exc})")
-        return {"estimate": estimate, "split": split, "leaks": list(screen.get("flagged") or []),
+        dropped = set(screen.get("dropped") or [])
+        flagged = [{**f, "action": "dropped" if f["column"] in dropped else "kept"} for f in screen.get("flagged") or []]
+        return {"estimate": estimate, "split": split, "leaks": flagged,
                 "leak_mode": screen.get("mode", "warn"),
                 "warnings": notes + assessment_warnings(task, best, estimate, split, screen)}
 
@@ -336,6 +338,8 @@ def assessment_warnings(task: Task, best: Node | None, estimate: Estimate | None
     """Plain sentences for the summary, the JSON and the leaderboard header."""
     metric = task.metric
     out = []
+    if screen.get("error"):
+        out.append(f"{screen['error']}: no column was screened for leaks")
     for flag in screen.get("flagged") or []:
         action = "dropped" if flag["column"] in (screen.get("dropped") or []) else "kept (--leaks warn)"
         out.append(f"leak? column '{flag['column']}' ({flag['kind']}): {flag['detail']}; {action}; fix: {flag['fix']}")

@@ -98,10 +98,9 @@ def fresh_split(df: pd.DataFrame, target: str, share: float = 0.35, seed: int = 
 
 def run_loom(argv: list[str], monkeypatch: pytest.MonkeyPatch) -> tuple[int, dict]:
     out = io.StringIO()
-    monkeypatch.setattr(sys, "stdout", out)
-    with pytest.raises(SystemExit) as exc:
+    with pytest.MonkeyPatch.context() as local, pytest.raises(SystemExit) as exc:
+        local.setattr(sys, "stdout", out)
         main(["run", "--search", "baseline", "--json", *argv])
-    monkeypatch.undo()
     text = out.getvalue().strip()
     return int(exc.value.code or 0), (json.loads(text) if text else {})
 
@@ -165,8 +164,9 @@ def test_a_planted_leak_is_named_with_warn_dropped_with_drop_and_stops_fail(tmp_
     fresh.drop(columns=[leak.target]).to_csv(data / "test.csv", index=False)
     home = tmp_path / "fail" / "home"
     monkeypatch.setenv("LOOM_HOME", str(home))
-    code, payload = run_loom(["--mlops", "local", "--data", str(data), "--goal", "Predict churn", "--metric", leak.metric,
-                              "--leaks", "fail"], monkeypatch)
+    monkeypatch.setenv("LOOM_LEAKS", "fail")  # the env var, as --leaks fail
+    code, payload = run_loom(["--mlops", "local", "--data", str(data), "--goal", "Predict churn", "--metric", leak.metric],
+                             monkeypatch)
     assert code == 1 and not list(home.glob("runs/*/nodes")) and not list(home.glob("runs/*"))
 
 

@@ -30,9 +30,16 @@ def _rows(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
+def _sealed(run_dir: Path) -> Path:
+    """The run's sealed labels, wherever the run store keeps them."""
+    from loom.application.run_search.artifacts import RunStore
+
+    return RunStore(run_dir.parents[1], run_dir.name).sealed_dir
+
+
 def _independent_holdout(run_dir: Path, node_id: str, id_col: str, target: str,
                          slice_name: str = "selection") -> tuple[list[str], list[str]]:
-    labels = {r[id_col]: r[target] for r in _rows(run_dir / "sealed" / f"{slice_name}.csv")}
+    labels = {r[id_col]: r[target] for r in _rows(_sealed(run_dir) / f"{slice_name}.csv")}
     preds = {r[id_col]: r[target] for r in _rows(run_dir / "nodes" / node_id / "submission.csv")}
     keys = sorted(labels)
     return [labels[k] for k in keys], [preds[k] for k in keys]
@@ -79,8 +86,8 @@ def test_holdout_metric_is_recomputed_independently(churn_run: dict) -> None:
     assert estimate["value"] == pytest.approx(roc_auc_score([int(v) for v in y], [float(v) for v in p]))
     assert estimate["low"] < estimate["value"] < estimate["high"] and estimate["rows"] == 200
     # the sealed rows never reached the candidates as training rows; the two slices are disjoint
-    selection = {r["customer_id"] for r in _rows(run_dir / "sealed" / "selection.csv")}
-    final = {r["customer_id"] for r in _rows(run_dir / "sealed" / "final.csv")}
+    selection = {r["customer_id"] for r in _rows(_sealed(run_dir) / "selection.csv")}
+    final = {r["customer_id"] for r in _rows(_sealed(run_dir) / "final.csv")}
     train_ids = {r["customer_id"] for r in _rows(run_dir / "task" / "input" / "train.csv")}
     assert selection and final and not (selection | final) & train_ids and not selection & final
     assert len(selection) + len(final) == 400  # 20% of 2000

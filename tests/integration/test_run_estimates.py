@@ -88,6 +88,14 @@ CASES = {
 }
 
 
+def sealed_dir(payload: dict) -> Path:
+    """The run's sealed labels, wherever the run store keeps them."""
+    from loom.application.run_search.artifacts import RunStore
+
+    run_dir = Path(payload["run_dir"])
+    return RunStore(run_dir.parents[1], payload["run_id"]).sealed_dir
+
+
 def fresh_split(df: pd.DataFrame, target: str, share: float = 0.35, seed: int = 123) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(what Loom gets, the fresh labelled rows Loom never sees), cut before calling Loom."""
     rng = np.random.default_rng(seed)
@@ -135,8 +143,8 @@ def test_the_final_estimate_interval_contains_the_fresh_split_score(name: str, t
 def test_the_estimate_comes_from_rows_that_did_not_choose_the_best(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     payload, _ = _run_case(CASES["breast_cancer"], tmp_path, monkeypatch)
     run_dir = Path(payload["run_dir"])
-    selection = set(pd.read_csv(run_dir / "sealed" / "selection.csv")["id"])
-    final = set(pd.read_csv(run_dir / "sealed" / "final.csv")["id"])
+    selection = set(pd.read_csv(sealed_dir(payload) / "selection.csv")["id"])
+    final = set(pd.read_csv(sealed_dir(payload) / "final.csv")["id"])
     assert selection and final and not selection & final
     board = json.loads((run_dir / "leaderboard.json").read_text())
     assert board["estimate"]["value"] == payload["estimate"]["value"] and "selection" in board["ranked_by"]

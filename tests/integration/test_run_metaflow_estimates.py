@@ -15,7 +15,7 @@ pd = pytest.importorskip("pandas")
 pytest.importorskip("metaflow")
 
 from loom.entrypoints.cli.app import main  # noqa: E402
-from tests.integration.test_run_estimates import CASES, fresh_split  # noqa: E402
+from tests.integration.test_run_estimates import CASES, fresh_split, sealed_dir  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -97,7 +97,7 @@ def test_a_dated_file_splits_by_time_in_ingest_and_in_run_alike(
     assert code == 2 and "no artifact 'nope'" in err and "schema" in err
 
     # the data object's test rows are the latest 20% by date, and the run held out exactly those
-    test_ids = pd.read_csv(Path(payload["run_dir"]) / "sealed" / "test_ids.csv")["id"]
+    test_ids = pd.read_csv(sealed_dir(payload) / "test_ids.csv")["id"]
     latest = df.sort_values("opened")["id"].tail(48)
     assert sorted(test_ids) == sorted(latest)
     code, out, _ = _loom(["show", pathspec, "--artifact", "test", "--json"], monkeypatch, capsys)

@@ -153,9 +153,9 @@ def _infer_id(train: list[str], test: list[str] | None, sample: list[str] | None
     for col in names:
         if col.lower() in _ID_NAMES and col != target:
             return col
-    first = names[0].lower() if names else ""
-    if names and names[0] != target and (first.endswith("_id") or first.endswith("id") and len(first) <= 12):
-        return names[0]  # the usual layout: a key named like an id comes first (checked unique later)
+    first = names[0] if names else ""
+    if first and first != target and (first.lower().endswith("_id") or first.endswith(("Id", "ID"))):
+        return first  # the usual layout: a key named like an id (loan_id, PassengerId) comes first
     return None
 
 

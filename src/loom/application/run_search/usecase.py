@@ -220,13 +220,14 @@ class RunSearch:
     def _source(self, request: RunRequest, store: artifacts.RunStore, observer: Observer) -> tuple[Path, RunRequest]:
         """The data dir to prepare: --data DIR as is; --data FILE split as ingest splits it;
         --dataset materialized; with an MLOps provider that keeps data objects, --data is
-        ingested first (the candidate runs then point at its pathspec)."""
+        ingested first (the candidate runs then point at its pathspec). Either copy holds every
+        label, the sealed rows' too, so it lives under the store's sealed_dir."""
         if request.data is None:
-            return self._materialize(str(request.dataset), store.dir / "source"), request
+            return self._materialize(str(request.dataset), store.sealed_dir / "source"), request
         data = task_prep.check_data(request.data)
         request = self._ingest_first(request, observer)
         if data.is_file():
-            source, target = task_prep.split_file(data, store.dir / "source", target=request.target,
+            source, target = task_prep.split_file(data, store.sealed_dir / "source", target=request.target,
                                                   time_column=request.time_column, seed=self.config.seed)
             return source, replace(request, target=target)
         return data, request

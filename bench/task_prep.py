@@ -3,7 +3,8 @@
 Writes a seeded churn-like table (1,000,000 train rows, 14 columns, ~84 MB as in issue 16; plus
 20,000 test rows) and measures, side by side in one run, each phase in its own fresh interpreter:
 - prep: `prepare_task` (read, split, write the candidates' input and the sealed labels; the new
-  one also runs the leak screen, its pandas/scikit-learn imports included);
+  one also runs the leak screen, in a child process beside it, its imports included; a
+  diagnostic line gives the new preparation with the screen off);
 - grade: grading one candidate's submission (all ~1.2M test rows) on the sealed rows: the second
   call in the process (the first, with lazy imports, is in the JSON as first_s); the new one grades
   the selection slice.
@@ -75,9 +76,11 @@ def child(mode: str, data: Path, work: Path) -> dict:
     from loom.domain.metrics import parse_metric
 
     metric = parse_metric("Maximize ROC-AUC")
-    if mode == "prep-new":
-        from loom.application.run_search import task_prep
+    if mode in ("prep-new", "prep-io"):
+        from loom.application.run_search import sealing, task_prep
 
+        if mode == "prep-io":  # diagnostic: the same preparation with the leak screen switched off
+            sealing.Screen.send = lambda self, *a, **k: self.stop()  # type: ignore[method-assign]
         t0 = time.perf_counter()
         task_prep.prepare_task(data, work / "task", work / "sealed", goal="g", metric=metric, seed=0)
         return {"s": time.perf_counter() - t0, "rss_mb": _rss_mb()}
@@ -159,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
         data = make_data(root, args.rows)
         csv_mb = (data / "train.csv").stat().st_size / 1e6
         graded = {"new": _prepared("new", data, root), "old": _prepared("old", data, root)}
-        runs: dict[str, list[dict]] = {m: [] for m in ("prep-old", "prep-new", "grade-old", "grade-new")}
+        runs: dict[str, list[dict]] = {m: [] for m in ("prep-old", "prep-new", "prep-io", "grade-old", "grade-new")}
         for i in range(args.repeats):
             for mode in runs:  # interleaved: old and new see the same machine
                 if mode.startswith("prep"):
@@ -187,9 +190,15 @@ def main(argv: list[str] | None = None) -> int:
     for r in table:
         print(f"{r['phase']:6} {r['old_s']:8.3f} {r['new_s']:8.3f} {r['speedup']:7.1f}x {r['target_s']:9.1f} "
               f"{r['old_rss_mb']:11d} {r['new_rss_mb']:11d} {r['new_rss_x_csv']:11.2f}x")
+    io = runs["prep-io"]
+    io_s, io_m = statistics.median(r["s"] for r in io), statistics.median(r["rss_mb"] for r in io)
+    print(f"\ndiagnostic: new prep without the leak screen {io_s:.3f} s, peak RSS {io_m:.0f} MB "
+          f"({io_m / csv_mb:.2f}x the CSV); the screen runs in a child process beside it")
     if args.json:
         args.json.write_text(json.dumps({"rows": args.rows, "csv_mb": round(csv_mb, 1), "load_before": load_before,
-                                         "load_after": load_after, "table": table}, indent=1))
+                                         "load_after": load_after, "table": table,
+                                         "prep_without_screen": {"s": round(io_s, 3), "rss_mb": round(io_m)}},
+                                        indent=1))
     return 0
 
 

@@ -55,43 +55,49 @@ class Scan:
 
 def scan(path: Path, *, target: str, time_column: Any, seed: int) -> Scan:
     """Stream train.csv once. `time_column(head) -> column | None` picks the time column from the
-    first rows (a text table)."""
+    first rows (a text table). The sample: every row draws a seeded uniform key, rows under a
+    threshold sized from the file (about 1.5x SCREEN_ROWS) are kept, then the SCREEN_ROWS
+    smallest keys: a uniform draw without replacement, with one filter per batch."""
     import numpy as np
     import pyarrow as pa
 
     rng = np.random.default_rng(seed + 7)
+    size = max(path.stat().st_size, 1)
     targets: list[Any] = []
     times: list[Any] = []
+    parts: list[Any] = []
+    keys: list[Any] = []
     head = None
     column: str | None = None
-    kept: "pa.Table | None" = None
-    keys = np.zeros(0)
+    threshold = 1.0
     rows = 0
     try:
         for batch in tables.batches(path):
             if head is None:
                 head = pa.Table.from_batches([batch]).slice(0, HEAD_ROWS)
                 column = time_column(head)
+                guess = size / max(batch.nbytes / max(batch.num_rows, 1), 1.0)  # rows, from this batch's width
+                threshold = min(1.0, 1.5 * SCREEN_ROWS / max(guess, 1.0))
             targets.append(batch.column(target))
             if column:
                 times.append(batch.column(column))
-            table = pa.Table.from_batches([batch])
-            kept = table if kept is None else pa.concat_tables([kept, table])
-            keys = np.concatenate([keys, rng.random(batch.num_rows)])
-            if len(keys) > 4 * SCREEN_ROWS:  # keep the SCREEN_ROWS smallest keys: a uniform draw
-                best = np.sort(np.argpartition(keys, SCREEN_ROWS)[:SCREEN_ROWS])
-                kept, keys = kept.take(pa.array(best)), keys[best]
+            u = rng.random(batch.num_rows)
+            chosen = u < threshold
+            if chosen.any():
+                parts.append(batch.filter(pa.array(chosen)))
+                keys.append(u[chosen])
             rows += batch.num_rows
     except tables.TableError as exc:
         raise _read_error(path, exc) from None
-    if head is None or kept is None:
+    if head is None:
         raise UsageError(f"train.csv {path} is empty; it needs a header row and at least one data row")
-    if len(keys) > SCREEN_ROWS:
-        best = np.sort(np.argpartition(keys, SCREEN_ROWS)[:SCREEN_ROWS])
-        kept = kept.take(pa.array(best))
+    sample = pa.Table.from_batches(parts, schema=head.schema) if parts else head.slice(0, 0)
+    u = np.concatenate(keys) if keys else np.zeros(0)
+    if len(u) > SCREEN_ROWS:
+        sample = sample.take(pa.array(np.sort(np.argpartition(u, SCREEN_ROWS)[:SCREEN_ROWS])))
     return Scan(rows=rows, target=pa.chunked_array(targets).combine_chunks(), time_column=column,
                 times=pa.chunked_array(times).combine_chunks() if column else None, head=head,
-                sample=kept.combine_chunks())
+                sample=sample.combine_chunks())
 
 
 def frame(table: "pa.Table") -> "pd.DataFrame":

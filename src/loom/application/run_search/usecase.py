@@ -348,10 +348,11 @@ def assessment_warnings(task: Task, best: Node | None, estimate: Estimate | None
     if split.get("kind") == "none":
         out.append(f"only {rows.get('train', 0)} labelled rows: nothing was sealed, so the ranking uses the "
                    "candidates' self-reported metrics and there is no independent estimate")
-    for name, value in (("selection", best.selection if best else None), ("final", estimate.value if estimate else None)):
+    for name, value, n in (("selection", best.selection if best else None, rows.get("selection", 0)),
+                           ("final", estimate.value if estimate else None, rows.get("final", 0))):
         if metric.is_perfect(value):
-            out.append(f"the best's {name} score is {metric.label} {value:g}, the metric's perfect value: "
-                       "suspect a leak (a column recorded after the outcome, or the target in disguise)")
+            out.append(f"the best's {name} score is {metric.label} {value:g} on {n} rows, the metric's perfect value: "
+                       "check for a leak (a column recorded after the outcome, or the target in disguise)")
     if estimate is not None and estimate.wide:
         span = ("no interval" if estimate.low is None or estimate.high is None
                 else f"[{estimate.low:.4g}, {estimate.high:.4g}]")

@@ -42,7 +42,7 @@ def test_keyless_search_prints_nothing_and_reads_no_argv(
     out, err = capfd.readouterr()
     assert out == "" and err == "", (out, err)
     assert isinstance(result, SearchResult) and result.status is Status.OK and len(result.nodes) == 2
-    assert result.best is not None and result.best.holdout is not None
+    assert result.best is not None and result.best.selection is not None and result.estimate is not None
     assert Path(result.paths["best_solution"]).is_file() and Path(result.run_dir).parent == tmp_path / "home" / "runs"
     kinds = [e.kind for e in events]
     assert kinds[0] == "run_started" and kinds[-1] == "run_finished" and kinds.count("node_finished") == 2

@@ -204,7 +204,7 @@ def test_cli_browse_views(world, cli):
         world["good"].pathspec, world["crash"].pathspec, world["hang"].pathspec}
     code, out, _ = cli("show", world["crash"].pathspec, "--json")
     shown = json.loads(out)
-    assert code == 0 and shown["artifacts"]["exc_type"] == "'ValueError'" and shown["steps"] == ["start", "end"]
+    assert code == 0 and shown["artifacts"]["exc_type"] == "ValueError" and shown["steps"] == ["start", "end"]
     code, out, _ = cli("card", world["good"].pathspec)
     assert code == 0 and Path(out.strip()).is_file()
 

@@ -99,8 +99,8 @@ def test_a_candidate_that_copies_the_labels_cannot_become_best(llm: FakeLLMServe
     journal = json.loads(Path(payload["paths"]["journal"]).read_text())
     cheat, honest = journal["nodes"]
     assert "found None" in cheat["term_out"]  # nothing to find inside the sandbox
-    assert cheat["holdout"] == pytest.approx(0.5)
-    assert payload["best"]["node_id"] == honest["id"] and honest["holdout"] > 0.7
+    assert cheat["selection"] == pytest.approx(0.5)
+    assert payload["best"]["node_id"] == honest["id"] and honest["selection"] > 0.7
 
 
 @pytest.mark.parametrize("mlops", ["local", "metaflow"])
@@ -174,7 +174,8 @@ def test_a_second_writer_is_refused_and_a_stale_lock_is_taken_over(clean_env: Pa
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
         code, refused = _cli(["run", "--resume", run_id, "--steps", "1", "--json"], capsys)
-        assert code == 2 and f"run {run_id} is in use by pid {holder.pid}" in refused["stderr"]
+        assert code == 2 and refused["exit_code"] == 2 and refused["status"] == "USAGE_ERROR", refused
+        assert f"run {run_id} is in use by pid {holder.pid}" in refused["message"]
     finally:
         holder.kill()
         holder.wait()

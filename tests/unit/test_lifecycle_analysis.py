@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from loom.adapters.mlops.metaflow.lifecycle.analysis import drift, frames, leakage, model_card, predictors, recipes, validation
+from loom.adapters.mlops.metaflow.lifecycle.analysis import drift, model_card, predictors, recipes, validation
+from loom.application.evaluation import frames, leakage
 from loom.domain.errors import UsageError
 from loom.domain.lifecycle import LeakageFlag, Verdict, deploy_gate, drift_verdict, health_verdict, validate_verdict
 

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Mapping
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import yaml
 from pydantic import AliasChoices, Field, ValidationError, field_validator
@@ -111,7 +111,11 @@ class LoomConfig(BaseSettings):
     )
     max_usd: float | None = Field(None, ge=0, description="spend cap in USD (run, train)")
     workers: int = Field(1, ge=1, le=64, description="candidates evaluated concurrently")
-    holdout_fraction: float = Field(0.2, gt=0, lt=0.9, description="sealed holdout share of train")
+    holdout_fraction: float | None = Field(
+        None, gt=0, lt=0.9,
+        description="sealed share of train (selection + final slices); unset: by rows (0.3 under 1,000, else 0.2)")
+    leaks: Literal["warn", "drop", "fail"] = Field(
+        "warn", description="leak screen before the first candidate: warn | drop (the flagged columns) | fail (exit 1)")
     seed: int = Field(0, description="random seed for splits and builders")
 
     # --- MLOps / Metaflow ---

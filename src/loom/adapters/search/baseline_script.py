@@ -39,10 +39,21 @@ numeric = [c for c in features if pd.api.types.is_numeric_dtype(X[c])]
 categorical = [c for c in features if c not in numeric and X[c].nunique() <= max(50, len(X) // 20)]
 used = numeric + categorical
 
+def _label(v):
+    return str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)
+
+
+def _order(labels):
+    try:
+        return sorted(labels, key=float)
+    except ValueError:
+        return sorted(labels)
+
+
 if CLASSIFY:
-    y = train[TARGET].astype(str)
-    classes = sorted(y.unique())
-    positive = next((c for c in ("1", "1.0", "True", "true", "yes", "Yes", "positive") if c in classes), classes[-1])
+    y = train[TARGET].map(_label)
+    classes = _order(y.unique())
+    positive = next((c for w in ("1", "true", "yes", "y", "positive", "pos") for c in classes if c.lower() == w), classes[-1])
     binary = len(classes) == 2
 else:
     y = train[TARGET].astype(float)
@@ -90,32 +101,49 @@ def build(family, params):
     return make_pipeline(preprocess("raw"), cls(random_state=SEED, categorical_features=cat_mask or None, **params))
 
 
+PROBA = METRIC in ("roc_auc", "pr_auc", "log_loss")
+
+
 def predict(model, frame):
+    """Values, labels, the positive-class probability (binary) or one probability per class."""
     if not CLASSIFY:
-        return model.predict(frame)
+        pred = model.predict(frame)
+        return np.maximum(pred, 0) if METRIC == "rmsle" and y.min() >= 0 else pred
     proba = model.predict_proba(frame)
     labels = list(model.classes_)
-    if METRIC in ("roc_auc", "log_loss") and binary:
-        return proba[:, labels.index(positive)]
+    if PROBA:
+        return proba[:, labels.index(positive)] if binary else pd.DataFrame(proba, columns=labels).reindex(columns=classes, fill_value=0.0)
     return np.asarray(labels, dtype=object)[proba.argmax(axis=1)]
 
 
 def score(y_true, pred):
+    if PROBA and not binary:
+        P = pred.to_numpy()
+        if METRIC == "log_loss":
+            return metrics.log_loss(y_true, P, labels=classes)
+        onehot = [(y_true == c).to_numpy() for c in classes]
+        fn = metrics.roc_auc_score if METRIC == "roc_auc" else metrics.average_precision_score
+        return float(np.mean([fn(t, P[:, i]) for i, t in enumerate(onehot) if 0 < t.sum() < len(t)]))
     if METRIC == "roc_auc":
         return metrics.roc_auc_score(y_true == positive, pred)
+    if METRIC == "pr_auc":
+        return metrics.average_precision_score(y_true == positive, pred)
     if METRIC == "log_loss":
         return metrics.log_loss(y_true == positive, pred, labels=[False, True])
-    if METRIC == "accuracy":
-        return metrics.accuracy_score(y_true, pred)
+    simple = {"accuracy": metrics.accuracy_score, "balanced_accuracy": metrics.balanced_accuracy_score,
+              "mcc": metrics.matthews_corrcoef, "mse": metrics.mean_squared_error, "mae": metrics.mean_absolute_error,
+              "mape": metrics.mean_absolute_percentage_error, "r2": metrics.r2_score}
+    if METRIC in simple:
+        return simple[METRIC](y_true, pred)
     if METRIC == "f1":
-        return metrics.f1_score(y_true, pred, pos_label=positive) if binary else metrics.f1_score(y_true, pred, average="macro")
-    if METRIC == "rmse":
-        return float(np.sqrt(metrics.mean_squared_error(y_true, pred)))
-    if METRIC == "mse":
-        return metrics.mean_squared_error(y_true, pred)
-    if METRIC == "mae":
-        return metrics.mean_absolute_error(y_true, pred)
-    return metrics.r2_score(y_true, pred)
+        return metrics.f1_score(y_true, pred, pos_label=positive)
+    if METRIC.startswith("f1_"):
+        return metrics.f1_score(y_true, pred, average=METRIC[3:])
+    if METRIC == "qwk":
+        return metrics.cohen_kappa_score(y_true, pred, weights="quadratic", labels=classes)
+    if METRIC == "rmsle":
+        return float(np.sqrt(np.mean((np.log1p(np.maximum(pred, -0.999999)) - np.log1p(y_true)) ** 2)))
+    return float(np.sqrt(metrics.mean_squared_error(y_true, pred)))
 
 
 X_fit, X_val, y_fit, y_val = train_test_split(
@@ -127,7 +155,11 @@ print(f"Validation metric ({METRIC}): {score(y_val, predict(model, X_val)):.6f}"
 
 model = build(C["family"], C["params"])
 model.fit(X[used], y)
-out = pd.DataFrame({ID: test[ID], TARGET: predict(model, X_test[used])})
+pred = predict(model, X_test[used])
+if isinstance(pred, pd.DataFrame):
+    out = pd.concat([test[[ID]].reset_index(drop=True), pred.reset_index(drop=True)], axis=1)
+else:
+    out = pd.DataFrame({ID: test[ID], TARGET: pred})
 out.to_csv("./working/submission.csv", index=False)
 print(f"wrote ./working/submission.csv ({len(out)} rows)")
 '''

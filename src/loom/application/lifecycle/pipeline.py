@@ -130,7 +130,10 @@ class RunPipeline:
             raise _StageFailed(f"search run {result.run_id}: {result.message or 'no working candidate'}")
         state["candidates"] = [n.pathspec for n in result.leaderboard if n.pathspec][:20]
         score = f"{best.metric:.4f}" if best.metric is not None else "n/a"
-        hold = f", holdout {best.holdout:.4f}" if best.holdout is not None else ""
+        hold = f", selection {best.selection:.4f}" if best.selection is not None else ""
+        est = result.estimate
+        if est is not None:
+            hold += f", estimate {est.value:.4f}" + (f" [{est.low:.4f}, {est.high:.4f}]" if est.low is not None and est.high is not None else "")
         return StageResult("run", "OK", best.pathspec, None,
                            f"search run {result.run_id} ({result.status.value}): best {score}{hold}")
 

@@ -15,6 +15,8 @@ class IngestDataset(FlowSpec):
     target_col = Parameter("target", help="Target column (inferred when empty)", default="")
     seed = Parameter("seed", help="Seed of the train/test split of a single file", default=0, type=int)
     test_fraction = Parameter("test-fraction", help="Test share of a single file", default=0.2, type=float)
+    time_column = Parameter("time-column", help="Split a single file by this column's time (\"none\": never; "
+                            "empty: a detected date column)", default="")
 
     @card(type="blank", id="dataset")
     @step
@@ -35,11 +37,16 @@ class IngestDataset(FlowSpec):
             print(f"loom-progress: read {path.name}: {len(tables[key]):,} rows x {tables[key].shape[1]} cols", flush=True)
         explicit = self.target_col or None
         self.test_labels = None
+        self.split = {"kind": "given"}  # a data dir keeps its own train/test
         if "single" in tables:
             whole = tables.pop("single")
             target = tb.infer_target(whole, None, None, explicit)
-            print(f"loom-progress: splitting train/test (seed {self.seed})", flush=True)
-            train, test, self.test_labels = tb.split(whole, target, self.test_fraction, self.seed)
+            time_col = tb.time_column(whole, target, tb.id_columns(whole, target), self.time_column or None)
+            how = f"by time ('{time_col}': the latest rows are test)" if time_col else f"seed {self.seed}"
+            print(f"loom-progress: splitting train/test ({how})", flush=True)
+            train, test, self.test_labels = tb.split(whole, target, self.test_fraction, self.seed, time_col)
+            self.split = {"kind": "time" if time_col else "random", "time_column": time_col,
+                          "test_fraction": self.test_fraction, "seed": self.seed}
             sample = None
         else:
             train, test, sample = tables["train"], tables.get("test"), tables.get("sample_submission")

@@ -92,7 +92,7 @@ class MetaflowAnalysisVerbs(LifecycleRunner):
 
         self._check_dataset(dataset)
         params: dict[str, Any] = {"dataset": dataset, "target": target or "", "sensitive": sensitive or "",
-                                  "seed": self.config.seed, "holdout_fraction": self.config.holdout_fraction,
+                                  "seed": self.config.seed, "holdout_fraction": self.config.holdout_fraction or 0.2,
                                   "python": self.config.python}
         tags: list[str] = []
         if solution:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from loom.adapters.mlops.metaflow.lifecycle.analysis import frames
+from loom.application.evaluation import frames
 from loom.domain.errors import ExecutionFailed
 
 if TYPE_CHECKING:

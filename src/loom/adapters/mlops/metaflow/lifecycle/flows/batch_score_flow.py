@@ -21,7 +21,8 @@ class BatchScoreFlow(FlowSpec):
         from metaflow.cards import Markdown
 
         from loom.adapters.mlops.metaflow.lifecycle import flowkit as fk
-        from loom.adapters.mlops.metaflow.lifecycle.analysis import frames, plots, scoring
+        from loom.adapters.mlops.metaflow.lifecycle.analysis import plots, scoring
+        from loom.application.evaluation import frames
 
         self.manifest = json.loads(Path(self.manifest_path).read_text())
         self.deployment = self.manifest.get("deployment")

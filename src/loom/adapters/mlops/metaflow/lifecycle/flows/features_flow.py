@@ -20,7 +20,8 @@ class FeaturesFlow(FlowSpec):
     @step
     def start(self):
         from loom.adapters.mlops.metaflow.lifecycle import flowkit as fk
-        from loom.adapters.mlops.metaflow.lifecycle.analysis import frames, leakage, recipes
+        from loom.adapters.mlops.metaflow.lifecycle.analysis import recipes
+        from loom.application.evaluation import frames, leakage
         from loom.domain.errors import UsageError
 
         if self.recipe not in recipes.RECIPES:

@@ -75,7 +75,7 @@ class OpsFlow(FlowSpec):
     def _drift(self):
         from loom.adapters.mlops.metaflow.lifecycle import flowkit as fk
         from loom.adapters.mlops.metaflow.lifecycle.analysis import drift as dr
-        from loom.adapters.mlops.metaflow.lifecycle.analysis import frames
+        from loom.application.evaluation import frames
         from loom.domain.lifecycle import drift_verdict
 
         cur, ref = fk.read_tables(self.dataset), fk.read_tables(self.reference)

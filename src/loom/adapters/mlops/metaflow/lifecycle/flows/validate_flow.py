@@ -28,7 +28,8 @@ class ValidateFlow(FlowSpec):
         from pathlib import Path
 
         from loom.adapters.mlops.metaflow.lifecycle import flowkit as fk
-        from loom.adapters.mlops.metaflow.lifecycle.analysis import frames, leakage, predictors, validation
+        from loom.adapters.mlops.metaflow.lifecycle.analysis import predictors, validation
+        from loom.application.evaluation import frames, leakage
         from loom.domain.lifecycle import DROP_KINDS, LeakageFlag, validate_verdict
 
         t = fk.read_tables(self.dataset)

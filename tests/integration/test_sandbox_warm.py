@@ -173,7 +173,7 @@ def test_a_fork_exits_as_the_interpreter_would(tmp_path: Path) -> None:
 def test_a_dead_fork_server_costs_one_cold_candidate_then_comes_back(tmp_path: Path) -> None:
     (tmp_path / "working").mkdir()
     env = candidate_env(tmp_path, cpus=1, python=sys.executable)
-    pool = warm.WarmPool(sys.executable, env, preload=("fractions",))
+    pool = warm.WarmPool(sys.executable, env, preload=("fractions",), warmup="")
     try:
         assert pool.ready()
         os.kill(pool.info["pid"], signal.SIGKILL)

@@ -113,6 +113,19 @@ def preload(names):
     return loaded, failed
 
 
+def warm_up(code):
+    """Run Loom's warm-up code once (see warm.WARMUP); its failure only makes the zygote less warm."""
+    import warnings
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            exec(compile(code, "<loom-warmup>", "exec"), {"__name__": "__loom_warmup__"})
+        return None
+    except Exception as exc:  # noqa: BLE001
+        return f"{type(exc).__name__}: {exc}"[:300]
+
+
 def _status_of(path):
     try:
         with open(path) as fh:
@@ -272,6 +285,7 @@ def main():
     _SEEN_PATHS = tuple(p for p in sys.path if p and os.path.exists(p))
     before = dict(os.environ)
     loaded, failed = preload(json.loads(sys.argv[2]))
+    warmup_error = warm_up(sys.argv[3]) if len(sys.argv) > 3 and sys.argv[3].strip() else None
     _IMPORT_ENV = {k: v for k, v in os.environ.items() if before.get(k) != v}
     try:
         from threadpoolctl import ThreadpoolController
@@ -290,6 +304,7 @@ def main():
         "ready": True, "pid": os.getpid(), "loaded": loaded, "failed": failed,
         "threads": len(os.listdir("/proc/self/task")), "fds": sorted(int(f) for f in os.listdir("/proc/self/fd")),
         "vm_size": status.get("VmSize", ""), "vm_rss": status.get("VmRSS", ""), "import_env": sorted(_IMPORT_ENV),
+        "warmup_error": warmup_error,
     }).encode())
     job = serve(ctrl, last_cap)
     if job is None:

@@ -17,6 +17,7 @@ import tempfile
 import threading
 import time
 import uuid
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -189,9 +190,16 @@ def test_a_dead_fork_server_costs_one_cold_candidate_then_comes_back(tmp_path: P
 
 
 def test_what_the_pool_cannot_take_runs_cold(tmp_path: Path) -> None:
-    pool = warm.WarmPool(sys.executable, {})
+    (tmp_path / "working").mkdir()
+    pool = warm.shared(sys.executable, candidate_env(tmp_path, cpus=1, python=sys.executable))
     other = tmp_path / "python"
     other.symlink_to("/bin/true")
     assert pool.supports(NoSandbox(), _request(str(other), "pass", tmp_path)) == "another interpreter"
     assert pool.supports(NoSandbox(), SandboxRequest(argv=[sys.executable, "script.py"], workdir=tmp_path))
     assert pool.supports(NoSandbox(), _request(sys.executable, "pass", tmp_path)) is None
+    # a memory cap the warm heap alone would exhaust: a clean (small) interpreter instead
+    tiny = replace(_request(sys.executable, "print('small')", tmp_path), limits=SandboxLimits(memory_bytes=64 << 20))
+    declined = pool.declined
+    out = process.run(NoSandbox(), tiny, timeout=60, pool=pool)
+    assert out.returncode == 0 and out.stdout == "small\n" and pool.declined == declined + 1
+    assert "too small" in (pool.supports(NoSandbox(), tiny) or "")

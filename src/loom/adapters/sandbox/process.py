@@ -179,9 +179,9 @@ def run(sandbox: Sandbox, request: SandboxRequest, *, timeout: float, cancel: An
                     break
     finally:
         stragglers = kill_tree(proc.pid, token)  # also after a normal exit: daemons it left behind
+        if not isinstance(proc, subprocess.Popen):  # a warm candidate: killed by its supervisor if still
+            proc.close()  # running (even before its setsid), then its sandbox and all left in it
         proc.wait()
-        if not isinstance(proc, subprocess.Popen):  # a warm candidate: its sandbox (and all left in it) goes now
-            proc.close()
         for reader in readers:
             reader.join(timeout=5)
     return Outcome(

@@ -126,6 +126,8 @@ class WarmProcess:
                 self.wait(timeout=10)
         except (OSError, subprocess.TimeoutExpired):
             pass
+        if self.returncode is None:  # its supervisor never answered: it was SIGKILLed with the sandbox
+            self.returncode = -signal.SIGKILL
         self._status.close()
         stop_holder(self._holder)
         if self.stdin is not None:
@@ -250,6 +252,10 @@ class WarmPool:
             return f"sandbox {sandbox.name!r} is not supported"
         if sandbox.isolated and self._no_namespaces:
             return self._no_namespaces
+        vm_kb = str(self.info.get("vm_size", "0 kB")).split()[0]
+        cap = request.limits.memory_bytes
+        if cap and vm_kb.isdigit() and cap < 2 * int(vm_kb) * 1024:  # the warm heap alone would eat the cap
+            return f"a memory cap of {cap // 1024**2} MB is too small for the warm interpreter"
         return None
 
     def spawn(self, sandbox: Sandbox, request: SandboxRequest, *, stdin: bool = False) -> WarmProcess:
@@ -272,6 +278,9 @@ class WarmPool:
                 raise WarmUnavailable("the fork server exited; it is restarting")
         if not self.ready():
             raise WarmUnavailable("the fork server is not ready")
+        why = self.supports(sandbox, request)  # again: the server's own size is known now
+        if why:
+            raise WarmUnavailable(why)
         workdir = str(Path(request.workdir).resolve())
         sandbox_proc: subprocess.Popen[bytes] | None = None
         names: list[str] = []

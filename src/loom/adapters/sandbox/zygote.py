@@ -94,10 +94,11 @@ def stamp_marker(token):
     block = ctypes.string_at(start, end - start)
     key = (MARKER_VAR + "=").encode()
     at = 0 if block.startswith(key) else block.find(b"\0" + key) + 1
-    if at <= 0 and not block.startswith(key):
+    slot = at + len(key)
+    if (at <= 0 and not block.startswith(key)) or block[slot:slot + MARKER_SLOT] != b"_" * MARKER_SLOT:
         raise OSError(2, "the environment block carries no marker slot")
     value = token.encode()[:MARKER_SLOT].ljust(MARKER_SLOT, b"\0")
-    ctypes.memmove(start + at + len(key), value, MARKER_SLOT)
+    ctypes.memmove(start + slot, value, MARKER_SLOT)
 
 
 def preload(names):
@@ -307,7 +308,11 @@ def main():
         "warmup_error": warmup_error,
     }).encode())
     job = serve(ctrl, last_cap)
-    if job is None:
+    if job is None:  # Loom closed the pool, or died: leave nothing behind
+        if os.path.basename(os.getcwd()).startswith("loom-warm-"):
+            import shutil
+
+            shutil.rmtree(os.getcwd(), ignore_errors=True)
         os._exit(0)
     return supervise(*job)
 

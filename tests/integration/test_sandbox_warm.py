@@ -189,6 +189,22 @@ def test_a_dead_fork_server_costs_one_cold_candidate_then_comes_back(tmp_path: P
         pool.close()
 
 
+def test_a_fork_server_that_cannot_start_leaves_candidates_cold(tmp_path: Path) -> None:
+    (tmp_path / "working").mkdir()
+    missing = str(tmp_path / "no-python")
+    pool = warm.WarmPool(missing, {})
+    assert not pool.ready(timeout=5)
+    request = replace(_request(sys.executable, "print('cold')", tmp_path), argv=[missing, "-c", "print('cold')"])
+    with pytest.raises(warm.WarmUnavailable, match="cannot start"):
+        pool.spawn(NoSandbox(), request)
+    out = process.run(NoSandbox(), _request(sys.executable, "print('cold')", tmp_path), timeout=60, pool=pool)
+    assert out.returncode == 0 and out.stdout == "cold\n" and pool.forked == 0
+    crashing = warm.WarmPool(sys.executable, {}, preload=(), warmup="import os\nos._exit(3)", ready_timeout=120)
+    started = time.monotonic()
+    assert not crashing.ready() and time.monotonic() - started < 60  # said at once, not at the timeout
+    crashing.close()
+
+
 def test_what_the_pool_cannot_take_runs_cold(tmp_path: Path) -> None:
     (tmp_path / "working").mkdir()
     pool = warm.shared(sys.executable, candidate_env(tmp_path, cpus=1, python=sys.executable))

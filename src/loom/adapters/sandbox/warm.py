@@ -38,55 +38,11 @@ from typing import Any
 
 from loom.adapters.sandbox import zygote
 from loom.adapters.sandbox.holder import Unreachable, hold, stop_holder
+from loom.adapters.sandbox.stack import PRELOAD, WARMUP
 from loom.application.ports.sandbox import MARKER_VAR, THREAD_VARS, Sandbox, SandboxRequest
 
 log = logging.getLogger(__name__)
 
-#: What the zygote imports (whatever of it the interpreter has): the stack candidates use most.
-PRELOAD = ("numpy", "scipy", "scipy.sparse", "scipy.stats", "pandas", "sklearn", "sklearn.base",
-           "sklearn.model_selection", "sklearn.metrics", "sklearn.preprocessing", "sklearn.pipeline",
-           "sklearn.compose", "sklearn.impute", "sklearn.linear_model", "sklearn.ensemble", "sklearn.tree",
-           "sklearn.neighbors", "sklearn.svm", "sklearn.feature_extraction.text", "sklearn.decomposition",
-           "threadpoolctl", "lightgbm", "xgboost", "catboost")
-#: Run once in the zygote after the imports, under warnings "ignore" (no trace in any warning registry),
-#: with one thread: what a typical candidate does first, so the lazy imports and first-call set-up of
-#: pandas and scikit-learn (narwhals, parsers, validation, joblib, ...) are paid once, not per candidate.
-WARMUP = r"""
-import io
-import numpy as np
-import pandas as pd
-rng = np.random.RandomState(0)
-text = "id,num,cat,y\n" + "".join(f"{i},{rng.rand():.3f},{'abc'[i % 3]},{i % 2}\n" for i in range(60))
-frame = pd.read_csv(io.StringIO(text))
-frame.describe(include="all"); frame.isna().sum(); frame.groupby("cat")["num"].mean(); frame.to_csv(io.StringIO())
-from sklearn.compose import ColumnTransformer
-from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
-from sklearn.impute import SimpleImputer
-from sklearn.linear_model import LogisticRegression, Ridge
-from sklearn.metrics import accuracy_score, f1_score, log_loss, mean_squared_error, r2_score, roc_auc_score
-from sklearn.model_selection import KFold, StratifiedKFold, cross_val_score, train_test_split
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
-X, y = frame[["num", "cat"]], frame["y"]
-prep = ColumnTransformer([("num", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), ["num"]),
-                          ("cat", make_pipeline(SimpleImputer(strategy="most_frequent"),
-                                                OneHotEncoder(handle_unknown="ignore")), ["cat"])])
-X_fit, X_val, y_fit, y_val = train_test_split(X, y, test_size=0.25, random_state=0, stratify=y)
-model = make_pipeline(prep, LogisticRegression(max_iter=200)).fit(X_fit, y_fit)
-proba = model.predict_proba(X_val)[:, 1]
-accuracy_score(y_val, proba > 0.5); f1_score(y_val, proba > 0.5); roc_auc_score(y_val, proba); log_loss(y_val, proba)
-mean_squared_error(y_val, proba); r2_score(y_val, proba)
-cross_val_score(make_pipeline(prep, Ridge()), X, y.astype(float), cv=KFold(3), n_jobs=1)
-StratifiedKFold(3).split(X, y)
-codes = OrdinalEncoder().fit_transform(X[["cat"]])
-RandomForestClassifier(n_estimators=3, n_jobs=1, random_state=0).fit(codes, y)
-HistGradientBoostingClassifier(max_iter=3).fit(codes, y)
-try:
-    import lightgbm
-    lightgbm.LGBMClassifier(n_estimators=3, n_jobs=1, verbose=-1).fit(codes, y)
-except ImportError:
-    pass
-"""
 #: Per-candidate variables: not part of the pool's identity, and not in the zygote's environment.
 PER_CANDIDATE = ("HOME", "TMPDIR", "MPLCONFIGDIR", "LOOM_RUN_ID", "LOOM_NODE_ID", MARKER_VAR)
 MAX_RESTARTS = 3
@@ -150,6 +106,7 @@ class WarmPool:
         self.info: dict[str, Any] = {}
         self._lock = threading.Lock()
         self._ready = threading.Event()
+        self._settled = threading.Event()  # the current launch said ready, or failed
         self._proc: subprocess.Popen[bytes] | None = None
         self._ctrl: socket.socket | None = None
         self._dir: Path | None = None
@@ -157,6 +114,7 @@ class WarmPool:
         self.forked = 0  # candidates started warm by this pool
         self.declined = 0  # requests it handed back (run cold)
         self._no_namespaces = ""  # why joining a sandbox failed here (then bwrap candidates run cold)
+        self._broken = ""  # why the server cannot start at all
 
     # ---- the zygote ---------------------------------------------------------------------------
     def start(self) -> None:
@@ -168,12 +126,20 @@ class WarmPool:
         """Launch unless running; a server that died is relaunched at most MAX_RESTARTS times."""
         if self._proc is not None and self._proc.poll() is None:
             return True
+        if self._broken:
+            return False
         if self._proc is not None:
             if self._restarts >= MAX_RESTARTS:
                 return False
             self._restarts += 1
             log.warning("warm pool: the fork server exited (%s); restarting it", self._proc.returncode)
-        self._launch()
+        try:
+            self._launch()
+        except OSError as exc:  # e.g. LOOM_PYTHON cannot be started: every candidate runs cold
+            self._broken = f"the fork server cannot start ({exc})"
+            log.warning("warm pool: %s; candidates run cold", self._broken)
+            self._close_locked()
+            return False
         return True
 
     def _launch(self) -> None:
@@ -185,39 +151,53 @@ class WarmPool:
                "MPLCONFIGDIR": str(self._dir / "matplotlib"), MARKER_VAR: "_" * zygote.MARKER_SLOT,
                # pyarrow's jemalloc would start a background thread at import: no threads before fork
                "JE_ARROW_MALLOC_CONF": "background_thread:false"}
-        with (self._dir / "zygote.log").open("wb") as log_file:
-            self._proc = subprocess.Popen(
-                [self.python, "-c", _source(), str(theirs.fileno()), json.dumps(self.preload), self.warmup],
-                cwd=self._dir, env=env, stdin=subprocess.DEVNULL, stdout=log_file, stderr=log_file,
-                pass_fds=[theirs.fileno()], start_new_session=True,
-            )
-        theirs.close()
+        try:
+            with (self._dir / "zygote.log").open("wb") as log_file:
+                self._proc = subprocess.Popen(
+                    [self.python, "-c", _source(), str(theirs.fileno()), json.dumps(self.preload), self.warmup],
+                    cwd=self._dir, env=env, stdin=subprocess.DEVNULL, stdout=log_file, stderr=log_file,
+                    pass_fds=[theirs.fileno()], start_new_session=True,
+                )
+        except OSError:
+            ours.close()
+            raise
+        finally:
+            theirs.close()
         self._ctrl = ours
-        threading.Thread(target=self._await_ready, args=(ours, self._proc), daemon=True,
+        self._settled = threading.Event()
+        threading.Thread(target=self._await_ready, args=(ours, self._proc, self._settled), daemon=True,
                          name="loom-warm-ready").start()
 
-    def _await_ready(self, ctrl: socket.socket, proc: subprocess.Popen[bytes]) -> None:
+    def _await_ready(self, ctrl: socket.socket, proc: subprocess.Popen[bytes], settled: threading.Event) -> None:
         try:
             ready, _, _ = select.select([ctrl], [], [], self.ready_timeout)
             message = _read(ctrl) if ready else None
         except (OSError, ValueError):
             message = None
-        if message and message.get("ready"):
-            self.info = message
-            if message.get("threads", 1) > 1:
-                log.warning("warm pool: the zygote runs %s threads before forking", message["threads"])
-            log.info("warm pool ready", extra={"pid": message.get("pid"), "loaded": len(message.get("loaded", [])),
-                                               "vm_rss": message.get("vm_rss")})
-            self._ready.set()
-        elif proc.poll() is None:
-            log.warning("warm pool: the zygote did not become ready; candidates run cold")
+        with self._lock:
+            if proc is not self._proc:  # a later launch replaced this one
+                settled.set()
+                return
+            if message and message.get("ready"):
+                self.info = message
+                if message.get("threads", 1) > 1:
+                    log.warning("warm pool: the fork server runs %s threads before forking", message["threads"])
+                log.info("warm pool ready", extra={"pid": message.get("pid"), "vm_rss": message.get("vm_rss"),
+                                                   "loaded": len(message.get("loaded", []))})
+                self._ready.set()
+            else:
+                log.warning("warm pool: the fork server did not become ready (exit %s); candidates run cold",
+                            proc.poll())
+            settled.set()
 
     def ready(self, timeout: float | None = None) -> bool:
-        """Start if needed and wait until the stack is imported (False: not within `timeout`)."""
+        """Start if needed and wait until the stack is imported (False: it failed, or not within `timeout`)."""
         with self._lock:
             if not self._start_locked():
                 return False
-        return self._ready.wait(self.ready_timeout if timeout is None else timeout)
+            settled = self._settled
+        settled.wait(self.ready_timeout if timeout is None else timeout)
+        return self._ready.is_set()
 
     def close(self) -> None:
         """Stop the fork server (running candidates are not affected: each has its own supervisor)."""
@@ -277,7 +257,7 @@ class WarmPool:
                 self._start_locked()  # it died after serving: rewarm in the background, this one runs cold
                 raise WarmUnavailable("the fork server exited; it is restarting")
         if not self.ready():
-            raise WarmUnavailable("the fork server is not ready")
+            raise WarmUnavailable(self._broken or "the fork server is not ready")
         why = self.supports(sandbox, request)  # again: the server's own size is known now
         if why:
             raise WarmUnavailable(why)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -64,13 +65,19 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
+    home = Path(tempfile.mkdtemp(prefix="loom-bench-warm-"))
+    try:
+        measure(args, home)
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
 
+
+def measure(args: argparse.Namespace, home: Path) -> None:
     from loom.adapters import sandbox as sandboxes
     from loom.adapters.mlops.local import LocalMLOps
     from loom.application.config import LoomConfig
     from loom.application.ports.mlops import ExecRequest
 
-    home = Path(tempfile.mkdtemp(prefix="loom-bench-warm-"))
     inputs = wine_input(home / "wine")
     kinds = ["none"] + (["bwrap"] if sandboxes.probe()[0] else [])
     if "bwrap" not in kinds:

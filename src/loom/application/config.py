@@ -104,6 +104,9 @@ class LoomConfig(BaseSettings):
     exec_cpus: int | None = Field(
         None, ge=1, le=256, description="CPU threads per candidate (BLAS/OpenMP pools; unset: cores / workers)"
     )
+    exec_warm: bool = Field(
+        True, description="fork candidates from a warm interpreter with the ML stack imported (off: a clean one each)"
+    )
     sandbox: str = Field("auto", description="where candidates run: auto (bwrap when it works) | bwrap | none")
     sandbox_network: bool = Field(False, description="let sandboxed candidates use the network (on | off)")
     sandbox_env: str | None = Field(

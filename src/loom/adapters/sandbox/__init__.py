@@ -111,7 +111,7 @@ def readiness(config: "LoomConfig") -> "Check":
         return Check("sandbox", Level.FAIL, err.line(), INSTALL_HINT)
     lim = limits(config)
     detail = (f"memory cap {lim.memory_bytes // 1024**2} MB, {lim.cpus} CPU thread(s), "
-              f"network {'on' if lim.network else 'off'}")
+              f"network {'on' if lim.network else 'off'}, warm start {'on' if config.exec_warm else 'off'}")
     if sandbox.isolated:
         return Check("sandbox", Level.PASS, f"bwrap: candidates run isolated ({detail})")
     why = "LOOM_SANDBOX=none" if (config.sandbox or "auto") == "none" else probe(config.home)[1]

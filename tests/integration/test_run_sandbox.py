@@ -22,6 +22,7 @@ import pytest
 
 from loom.adapters import sandbox as sandboxes
 from loom.entrypoints.cli.app import main
+from tests.fakes.env import default_sigint
 from tests.fakes.llm_server import FakeLLMServer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -138,7 +139,8 @@ def test_ctrl_c_kills_every_candidate_process_and_removes_its_folder(
     scratch.mkdir()
     env = {**os.environ, "LOOM_HOME": str(clean_env), "TMPDIR": str(scratch)}
     proc = subprocess.Popen([*LOOM, *RUN, "--mlops", mlops, "--steps", "3", "--exec-timeout", "300"],
-                            env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=default_sigint)
     try:
         deadline = time.monotonic() + 180  # a guard against a hang, not a speed assertion
         while time.monotonic() < deadline and not _alive(marker):

@@ -90,16 +90,24 @@ class MetaflowExecutorMixin:
 
         return None if self.config.metaflow_with else announce(select(self.config))
 
-    def _sandbox_params(self) -> dict[str, str]:
-        """The sandbox the step must use, and the digests of the secrets its output is redacted by."""
+    def _sandbox_params(self, input_dir: Path) -> dict[str, str]:
+        """The sandbox the step must use, and the digests of the secrets its output is redacted by.
+
+        A local step gets the sandbox already chosen here (bwrap | none: no second probe) and a
+        folder next to the search's input where it materializes the CandidateInput once; a remote
+        step (`--with ...`) chooses on its own machine and materializes per step.
+        """
         from loom.adapters.sandbox import limits, select
         from loom.application.redaction import digests, secret_values
 
+        choice, cache = self.config.sandbox, ""
         if not self.config.metaflow_with:
-            select(self.config)  # a forced bwrap that cannot run fails here, before the flow starts
+            # a forced bwrap that cannot run fails here, before the flow starts
+            choice, cache = select(self.config).name, str(Path(input_dir).resolve().parent / "metaflow_input")
         lim = limits(self.config)
-        spec = {"sandbox": self.config.sandbox, "home": str(self.config.home), "memory_bytes": lim.memory_bytes,
-                "cpus": lim.cpus, "network": lim.network, "env": self.config.sandbox_env or ""}
+        spec = {"sandbox": choice, "home": str(self.config.home), "memory_bytes": lim.memory_bytes,
+                "cpus": lim.cpus, "network": lim.network, "env": self.config.sandbox_env or "",
+                "input_cache": cache}
         return {"sandbox": json.dumps(spec), "redact": json.dumps(digests(secret_values()))}
 
     def execute(self, request: ExecRequest) -> ExecResult:
@@ -128,7 +136,7 @@ class MetaflowExecutorMixin:
                 tags = [t for t in tags if not t.startswith(key + ":")] + [f"{key}:{request.tags[key]}"]
         params = {"code": str(code_file), "input": input_ref, "timeout": request.timeout,
                   "node": request.node_id, "search-run": request.run_id, "sweep-id": sweep,
-                  "workspace": str(scratch) if scratch else None, **self._sandbox_params()}
+                  "workspace": str(scratch) if scratch else None, **self._sandbox_params(request.input_dir)}
         if request.metric_name:  # so a report over candidate runs ranks them the right way round
             params["metric-name"] = request.metric_name
             params["direction"] = "maximize" if request.greater_is_better is not False else "minimize"

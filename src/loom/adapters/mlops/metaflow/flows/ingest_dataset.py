@@ -6,7 +6,7 @@ sample_submission (DataFrames or None), test_labels (single-file splits only), s
 (sha256 over content), dataset_name, source.
 """
 
-from metaflow import FlowSpec, Parameter, card, current, step
+from metaflow import FlowSpec, Parameter, current, step
 
 
 class IngestDataset(FlowSpec):
@@ -16,7 +16,6 @@ class IngestDataset(FlowSpec):
     seed = Parameter("seed", help="Seed of the train/test split of a single file", default=0, type=int)
     test_fraction = Parameter("test-fraction", help="Test share of a single file", default=0.2, type=float)
 
-    @card(type="blank", id="dataset")
     @step
     def start(self):
         import time
@@ -52,27 +51,31 @@ class IngestDataset(FlowSpec):
         self.train, self.test, self.sample_submission = train, test, sample
         self.dataset_name = self.dataset or (src.stem if src.is_file() else src.name)
         self.ingest_seconds = round(time.monotonic() - t0, 3)
-        self._card()
+        self._card().save()
         print("loom-progress: storing artifacts", flush=True)
         self.next(self.end)
 
     def _card(self):
         from metaflow.cards import Markdown, Table
 
+        from loom.adapters.shared.metaflow_card import StepCard
+
+        card = StepCard("dataset")
         s = self.schema
-        current.card.append(Markdown(f"# Dataset `{self.dataset_name}`\n\n"
-                                     f"rows: train {s['rows']['train']:,}, test {s['rows']['test']:,} · "
-                                     f"target: `{s['target']}` ({s['task_type']}) · ids: {s['id_columns']}\n\n"
-                                     f"fingerprint `{self.fingerprint[:16]}`"))
+        card.append(Markdown(f"# Dataset `{self.dataset_name}`\n\n"
+                             f"rows: train {s['rows']['train']:,}, test {s['rows']['test']:,} · "
+                             f"target: `{s['target']}` ({s['task_type']}) · ids: {s['id_columns']}\n\n"
+                             f"fingerprint `{self.fingerprint[:16]}`"))
         missing = self.train.isna().mean()
-        current.card.append(Table(
+        card.append(Table(
             [[c["name"], c["dtype"], f"{100 * float(missing.get(c['name'], 0.0)):.1f}%"] for c in s["columns"][:200]],
             headers=["column", "dtype", "missing (train)"],
         ))
         head = self.train.head(10)
-        current.card.append(Markdown("## Preview (train)"))
-        current.card.append(Table([[str(v)[:40] for v in row] for row in head.itertuples(index=False)],
-                                  headers=[str(c) for c in head.columns]))
+        card.append(Markdown("## Preview (train)"))
+        card.append(Table([[str(v)[:40] for v in row] for row in head.itertuples(index=False)],
+                          headers=[str(c) for c in head.columns]))
+        return card
 
     @step
     def end(self):

@@ -4,7 +4,7 @@ Scores the batch's `test` table when it has one, else its `train` table (target 
 Artifacts: manifest, deployment, dataset, predictions (DataFrame), rows_scored, predictions_path.
 """
 
-from metaflow import FlowSpec, Parameter, card, current, step
+from metaflow import FlowSpec, Parameter, current, step
 
 
 class BatchScoreFlow(FlowSpec):
@@ -12,7 +12,6 @@ class BatchScoreFlow(FlowSpec):
     dataset = Parameter("dataset", help="Data object to score", required=True)
     out_dir = Parameter("out-dir", help="Where predictions.csv is written", required=True)
 
-    @card(type="blank", id="batch_score")
     @step
     def start(self):
         import json
@@ -22,6 +21,7 @@ class BatchScoreFlow(FlowSpec):
 
         from loom.adapters.mlops.metaflow.lifecycle import flowkit as fk
         from loom.adapters.mlops.metaflow.lifecycle.analysis import frames, plots, scoring
+        from loom.adapters.shared.metaflow_card import StepCard
 
         self.manifest = json.loads(Path(self.manifest_path).read_text())
         self.deployment = self.manifest.get("deployment")
@@ -37,12 +37,14 @@ class BatchScoreFlow(FlowSpec):
         self.predictions.to_csv(out / "predictions.csv", index=False)
         self.predictions_path = str(out / "predictions.csv")
         target = self.manifest["target"]
-        current.card.append(Markdown(f"# Batch scoring `{self.dataset}` with `{self.deployment}`\n\n"
+        card = StepCard("batch_score")
+        card.append(Markdown(f"# Batch scoring `{self.dataset}` with `{self.deployment}`\n\n"
                                      f"**{self.rows_scored:,} rows scored** · solution `{self.manifest['solution']}`"))
         col = f"{target}_proba" if f"{target}_proba" in self.predictions.columns else target
-        current.card.append(fk.image(plots.distributions(self.predictions, [col])))
+        card.append(fk.image(plots.distributions(self.predictions, [col])))
         head = self.predictions.head(10)
-        current.card.append(fk.markdown_table(head.values.tolist(), [str(c) for c in head.columns]))
+        card.append(fk.markdown_table(head.values.tolist(), [str(c) for c in head.columns]))
+        card.save()
         self.next(self.end)
 
     @step

@@ -6,7 +6,7 @@ data-object contract) + dropped ([{column, kind, detail}]), added, columns_befor
 columns_after, recipe, parent, eda_run, lineage.
 """
 
-from metaflow import FlowSpec, Parameter, card, current, step
+from metaflow import FlowSpec, Parameter, current, step
 
 
 class FeaturesFlow(FlowSpec):
@@ -16,7 +16,6 @@ class FeaturesFlow(FlowSpec):
     target_col = Parameter("target", help="Target column (inferred when empty)", default="")
     seed = Parameter("seed", help="Seed for the leakage checks", default=0, type=int)
 
-    @card(type="blank", id="features")
     @step
     def start(self):
         from loom.adapters.mlops.metaflow.lifecycle import flowkit as fk
@@ -60,7 +59,7 @@ class FeaturesFlow(FlowSpec):
         self.source = self.dataset
         self.parent = self.dataset
         self.lineage = [*t["lineage"], *([self.eda_run] if self.eda_run else []), f"{current.flow_name}/{current.run_id}"]
-        self._card()
+        self._card().save()
         self.next(self.end)
 
     def _card(self):
@@ -68,7 +67,9 @@ class FeaturesFlow(FlowSpec):
 
         from loom.adapters.mlops.metaflow.lifecycle import flowkit as fk
 
-        c = current.card
+        from loom.adapters.shared.metaflow_card import StepCard
+
+        c = StepCard("features")
         c.append(Markdown(f"# Features from `{self.dataset}` (recipe `{self.recipe}`)\n\n"
                           f"**columns {self.columns_before} -> {self.columns_after}** · "
                           f"dropped {len(self.dropped)} · added {len(self.added)} · fingerprint `{self.fingerprint[:16]}`\n\n"
@@ -77,6 +78,7 @@ class FeaturesFlow(FlowSpec):
         c.append(fk.markdown_table([[f["column"], f["kind"], f["detail"]] for f in self.dropped] or [["—", "", ""]],
                                    ["column", "kind", "detail"]))
         c.append(Markdown("## Added\n\n" + (", ".join(f"`{a}`" for a in self.added) or "none")))
+        return c
 
     @step
     def end(self):

@@ -5,7 +5,7 @@ success_rate, failures:[pathspec], last}), drift ([{column, kind, psi, ks, drift
 histograms, new_columns, missing_columns, verdict (HEALTHY | ATTENTION), reasons.
 """
 
-from metaflow import FlowSpec, Parameter, card, current, step
+from metaflow import FlowSpec, Parameter, current, step
 
 
 class OpsFlow(FlowSpec):
@@ -15,7 +15,6 @@ class OpsFlow(FlowSpec):
     reference = Parameter("reference", help="Reference data object", default="")
     limit = Parameter("limit", help="Most recent runs to consider", default=100, type=int)
 
-    @card(type="blank", id="ops")
     @step
     def start(self):
         from loom.domain.errors import UsageError
@@ -37,7 +36,7 @@ class OpsFlow(FlowSpec):
             raise UsageError("pass --flow F, --experiment ID, or --dataset P --reference P0")
         self.mode = "+".join(m for m, on in (("health", self.health is not None), ("drift", bool(self.dataset))) if on)
         self.verdict, self.reasons = ("ATTENTION" if attention else "HEALTHY"), reasons
-        self._card()
+        self._card().save()
         self.next(self.end)
 
     def _health(self):
@@ -95,7 +94,9 @@ class OpsFlow(FlowSpec):
         from loom.adapters.mlops.metaflow.lifecycle import flowkit as fk
         from loom.adapters.mlops.metaflow.lifecycle.analysis import plots
 
-        c = current.card
+        from loom.adapters.shared.metaflow_card import StepCard
+
+        c = StepCard("ops")
         c.append(Markdown(f"# Ops ({self.mode})"))
         c.append(Markdown(fk.verdict_md(self.verdict, self.reasons)))
         if self.health is not None:
@@ -115,6 +116,7 @@ class OpsFlow(FlowSpec):
                 c.append(fk.image(plots.drift_hist(d["column"], self.histograms[d["column"]])))
             if self.new_columns or self.missing_columns:
                 c.append(Markdown(f"new columns: {self.new_columns or 'none'} · missing columns: {self.missing_columns or 'none'}"))
+        return c
 
     @step
     def end(self):

@@ -59,10 +59,11 @@ class MetaflowMLOps(MetaflowExecutorMixin, MetaflowDataMixin, *(() if _Lifecycle
         from loom.domain.checks import Check, Level
 
         checks = generic_readiness(cls, config, credentials)
-        if rt.embedded(config):
-            checks.append(Check("metaflow datastore", Level.PASS, f"embedded local datastore at {rt.datastore_root(config)}"))
-        else:
-            checks.append(Check("metaflow datastore", Level.PASS, f"user profile {config.metaflow_profile or '(METAFLOW_* env)'}"))
+        if any(c.level is Level.FAIL for c in checks):  # metaflow not importable: nothing more to ask it
+            return checks
+        from loom.adapters.mlops.metaflow import doctor
+
+        checks += doctor.checks(config)  # profile, datastore (reachable?), metadata provider
         if config.metaflow_with:
             checks.append(Check("metaflow --with", Level.WARN if rt.embedded(config) else Level.PASS,
                                 f"candidate runs use --with {config.metaflow_with}",

@@ -19,6 +19,7 @@ class BatchScoreFlow(FlowSpec):
 
         from metaflow.cards import Markdown
 
+        from loom.adapters.mlops.metaflow import tabular
         from loom.adapters.mlops.metaflow.lifecycle import flowkit as fk
         from loom.adapters.mlops.metaflow.lifecycle.analysis import frames, plots, scoring
         from loom.adapters.shared.metaflow_card import StepCard
@@ -30,19 +31,20 @@ class BatchScoreFlow(FlowSpec):
         rows = batch["test"] if batch["test"] is not None and len(batch["test"]) else batch["train"]
         frames.check_table(rows, "batch to score")
         predictor = scoring.build_predictor(self.manifest, trained_on["train"])
-        self.predictions = scoring.predictions_frame(self.manifest, predictor, rows)
-        self.rows_scored = int(len(self.predictions))
+        predictions = scoring.predictions_frame(self.manifest, predictor, rows)
+        self.predictions = tabular.for_storage(predictions)  # Parquet bytes; unpickles to a DataFrame
+        self.rows_scored = int(len(predictions))
         out = Path(self.out_dir) / f"{current.flow_name}-{current.run_id}"
         out.mkdir(parents=True, exist_ok=True)
-        self.predictions.to_csv(out / "predictions.csv", index=False)
+        predictions.to_csv(out / "predictions.csv", index=False)
         self.predictions_path = str(out / "predictions.csv")
         target = self.manifest["target"]
         card = StepCard("batch_score")
         card.append(Markdown(f"# Batch scoring `{self.dataset}` with `{self.deployment}`\n\n"
                                      f"**{self.rows_scored:,} rows scored** · solution `{self.manifest['solution']}`"))
-        col = f"{target}_proba" if f"{target}_proba" in self.predictions.columns else target
-        card.append(fk.image(plots.distributions(self.predictions, [col])))
-        head = self.predictions.head(10)
+        col = f"{target}_proba" if f"{target}_proba" in predictions.columns else target
+        card.append(fk.image(plots.distributions(predictions, [col])))
+        head = predictions.head(10)
         card.append(fk.markdown_table(head.values.tolist(), [str(c) for c in head.columns]))
         card.save()
         self.next(self.end)

@@ -18,6 +18,7 @@ class FeaturesFlow(FlowSpec):
 
     @step
     def start(self):
+        from loom.adapters.mlops.metaflow import tabular
         from loom.adapters.mlops.metaflow.lifecycle import flowkit as fk
         from loom.adapters.mlops.metaflow.lifecycle.analysis import frames, leakage, recipes
         from loom.domain.errors import UsageError
@@ -44,9 +45,9 @@ class FeaturesFlow(FlowSpec):
         drop = [f["column"] for f in self.dropped]
         new_train, new_test, self.added = recipes.apply(train, test, target=target, drop=drop, recipe=self.recipe)
         self.columns_before, self.columns_after = int(train.shape[1]), int(new_train.shape[1])
-        self.train, self.test = new_train, new_test
-        sample = t["sample_submission"]
-        self.sample_submission = sample
+        # stored as Parquet bytes that unpickle to DataFrames (tabular.ParquetFrame)
+        self.train, self.test = tabular.for_storage(new_train), tabular.for_storage(new_test)
+        self.sample_submission = tabular.for_storage(t["sample_submission"])
         self.fingerprint = recipes.fingerprint(new_train, new_test)
         self.schema = {
             **schema,

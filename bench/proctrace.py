@@ -1,0 +1,123 @@
+"""Trace every Python process a benchmark starts: when it started and ended, and what it ran.
+
+`enable(folder)` writes a `sitecustomize.py` into folder and puts folder first on PYTHONPATH, so
+every Python child (Metaflow's runtime, its task and card processes) appends one JSON line to
+`folder/trace.jsonl` when it exits: pid, parent pid, start time (the kernel's, so interpreter
+start-up counts), end time and argv. Candidate processes run with a scrubbed environment inside
+the sandbox and are not traced (their own time is the run's `exec_time` artifact).
+
+Only benchmarks use this; nothing in Loom imports it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+SITECUSTOMIZE = r'''
+import atexit, json, os, sys, time
+
+def _started():
+    try:
+        ticks = os.sysconf("SC_CLK_TCK")
+        with open("/proc/self/stat") as fh:
+            start = int(fh.read().rsplit(")", 1)[1].split()[19]) / ticks
+        with open("/proc/stat") as fh:
+            boot = next(int(line.split()[1]) for line in fh if line.startswith("btime"))
+        return boot + start
+    except Exception:
+        return time.time()
+
+_T0 = _started()
+
+def _record():
+    path = os.environ.get("LOOM_PROC_TRACE")
+    if path:
+        rec = {"pid": os.getpid(), "ppid": os.getppid(), "t0": _T0, "t1": time.time(), "argv": sys.argv[:40]}
+        with open(path, "a") as fh:
+            fh.write(json.dumps(rec) + "\n")
+
+atexit.register(_record)
+'''
+
+
+@dataclass(frozen=True)
+class Proc:
+    """One traced process."""
+
+    pid: int
+    ppid: int
+    t0: float
+    t1: float
+    argv: tuple[str, ...]
+
+    @property
+    def seconds(self) -> float:
+        return self.t1 - self.t0
+
+    @property
+    def role(self) -> str:
+        """runtime | step:<name> | card | other, from a Metaflow command line."""
+        args = list(self.argv)
+        if "card" in args and "create" in args:
+            return "card"
+        if "step" in args:
+            i = args.index("step")
+            return f"step:{args[i + 1]}" if i + 1 < len(args) else "step"
+        if "run" in args:
+            return "runtime"
+        return "other"
+
+
+def enable(folder: Path) -> Path:
+    """Trace Python processes started from now on (by this process's children); returns the log."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "sitecustomize.py").write_text(SITECUSTOMIZE)
+    log = folder / "trace.jsonl"
+    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(folder), os.environ.get("PYTHONPATH")) if p)
+    os.environ["LOOM_PROC_TRACE"] = str(log)
+    return log
+
+
+def read(log: Path, since: float = 0.0, until: float = float("inf")) -> list[Proc]:
+    """Processes that started in [since, until), oldest first."""
+    if not log.is_file():
+        return []
+    procs = []
+    for line in log.read_text().splitlines():
+        rec = json.loads(line)
+        if since <= rec["t0"] < until:
+            procs.append(Proc(rec["pid"], rec["ppid"], rec["t0"], rec["t1"], tuple(rec["argv"])))
+    return sorted(procs, key=lambda p: p.t0)
+
+
+def phases(procs: list[Proc], t_call: float, t_return: float, inner: float = 0.0) -> dict[str, float]:
+    """Split one flow run, seen from the caller, into phases (seconds).
+
+    `t_call`/`t_return`: when the caller started/finished the verb; `inner`: time spent in the
+    step's own work that is not Metaflow's (the candidate's exec_time), taken out of the step.
+    """
+    runtime = next((p for p in procs if p.role == "runtime"), None)
+    steps = [p for p in procs if p.role.startswith("step:")]
+    cards = [p for p in procs if p.role == "card"]
+    out: dict[str, float] = {}
+    if runtime is None or not steps:
+        out["total"] = t_return - t_call
+        return out
+    out["loom before the flow"] = runtime.t0 - t_call
+    out["flow start-up (runtime)"] = steps[0].t0 - runtime.t0
+    for i, step in enumerate(steps):
+        name = step.role.split(":", 1)[1]
+        own = step.seconds - sum(c.seconds for c in cards if step.t0 <= c.t0 <= step.t1)
+        out[f"step {name}"] = own - (inner if i == 0 else 0.0)
+        if i + 1 < len(steps):
+            out[f"runtime between {name} and {steps[i + 1].role.split(':', 1)[1]}"] = steps[i + 1].t0 - step.t1
+    if inner:
+        out["the candidate itself"] = inner
+    out["card processes"] = sum(c.seconds for c in cards)
+    out["flow shut-down (runtime)"] = runtime.t1 - steps[-1].t1
+    out["loom after the flow (read back)"] = t_return - runtime.t1
+    out["processes started"] = float(len(procs))
+    return out

@@ -20,13 +20,14 @@ SITECUSTOMIZE = r'''
 import atexit, json, os, sys, time
 
 def _started():
+    # wall clock now, minus how long ago (in the kernel's boot-time clock) this process started
     try:
         ticks = os.sysconf("SC_CLK_TCK")
         with open("/proc/self/stat") as fh:
             start = int(fh.read().rsplit(")", 1)[1].split()[19]) / ticks
-        with open("/proc/stat") as fh:
-            boot = next(int(line.split()[1]) for line in fh if line.startswith("btime"))
-        return boot + start
+        with open("/proc/uptime") as fh:
+            uptime = float(fh.read().split()[0])
+        return time.time() - max(0.0, uptime - start)
     except Exception:
         return time.time()
 

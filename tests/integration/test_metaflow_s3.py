@@ -175,3 +175,28 @@ def test_doctor_reports_the_profile_and_a_reachable_store_then_fails_when_it_is_
     store = next(c for c in report["checks"] if c["subject"] == "metaflow datastore")
     assert code == 2 and report["status"] == "FAIL" and store["level"] == "FAIL"
     assert "not reachable" in store["detail"] and "METAFLOW_S3_ENDPOINT_URL" in store["fix"]
+
+
+def test_pipeline_schedule_compiles_an_argo_workflows_template_offline(s3, lifecycle):
+    """`loom pipeline --schedule CRON --deploy argo`: Metaflow's Deployer, `argo-workflows create --only-json`."""
+    pytest.importorskip("kubernetes")
+    _, out, _ = loom(s3, "--json", "pipeline", "--schedule", "15 3 * * 1", "--deploy", "argo",
+                     "--dataset", lifecycle["features"]["pathspec"], "--goal", "predict defaulted",
+                     "--metric", "Maximize ROC-AUC", "--search", "baseline", "--steps", "2",
+                     extra={"LOOM_METAFLOW_WITH": "kubernetes:cpu=2,memory=4096"})
+    assert out["status"] == "OK" and out["applied"] is False and out["orchestrator"] == "argo-workflows"
+    template = json.loads(Path(out["template_path"]).read_text())
+    assert template["kind"] == "WorkflowTemplate" and template["metadata"]["name"] == out["name"]
+    annotations = template["metadata"]["annotations"]
+    assert json.loads(annotations["metaflow/cron"])["schedule"] == "15 3 * * 1"
+    steps = {t["name"]: t for t in template["spec"]["templates"] if "container" in t}
+    assert {"start", "end"} <= set(steps)
+    start = steps["start"]["container"]
+    command = " ".join(start["command"] + start.get("args", []))
+    assert "loom_pipeline.py" in command and "step start" in command
+    assert start["resources"]["requests"]["cpu"] == "2" and start["resources"]["requests"]["memory"] == "4096M"
+    env = {e["name"]: e.get("value") for e in start["env"]}
+    assert env["METAFLOW_DATASTORE_SYSROOT_S3"] == f"s3://{s3['server'].bucket}/metaflow"
+    assert env["METAFLOW_DEFAULT_DATASTORE"] == "s3"
+    # the code package was uploaded to the bucket, where the pods fetch it
+    assert any(k.startswith("metaflow/LoomPipeline/data/") for k in s3["server"].keys("metaflow/LoomPipeline/"))

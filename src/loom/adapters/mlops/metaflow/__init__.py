@@ -3,6 +3,8 @@
 `MetaflowMLOps(config)` is composed from mixins, one idea each:
 - `MetaflowExecutorMixin` (executor.py): the Executor port — every candidate of `loom run` is
   one run of the static CandidateRun flow.
+- `MetaflowSchedulingMixin` (scheduling.py): `loom pipeline --schedule CRON --deploy argo` (the
+  LoomPipeline flow compiled through Metaflow's Deployer).
 - `MetaflowDataMixin` (data.py): the DataStore port — ingest, datasets, runs, show, card,
   `materialize(pathspec, dest_dir)` for `loom run --dataset`.
 - `LifecycleMixin` from the `lifecycle` subpackage (issue 6: eda, features, validate, report,
@@ -21,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from loom.adapters.mlops.metaflow.data import MetaflowDataMixin
 from loom.adapters.mlops.metaflow.executor import MetaflowExecutorMixin
+from loom.adapters.mlops.metaflow.scheduling import MetaflowSchedulingMixin
 
 if TYPE_CHECKING:
     from loom.application.config import LoomConfig
@@ -43,7 +46,7 @@ def _lifecycle_mixin() -> type:
 _Lifecycle: Any = _lifecycle_mixin()
 
 
-class MetaflowMLOps(MetaflowExecutorMixin, MetaflowDataMixin, *(() if _Lifecycle is object else (_Lifecycle,))):  # type: ignore[misc]
+class MetaflowMLOps(MetaflowExecutorMixin, MetaflowDataMixin, MetaflowSchedulingMixin, *(() if _Lifecycle is object else (_Lifecycle,))):  # type: ignore[misc]
     """Metaflow as Loom's muscle; embedded local datastore under LOOM_HOME unless a profile is set."""
 
     name = "metaflow"

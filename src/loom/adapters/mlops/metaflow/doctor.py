@@ -45,10 +45,12 @@ if out["datastore"] == "s3":
     try:
         from urllib.parse import urlparse
         from botocore.config import Config
+        from metaflow.metaflow_config import DATATOOLS_CLIENT_PARAMS
         from metaflow.plugins.datatools.s3.s3util import get_s3_client
         root = urlparse(out["s3_root"])
-        client, _ = get_s3_client(s3_client_params={"config": Config(connect_timeout=5, read_timeout=10,
-                                                                     retries={"max_attempts": 1})})
+        params = dict(DATATOOLS_CLIENT_PARAMS)  # endpoint, certificates: as Metaflow's own S3 client
+        params.setdefault("config", Config(connect_timeout=5, read_timeout=10, retries={"max_attempts": 1}))
+        client, _ = get_s3_client(s3_client_params=params)
         client.list_objects_v2(Bucket=root.netloc, Prefix=root.path.lstrip("/"), MaxKeys=1)
         out["store_ok"] = True
     except Exception as exc:

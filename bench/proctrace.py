@@ -94,11 +94,22 @@ def read(log: Path, since: float = 0.0, until: float = float("inf")) -> list[Pro
     return sorted(procs, key=lambda p: p.t0)
 
 
+def run_processes(log: Path, t_call: float, t_return: float) -> list[Proc]:
+    """The processes of the one flow run started between t_call and t_return: its runtime and the
+    runtime's children (tasks, card renders), even those still running after t_return."""
+    procs = read(log, t_call - 0.05)
+    runtime = next((p for p in procs if p.role == "runtime" and p.t0 <= t_return), None)
+    if runtime is None:
+        return []
+    return [runtime, *(p for p in procs if p.ppid == runtime.pid)]
+
+
 def phases(procs: list[Proc], t_call: float, t_return: float, inner: float = 0.0) -> dict[str, float]:
     """Split one flow run, seen from the caller, into phases (seconds).
 
     `t_call`/`t_return`: when the caller started/finished the verb; `inner`: time spent in the
     step's own work that is not Metaflow's (the candidate's exec_time), taken out of the step.
+    What the run does after the caller got its answer (a detached `end` step) is listed apart.
     """
     runtime = next((p for p in procs if p.role == "runtime"), None)
     steps = [p for p in procs if p.role.startswith("step:")]
@@ -109,16 +120,24 @@ def phases(procs: list[Proc], t_call: float, t_return: float, inner: float = 0.0
         return out
     out["loom before the flow"] = runtime.t0 - t_call
     out["flow start-up (runtime)"] = steps[0].t0 - runtime.t0
+    returned_at = next((i for i, s in enumerate(steps) if s.t1 >= t_return - 1e-3), len(steps))
     for i, step in enumerate(steps):
         name = step.role.split(":", 1)[1]
+        after = " (after the call returned)" if i >= returned_at else ""
         own = step.seconds - sum(c.seconds for c in cards if step.t0 <= c.t0 <= step.t1)
-        out[f"step {name}"] = own - (inner if i == 0 else 0.0)
+        out[f"step {name}{after}"] = own - (inner if i == 0 else 0.0)
+        if i == 0 and inner:
+            out["the candidate itself (inside step start)"] = inner
         if i + 1 < len(steps):
-            out[f"runtime between {name} and {steps[i + 1].role.split(':', 1)[1]}"] = steps[i + 1].t0 - step.t1
-    if inner:
-        out["the candidate itself"] = inner
+            nxt = steps[i + 1].role.split(":", 1)[1]
+            after = " (after the call returned)" if i + 1 >= returned_at else ""
+            out[f"runtime between {name} and {nxt}{after}"] = steps[i + 1].t0 - step.t1
     out["card processes"] = sum(c.seconds for c in cards)
-    out["flow shut-down (runtime)"] = runtime.t1 - steps[-1].t1
-    out["loom after the flow (read back)"] = t_return - runtime.t1
+    if returned_at < len(steps):
+        out["loom reads the results"] = t_return - steps[returned_at - 1].t1
+        out["flow shut-down (after the call returned)"] = runtime.t1 - steps[-1].t1
+    else:
+        out["flow shut-down (runtime)"] = runtime.t1 - steps[-1].t1
+        out["loom reads the results"] = t_return - runtime.t1
     out["processes started"] = float(len(procs))
     return out

@@ -41,7 +41,8 @@ class S3Server:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 60.0) -> "S3Server":
-        binary = shutil.which("moto_server") or str(Path(sys.executable).with_name("moto_server"))
+        own = Path(sys.executable).with_name("moto_server")  # this environment's (the locked moto)
+        binary = str(own) if own.exists() else (shutil.which("moto_server") or "moto_server")
         self.root.mkdir(parents=True, exist_ok=True)
         log = open(self.root / "moto_server.log", "wb")  # noqa: SIM115 - closed with the process
         self.proc = subprocess.Popen([binary, "-H", "127.0.0.1", "-p", str(self.port)], stdout=log,

@@ -73,6 +73,7 @@ def world(tmp_path_factory: pytest.TempPathFactory):
         crash = mlops.execute(ExecRequest(code=CRASH, node_id="n-crash", **req))
         hang = mlops.execute(ExecRequest(code="import time\nprint('sleeping', flush=True)\ntime.sleep(120)\n",
                                          node_id="n-hang", **{**req, "timeout": 2}))
+        mlops.drain()  # the runs' `end` steps finish after execute returns
     return dict(root=root, home=home, config=config, mlops=mlops, data=data, single=single,
                 first=first, second=second, split=split, good=good, crash=crash, hang=hang,
                 progress=progress, inputs=inputs)

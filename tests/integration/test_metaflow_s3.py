@@ -192,11 +192,13 @@ def test_pipeline_schedule_compiles_an_argo_workflows_template_offline(s3, lifec
     steps = {t["name"]: t for t in template["spec"]["templates"] if "container" in t}
     assert {"start", "end"} <= set(steps)
     start = steps["start"]["container"]
-    command = " ".join(start["command"] + start.get("args", []))
+    command = " ".join(start["command"] + (start.get("args") or []))
     assert "loom_pipeline.py" in command and "step start" in command
     assert start["resources"]["requests"]["cpu"] == "2" and start["resources"]["requests"]["memory"] == "4096M"
     env = {e["name"]: e.get("value") for e in start["env"]}
     assert env["METAFLOW_DATASTORE_SYSROOT_S3"] == f"s3://{s3['server'].bucket}/metaflow"
-    assert env["METAFLOW_DEFAULT_DATASTORE"] == "s3"
+    assert env["METAFLOW_DEFAULT_DATASTORE"] == "s3" and env["METAFLOW_S3_ENDPOINT_URL"] == s3["server"].endpoint
+    compiled = json.loads(env["METAFLOW_FLOW_CONFIG_VALUE"])  # the pipeline's arguments travel with the template
+    assert lifecycle["features"]["pathspec"] in json.dumps(compiled) and "15 3 * * 1" in json.dumps(compiled)
     # the code package was uploaded to the bucket, where the pods fetch it
     assert any(k.startswith("metaflow/LoomPipeline/data/") for k in s3["server"].keys("metaflow/LoomPipeline/"))

@@ -118,8 +118,14 @@ def run_flow(
     timeout: float | None = None,
     on_line: Callable[[str], None] | None = None,
     cancel: Any = None,
+    detach_when: Callable[[str], bool] | None = None,
+    tails: list["FlowTail"] | None = None,
 ) -> str:
     """Run `config.python flow_file run --<param> <value> ...`; return the run's pathspec.
+
+    `detach_when` (with `tails`): return as soon as an output line satisfies it (e.g. the runtime
+    starting the `end` task: the earlier steps' artifacts are stored), leaving the rest of the
+    run to finish in the background as a FlowTail appended to `tails` (the caller waits for it).
 
     `params` map parameter names to values (None skipped, bools as 'true'/'false', Paths as
     str). `with_` adds `--with SPEC` per item (e.g. "kubernetes"): passed through, never
@@ -148,11 +154,16 @@ def run_flow(
         for spec in _with_specs(with_):
             argv += ["--with", spec]
         log.debug("running flow", extra={"flow": flow_file.name, "cwd": str(root)})
-        lines, code, stopped = _stream(argv, root, subprocess_env(config), timeout, on_line, cancel)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        lines, code, stopped, proc = _stream(argv, root, subprocess_env(config), timeout, on_line, cancel,
+                                             detach_when if tails is not None else None)
         run_id = run_id_file.read_text().strip() if run_id_file.is_file() else ""
     flow_name = _flow_name(flow_file, lines)
     pathspec = f"{flow_name}/{run_id}" if run_id else None
     where = f" ({pathspec})" if pathspec else ""
+    if stopped == "detached" and tails is not None and pathspec:
+        tails.append(FlowTail(proc, lines, pathspec, deadline))
+        return pathspec
     if stopped:
         why = f"timed out after {timeout:.0f}s" if stopped == "timeout" else "was cancelled"
         raise _failed(f"{flow_name} {why}{where}", pathspec, stopped)
@@ -188,7 +199,8 @@ def _stream(
     timeout: float | None,
     on_line: Callable[[str], None] | None,
     cancel: Any = None,
-) -> tuple[list[str], int | None, str | None]:
+    detach_when: Callable[[str], bool] | None = None,
+) -> tuple[list[str], int | None, str | None, "subprocess.Popen[str]"]:
     try:
         proc = subprocess.Popen(
             argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -198,6 +210,7 @@ def _stream(
         raise ConfigError(f"cannot start the flow interpreter {argv[0]!r} (LOOM_PYTHON): {exc.strerror or exc}") from None
     lines: list[str] = []
     stopped: str | None = None
+    detached = threading.Event()
 
     def reader() -> None:
         assert proc.stdout is not None
@@ -209,14 +222,18 @@ def _stream(
             if on_line is not None:
                 with contextlib.suppress(Exception):
                     on_line(line)
+            if detach_when is not None and not detached.is_set() and detach_when(line):
+                detached.set()
 
     thread = threading.Thread(target=reader, daemon=True)
     thread.start()
     deadline = None if timeout is None else time.monotonic() + timeout
     try:
         while True:
+            if detached.wait(timeout=0.05 if detach_when is not None else 0) and proc.poll() is None:
+                return lines, None, "detached", proc  # the reader keeps draining the output
             try:
-                proc.wait(timeout=0.2)
+                proc.wait(timeout=0.05 if detach_when is not None else 0.2)
                 break
             except subprocess.TimeoutExpired:
                 if deadline is not None and time.monotonic() > deadline:
@@ -230,7 +247,41 @@ def _stream(
         _kill_group(proc)
         raise
     thread.join(timeout=5)
-    return lines, proc.returncode, stopped
+    return lines, proc.returncode, stopped, proc
+
+
+class FlowTail:
+    """The last steps of a run still finishing after run_flow returned (see `detach_when`).
+
+    `wait()` blocks until the flow process ends (killing its process group past the run's deadline)
+    and says whether the run finished cleanly; a failure is logged with the flow's error line.
+    """
+
+    def __init__(self, proc: "subprocess.Popen[str]", lines: list[str], pathspec: str, deadline: float | None) -> None:
+        self.proc, self.lines, self.pathspec, self.deadline = proc, lines, pathspec, deadline
+        self._lock = threading.Lock()
+
+    def done(self) -> bool:
+        return self.proc.poll() is not None
+
+    def wait(self) -> bool:
+        with self._lock:
+            try:
+                left = None if self.deadline is None else max(0.0, self.deadline - time.monotonic())
+                self.proc.wait(timeout=left)
+            except subprocess.TimeoutExpired:
+                _kill_group(self.proc)
+            except BaseException:
+                _kill_group(self.proc)
+                raise
+            ok = self.proc.returncode == 0
+            if not ok:
+                log.warning("flow run did not finish cleanly",
+                            extra={"pathspec": self.pathspec, "error": last_error_line(self.lines)})
+            return ok
+
+    def kill(self) -> None:
+        _kill_group(self.proc)
 
 
 def _kill_group(proc: subprocess.Popen[str]) -> None:
@@ -305,6 +356,14 @@ def get_run(config: "LoomConfig", pathspec: str | Pathspec, *flows: str) -> Any:
             ) from None
         except mf.exception.MetaflowNamespaceMismatch:
             raise UsageError(f"{spec.run} is not visible in this namespace") from None
+
+
+def read_step_artifacts(pathspec: str, step: str, names: Iterable[str], config: "LoomConfig") -> dict[str, Any]:
+    """{name: value} of the artifacts of one step's (only) task: readable while later steps still run."""
+    run = get_run(config, pathspec)
+    with client(config):
+        data = run[step].task.data
+        return {name: getattr(data, name) for name in names if name in data}
 
 
 def read_artifacts(pathspec: str, names: Iterable[str], config: "LoomConfig") -> dict[str, Any]:

@@ -5,13 +5,19 @@ The prepared candidate input of a search is stored once as a CandidateInput data
 works remotely: `LOOM_METAFLOW_WITH` (e.g. `kubernetes`, `batch`, several separated by `;`)
 is passed through as `--with` to candidate runs — Metaflow scales out, Loom never emulates it
 (remote runs need a Metaflow profile with a shared datastore and metadata service).
+
+`execute` returns once the run's `start` step has stored the candidate's results; the run's
+`end` step then finishes in the background while the search moves on (its next LLM call), and
+`drain()` waits for those tails (RunSearch calls it before returning; it also runs at exit).
 """
 
 from __future__ import annotations
 
 import hashlib
+import atexit
 import json
 import logging
+import re
 import shutil
 import tempfile
 import threading
@@ -40,6 +46,10 @@ _CACHE_INIT = threading.Lock()
 
 RESULT_ARTIFACTS = ("stdout", "stderr", "exit_code", "timed_out", "exec_time", "exc_type",
                     "exc_message", "exc_trace", "submission", "metric")
+#: The runtime launching the `end` task: `start` finished and its artifacts (the result) are stored.
+_END_STARTED = re.compile(r"\[\d+/end/\d+ \(pid \d+\)\] Task is starting")
+#: Candidate runs whose `end` step may still be finishing in the background.
+MAX_PENDING_TAILS = 2
 
 
 def _digest(input_dir: Path) -> str:
@@ -63,7 +73,32 @@ class MetaflowExecutorMixin:
             if not hasattr(self, "_inputs"):
                 self._inputs: dict[tuple[str, str], str] = {}
                 self._inputs_lock = threading.Lock()
+                self._tails: list[rt.FlowTail] = []
+                self._tails_lock = threading.Lock()
+                atexit.register(self.drain)  # a process never exits with a candidate run half-recorded
         return self._inputs
+
+    def drain(self) -> None:
+        """Wait until every candidate run returned early has finished its `end` step.
+
+        `execute` returns as soon as the candidate's results are stored (the `start` step): the
+        run's `end` step finishes in the background, overlapping whatever the caller does next (the
+        next LLM call). RunSearch calls this before it returns; so should any caller that reads a
+        candidate run's `successful`/`finished` right after `execute`.
+        """
+        self._input_cache()
+        with self._tails_lock:
+            pending, self._tails = self._tails, []
+        for tail in pending:
+            tail.wait()
+
+    def _keep_tail(self, tail: "rt.FlowTail") -> None:
+        self._input_cache()
+        with self._tails_lock:
+            self._tails = [t for t in self._tails if not t.done()] + [tail]
+            oldest = self._tails[0] if len(self._tails) > MAX_PENDING_TAILS else None
+        if oldest is not None:  # bounded: never more than a couple of finishing runs at once
+            oldest.wait()
 
     def candidate_input(self, input_dir: Path, run_id: str = "") -> str:
         """Pathspec of the CandidateInput holding `input_dir` (stored once per content)."""
@@ -140,11 +175,12 @@ class MetaflowExecutorMixin:
         if request.metric_name:  # so a report over candidate runs ranks them the right way round
             params["metric-name"] = request.metric_name
             params["direction"] = "maximize" if request.greater_is_better is not False else "minimize"
+        tails: list[rt.FlowTail] = []
         try:
             pathspec = rt.run_flow(
                 CANDIDATE_FLOW, params, self.config, tags=tags, with_=self.config.metaflow_with,
                 timeout=request.timeout + (REMOTE_OVERHEAD_S if self.config.metaflow_with else FLOW_OVERHEAD_S),
-                cancel=request.cancel,
+                cancel=request.cancel, detach_when=lambda line: bool(_END_STARTED.search(line)), tails=tails,
             )
         except ExecutionFailed as err:  # the flow itself failed (OOM of the step, infra, cancel)
             log.warning("candidate flow failed", extra={"node": request.node_id, "error": err.line()})
@@ -158,7 +194,9 @@ class MetaflowExecutorMixin:
             process.kill_tree(None, sweep)
             if scratch is not None:
                 shutil.rmtree(scratch, ignore_errors=True)
-        art = rt.read_artifacts(pathspec, RESULT_ARTIFACTS, self.config)
+        for tail in tails:  # the `end` step finishes in the background (see drain)
+            self._keep_tail(tail)
+        art = rt.read_step_artifacts(pathspec, "start", RESULT_ARTIFACTS, self.config)
         submission = None
         if art.get("submission") is not None:
             submission = workspace / "submission.csv"

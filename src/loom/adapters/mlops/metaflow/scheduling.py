@@ -47,7 +47,7 @@ class MetaflowSchedulingMixin:
         os.environ.update({k: v for k, v in env.items() if k.startswith("METAFLOW_")})  # the Deployer reads them here
         from metaflow import Deployer
 
-        kwargs: dict[str, Any] = {"config_value": [("pipeline", json.dumps(settings))]}
+        kwargs: dict[str, Any] = {"config_value": [("pipeline", settings)]}
         specs = rt._with_specs(self.config.metaflow_with)
         if specs:
             kwargs["decospecs"] = specs

@@ -11,10 +11,12 @@ card are in S3, and nothing is written under LOOM_HOME's local datastore.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
 import sys
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -198,7 +200,11 @@ def test_pipeline_schedule_compiles_an_argo_workflows_template_offline(s3, lifec
     env = {e["name"]: e.get("value") for e in start["env"]}
     assert env["METAFLOW_DATASTORE_SYSROOT_S3"] == f"s3://{s3['server'].bucket}/metaflow"
     assert env["METAFLOW_DEFAULT_DATASTORE"] == "s3" and env["METAFLOW_S3_ENDPOINT_URL"] == s3["server"].endpoint
-    compiled = json.loads(env["METAFLOW_FLOW_CONFIG_VALUE"])  # the pipeline's arguments travel with the template
-    assert lifecycle["features"]["pathspec"] in json.dumps(compiled) and "15 3 * * 1" in json.dumps(compiled)
-    # the code package was uploaded to the bucket, where the pods fetch it
-    assert any(k.startswith("metaflow/LoomPipeline/data/") for k in s3["server"].keys("metaflow/LoomPipeline/"))
+    # the code package the pods fetch is in the bucket, and carries the pipeline's arguments (its Config)
+    url = env["METAFLOW_CODE_URL"]
+    assert url.startswith(f"s3://{s3['server'].bucket}/metaflow/LoomPipeline/data/")
+    blob = s3["server"].client().get_object(Bucket=s3["server"].bucket, Key=url.split("/", 3)[3])["Body"].read()
+    with tarfile.open(fileobj=io.BytesIO(blob)) as tar:
+        texts = [tar.extractfile(m).read().decode("utf-8", "replace") for m in tar.getmembers() if m.isfile()]
+    assert any(lifecycle["features"]["pathspec"] in t and "15 3 * * 1" in t for t in texts)
+    assert any("class LoomPipeline" in t for t in texts)

@@ -24,13 +24,11 @@ pytest.importorskip("metaflow")
 pytest.importorskip("sklearn")
 pytest.importorskip("matplotlib")
 
-from loom.adapters.mlops.metaflow import MetaflowMLOps  # noqa: E402
-from loom.application.config import LoomConfig  # noqa: E402
 from loom.application.ports.lifecycle import Lifecycle  # noqa: E402
 from loom.entrypoints.cli.app import main  # noqa: E402
 from tests.fakes.env import clean_process_env  # noqa: E402
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("metaflow-embedded")]
 
 ROOT = Path(__file__).resolve().parents[2]
 PLANTED = {"loan_status": "target_duplicate", "recovery_amount": "near_perfect_predictor", "closed_date": "time_leakage",
@@ -45,12 +43,11 @@ def _example(name: str, out: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def bed(tmp_path_factory: pytest.TempPathFactory):
+def bed(metaflow_bed, tmp_path_factory: pytest.TempPathFactory):
+    """In the session's shared datastore: leaky loans ingested, profiled, cleaned, validated raw and clean."""
     root = tmp_path_factory.mktemp("lifecycle")
-    home = root / "home"
+    home, config, mlops = metaflow_bed["home"], metaflow_bed["config"], metaflow_bed["mlops"]
     with clean_process_env():
-        config = LoomConfig.load(flags={"home": str(home)}, env_file=None)
-        mlops = MetaflowMLOps(config)
         raw = mlops.ingest(_example("leaky_loans", root / "leaky"))
         eda = mlops.eda(raw.pathspec)
         feats = mlops.build_features(raw.pathspec, from_eda=eda.pathspec)

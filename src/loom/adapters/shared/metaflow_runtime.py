@@ -16,6 +16,7 @@ Nothing here imports metaflow at module import time.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import logging
 import os
@@ -119,13 +120,14 @@ def run_flow(
     on_line: Callable[[str], None] | None = None,
     cancel: Any = None,
     detach_when: Callable[[str], bool] | None = None,
-    tails: list["FlowTail"] | None = None,
+    drain_first: bool = True,
 ) -> str:
     """Run `config.python flow_file run --<param> <value> ...`; return the run's pathspec.
 
-    `detach_when` (with `tails`): return as soon as an output line satisfies it (e.g. the runtime
-    starting the `end` task: the earlier steps' artifacts are stored), leaving the rest of the
-    run to finish in the background as a FlowTail appended to `tails` (the caller waits for it).
+    `detach_when`: return as soon as an output line satisfies it (e.g. the runtime starting the
+    `end` task: the earlier steps' artifacts are stored); the rest of the run finishes in the
+    background (a FlowTail, see drain()). `drain_first`: wait for such runs before starting this
+    one (default: a flow may read them); a flow that reads none of them passes False.
 
     `params` map parameter names to values (None skipped, bools as 'true'/'false', Paths as
     str). `with_` adds `--with SPEC` per item (e.g. "kubernetes"): passed through, never
@@ -138,6 +140,8 @@ def run_flow(
     flow_file = Path(flow_file).resolve()
     if not flow_file.is_file():
         raise ExecutionFailed(f"flow file {flow_file} does not exist")
+    if drain_first:
+        drain()
     root = ensure_root(config) if embedded(config) else Path.cwd()
     with tempfile.TemporaryDirectory(prefix="loom-runid-") as tmp:
         run_id_file = Path(tmp) / "run_id"
@@ -155,14 +159,13 @@ def run_flow(
             argv += ["--with", spec]
         log.debug("running flow", extra={"flow": flow_file.name, "cwd": str(root)})
         deadline = None if timeout is None else time.monotonic() + timeout
-        lines, code, stopped, proc = _stream(argv, root, subprocess_env(config), timeout, on_line, cancel,
-                                             detach_when if tails is not None else None)
+        lines, code, stopped, proc = _stream(argv, root, subprocess_env(config), timeout, on_line, cancel, detach_when)
         run_id = run_id_file.read_text().strip() if run_id_file.is_file() else ""
     flow_name = _flow_name(flow_file, lines)
     pathspec = f"{flow_name}/{run_id}" if run_id else None
     where = f" ({pathspec})" if pathspec else ""
-    if stopped == "detached" and tails is not None and pathspec:
-        tails.append(FlowTail(proc, lines, pathspec, deadline))
+    if stopped == "detached" and pathspec:
+        keep_tail(FlowTail(proc, lines, pathspec, deadline))
         return pathspec
     if stopped:
         why = f"timed out after {timeout:.0f}s" if stopped == "timeout" else "was cancelled"
@@ -284,6 +287,41 @@ class FlowTail:
         _kill_group(self.proc)
 
 
+_END_STARTED = re.compile(r"\[\d+/end/\d+ \(pid \d+\)\] Task is starting")
+
+
+def end_step_started(line: str) -> bool:
+    """A run_flow `detach_when`: the runtime launched the `end` task, so `start` stored its artifacts."""
+    return bool(_END_STARTED.search(line))
+
+
+#: Runs whose last steps are still finishing in this process's background (run_flow detach_when).
+MAX_PENDING_TAILS = 2
+_tails: list[FlowTail] = []
+_tails_lock = threading.Lock()
+
+
+def keep_tail(tail: FlowTail) -> None:
+    """Track a detached run; never more than MAX_PENDING_TAILS at once (the oldest is waited for)."""
+    with _tails_lock:
+        _tails[:] = [t for t in _tails if not t.done()] + [tail]
+        oldest = _tails.pop(0) if len(_tails) > MAX_PENDING_TAILS else None
+    if oldest is not None:
+        oldest.wait()
+
+
+def drain() -> None:
+    """Wait until every detached run of this process has finished (reads and later flows see whole runs)."""
+    with _tails_lock:
+        pending = list(_tails)
+        _tails.clear()
+    for tail in pending:
+        tail.wait()
+
+
+atexit.register(drain)  # a process never exits with a run half-recorded
+
+
 def _kill_group(proc: subprocess.Popen[str]) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
@@ -323,12 +361,15 @@ def _flow_name(flow_file: Path, lines: Sequence[str]) -> str:
 # reading back (Client API)
 # --------------------------------------------------------------------------------------------
 @contextlib.contextmanager
-def client(config: "LoomConfig") -> Iterator[Any]:
+def client(config: "LoomConfig", *, wait: bool = True) -> Iterator[Any]:
     """Point the in-process Client API at the datastore flows use; yields the metaflow module.
 
     Embedded: local metadata at datastore_root(); always the global namespace (runs of every
-    user). Thread-safe only in the sense that callers serialize on one lock.
+    user). Thread-safe only in the sense that callers serialize on one lock. `wait`: first let
+    the runs this process detached finish (drain), so what is read is whole.
     """
+    if wait:
+        drain()
     with _flow_lock:
         is_embedded = embedded(config)  # decided before anything below touches os.environ
         user = metaflow_env(config).get("METAFLOW_USER")
@@ -342,12 +383,12 @@ def client(config: "LoomConfig") -> Iterator[Any]:
         yield metaflow
 
 
-def get_run(config: "LoomConfig", pathspec: str | Pathspec, *flows: str) -> Any:
+def get_run(config: "LoomConfig", pathspec: str | Pathspec, *flows: str, wait: bool = True) -> Any:
     """The Client `Run` for a pathspec; one-line UsageError when unknown or of the wrong flow."""
     spec = pathspec if isinstance(pathspec, Pathspec) else Pathspec.parse(str(pathspec))
     if flows:
         spec.expect_flow(*flows)
-    with client(config) as mf:
+    with client(config, wait=wait) as mf:
         try:
             return mf.Run(spec.run)
         except mf.exception.MetaflowNotFound:
@@ -360,8 +401,8 @@ def get_run(config: "LoomConfig", pathspec: str | Pathspec, *flows: str) -> Any:
 
 def read_step_artifacts(pathspec: str, step: str, names: Iterable[str], config: "LoomConfig") -> dict[str, Any]:
     """{name: value} of the artifacts of one step's (only) task: readable while later steps still run."""
-    run = get_run(config, pathspec)
-    with client(config):
+    run = get_run(config, pathspec, wait=False)
+    with client(config, wait=False):
         data = run[step].task.data
         return {name: getattr(data, name) for name in names if name in data}
 
@@ -382,9 +423,9 @@ def _where(config: "LoomConfig") -> str:
     return "the user's Metaflow endpoint (METAFLOW_PROFILE); list them with `loom runs`"
 
 
-def card_files(config: "LoomConfig", pathspec: str) -> list[Path]:
+def card_files(config: "LoomConfig", pathspec: str, *, wait: bool = True) -> list[Path]:
     """On-disk HTML cards of a run (embedded datastore); elsewhere fetched via get_cards."""
-    run = get_run(config, pathspec)
+    run = get_run(config, pathspec, wait=wait)
     spec = Pathspec.parse(pathspec)
     found: list[Path] = []
     if embedded(config):
@@ -395,7 +436,7 @@ def card_files(config: "LoomConfig", pathspec: str) -> list[Path]:
             found.sort(key=lambda p: p.stat().st_mtime)
             return found
     out_dir = config.home / "cards" / spec.flow / spec.run_id
-    with client(config) as mf, _cwd(datastore_root(config) if embedded(config) else Path.cwd()):
+    with client(config, wait=wait) as mf, _cwd(datastore_root(config) if embedded(config) else Path.cwd()):
         from metaflow.cards import get_cards
         from metaflow.plugins.cards.exception import CardNotPresentException
 

@@ -14,10 +14,8 @@ is passed through as `--with` to candidate runs — Metaflow scales out, Loom ne
 from __future__ import annotations
 
 import hashlib
-import atexit
 import json
 import logging
-import re
 import shutil
 import tempfile
 import threading
@@ -46,10 +44,6 @@ _CACHE_INIT = threading.Lock()
 
 RESULT_ARTIFACTS = ("stdout", "stderr", "exit_code", "timed_out", "exec_time", "exc_type",
                     "exc_message", "exc_trace", "submission", "metric")
-#: The runtime launching the `end` task: `start` finished and its artifacts (the result) are stored.
-_END_STARTED = re.compile(r"\[\d+/end/\d+ \(pid \d+\)\] Task is starting")
-#: Candidate runs whose `end` step may still be finishing in the background.
-MAX_PENDING_TAILS = 2
 
 
 def _digest(input_dir: Path) -> str:
@@ -73,9 +67,6 @@ class MetaflowExecutorMixin:
             if not hasattr(self, "_inputs"):
                 self._inputs: dict[tuple[str, str], str] = {}
                 self._inputs_lock = threading.Lock()
-                self._tails: list[rt.FlowTail] = []
-                self._tails_lock = threading.Lock()
-                atexit.register(self.drain)  # a process never exits with a candidate run half-recorded
         return self._inputs
 
     def drain(self) -> None:
@@ -83,22 +74,11 @@ class MetaflowExecutorMixin:
 
         `execute` returns as soon as the candidate's results are stored (the `start` step): the
         run's `end` step finishes in the background, overlapping whatever the caller does next (the
-        next LLM call). RunSearch calls this before it returns; so should any caller that reads a
-        candidate run's `successful`/`finished` right after `execute`.
+        next LLM call, the next candidate). RunSearch calls this before it returns; Loom's own reads
+        (the Client API views) and any flow that reads earlier runs wait for it too, and it runs at
+        exit (loom.adapters.shared.metaflow_runtime.drain).
         """
-        self._input_cache()
-        with self._tails_lock:
-            pending, self._tails = self._tails, []
-        for tail in pending:
-            tail.wait()
-
-    def _keep_tail(self, tail: "rt.FlowTail") -> None:
-        self._input_cache()
-        with self._tails_lock:
-            self._tails = [t for t in self._tails if not t.done()] + [tail]
-            oldest = self._tails[0] if len(self._tails) > MAX_PENDING_TAILS else None
-        if oldest is not None:  # bounded: never more than a couple of finishing runs at once
-            oldest.wait()
+        rt.drain()
 
     def candidate_input(self, input_dir: Path, run_id: str = "") -> str:
         """Pathspec of the CandidateInput holding `input_dir` (stored once per content)."""
@@ -175,12 +155,12 @@ class MetaflowExecutorMixin:
         if request.metric_name:  # so a report over candidate runs ranks them the right way round
             params["metric-name"] = request.metric_name
             params["direction"] = "maximize" if request.greater_is_better is not False else "minimize"
-        tails: list[rt.FlowTail] = []
         try:
             pathspec = rt.run_flow(
                 CANDIDATE_FLOW, params, self.config, tags=tags, with_=self.config.metaflow_with,
                 timeout=request.timeout + (REMOTE_OVERHEAD_S if self.config.metaflow_with else FLOW_OVERHEAD_S),
-                cancel=request.cancel, detach_when=lambda line: bool(_END_STARTED.search(line)), tails=tails,
+                cancel=request.cancel, detach_when=rt.end_step_started,
+                drain_first=False,  # a candidate reads only its CandidateInput, never an earlier candidate
             )
         except ExecutionFailed as err:  # the flow itself failed (OOM of the step, infra, cancel)
             log.warning("candidate flow failed", extra={"node": request.node_id, "error": err.line()})
@@ -194,8 +174,6 @@ class MetaflowExecutorMixin:
             process.kill_tree(None, sweep)
             if scratch is not None:
                 shutil.rmtree(scratch, ignore_errors=True)
-        for tail in tails:  # the `end` step finishes in the background (see drain)
-            self._keep_tail(tail)
         art = rt.read_step_artifacts(pathspec, "start", RESULT_ARTIFACTS, self.config)
         submission = None
         if art.get("submission") is not None:

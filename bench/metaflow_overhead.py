@@ -198,6 +198,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--s3", action="store_true", help="use an S3 datastore on loopback (moto) via METAFLOW_PROFILE")
     parser.add_argument("--json", type=Path, help="also write the numbers here")
     args = parser.parse_args(argv)
+    if args.json:
+        args.json = args.json.resolve()  # the benchmark works inside a temp folder
 
     with tempfile.TemporaryDirectory(prefix="loom-bench-mf-") as tmp:
         root = Path(tmp)

@@ -7,6 +7,7 @@ test reads those runs back with the Client API and adds only the flows it is abo
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -226,6 +227,9 @@ def test_ops_drift_attention_and_health(bed, capsys):
     assert {"temperature", "region"} <= drifted and "humidity" not in drifted  # failure's rate moved too
     assert data.new_columns == ["firmware"]
     assert data.missing_columns == ["legacy_code"]
+    html = mlops.card(result["pathspec"])[-1].read_text()  # charts drawn by the card's own JS, offline
+    shown = "".join(base64.b64decode(b).decode("utf-8") for b in re.findall(r'__MF_DATA__\["[^"]+"\] = "([^"]+)"', html))
+    assert "vegaChart" in shown and "PSI per column" in shown and "temperature: share per bin" in shown
     code, out, _ = _cli(capsys, "ops", "--flow", "ValidateFlow", "--json")
     health = json.loads(out)
     assert health["verdict"] == "HEALTHY" and health["health"]["succeeded"] >= 2

@@ -23,6 +23,7 @@ import os
 import re
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -375,6 +376,9 @@ def client(config: "LoomConfig", *, wait: bool = True) -> Iterator[Any]:
         user = metaflow_env(config).get("METAFLOW_USER")
         if user:
             os.environ.setdefault("METAFLOW_USER", user)
+        if config.metaflow_profile and "metaflow" not in sys.modules:
+            # a profile named in Loom's config (YAML/flag), not the environment: Metaflow reads it at import
+            os.environ.setdefault("METAFLOW_PROFILE", config.metaflow_profile)
         import metaflow
 
         if is_embedded:

@@ -10,6 +10,10 @@ import json
 
 from metaflow import FlowSpec, Parameter, step
 
+from loom.adapters.shared.fast_exit import install as _fast_exit
+
+_fast_exit()  # no final GC sweep at exit: ~0.3 s per flow process (fast_exit.py)
+
 
 def _read_run(pathspec, names):
     from metaflow import Run, namespace

@@ -17,6 +17,10 @@ loom.adapters.mlops.metaflow.candidate_step.
 
 from metaflow import FlowSpec, IncludeFile, Parameter, step
 
+from loom.adapters.shared.fast_exit import install as _fast_exit
+
+_fast_exit()  # no final GC sweep at exit: ~0.3 s per flow process (fast_exit.py)
+
 
 class CandidateRun(FlowSpec):
     code = IncludeFile("code", help="The candidate's Python source", is_text=True, encoding="utf-8", required=True)

@@ -12,6 +12,10 @@ Artifacts: result (the pipeline's JSON), status, stages ([{stage, status, pathsp
 
 from metaflow import Config, FlowSpec, config_expr, schedule, step
 
+from loom.adapters.shared.fast_exit import install as _fast_exit
+
+_fast_exit()  # no final GC sweep at exit: ~0.3 s per flow process (fast_exit.py)
+
 DEFAULTS = {"cron": "0 6 * * *", "dataset": "", "source": "", "goal": "", "metric": "", "target": "",
             "search": "baseline", "steps": 0, "experiment": ""}
 

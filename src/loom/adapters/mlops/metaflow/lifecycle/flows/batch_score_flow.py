@@ -6,6 +6,10 @@ Artifacts: manifest, deployment, dataset, predictions (DataFrame), rows_scored, 
 
 from metaflow import FlowSpec, Parameter, current, step
 
+from loom.adapters.shared.fast_exit import install as _fast_exit
+
+_fast_exit()  # no final GC sweep at exit: ~0.3 s per flow process (fast_exit.py)
+
 
 class BatchScoreFlow(FlowSpec):
     manifest_path = Parameter("manifest", help="Path of a staged manifest.json", required=True)

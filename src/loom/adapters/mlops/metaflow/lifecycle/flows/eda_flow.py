@@ -6,6 +6,10 @@ target_summary, correlations, time_columns, leakage ([{column, kind, detail}]), 
 
 from metaflow import FlowSpec, Parameter, current, step
 
+from loom.adapters.shared.fast_exit import install as _fast_exit
+
+_fast_exit()  # no final GC sweep at exit: ~0.3 s per flow process (fast_exit.py)
+
 
 class EdaFlow(FlowSpec):
     dataset = Parameter("dataset", help="Data object pathspec (IngestDataset/N or FeaturesFlow/N)", required=True)
@@ -34,7 +38,6 @@ class EdaFlow(FlowSpec):
 
         from loom.adapters.mlops.metaflow.lifecycle import flowkit as fk
         from loom.adapters.mlops.metaflow.lifecycle.analysis import plots
-
         from loom.adapters.shared.metaflow_card import StepCard
 
         c = StepCard("eda")

@@ -8,6 +8,10 @@ columns_after, recipe, parent, eda_run, lineage.
 
 from metaflow import FlowSpec, Parameter, current, step
 
+from loom.adapters.shared.fast_exit import install as _fast_exit
+
+_fast_exit()  # no final GC sweep at exit: ~0.3 s per flow process (fast_exit.py)
+
 
 class FeaturesFlow(FlowSpec):
     dataset = Parameter("dataset", help="Input data object pathspec", required=True)
@@ -67,7 +71,6 @@ class FeaturesFlow(FlowSpec):
         from metaflow.cards import Markdown
 
         from loom.adapters.mlops.metaflow.lifecycle import flowkit as fk
-
         from loom.adapters.shared.metaflow_card import StepCard
 
         c = StepCard("features")

@@ -5,9 +5,9 @@ for the whole session: test_metaflow_mlops.py and test_lifecycle_flows.py add th
 instead of each building a datastore of its own, and their assertions hold in a datastore other
 modules also write to (they look runs up by pathspec, tag or experiment, never "all runs").
 
-Those modules carry `xdist_group` marks and pytest runs with `--dist loadgroup` (pyproject), so
-under `-n 2` each group stays on one worker: a module-scoped bed is built once, not once per worker
-its tests happen to land on. The S3 module has its own group and its own object store.
+pytest runs with `--dist loadfile` (pyproject): under `-n 2` a module's tests stay on one worker,
+so each module-scoped bed is built once (two modules on two workers each get their own session bed:
+that costs a folder, not a run). The S3 module has its own object store.
 """
 
 from __future__ import annotations
@@ -18,10 +18,6 @@ from typing import Any
 import pytest
 
 from tests.fakes.env import clean_process_env
-
-#: The xdist group of the modules that share `metaflow_bed`.
-EMBEDDED_GROUP = "metaflow-embedded"
-
 
 @pytest.fixture(scope="session")
 def metaflow_bed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:

@@ -29,7 +29,7 @@ from loom.application.ports.lifecycle import Lifecycle  # noqa: E402
 from loom.entrypoints.cli.app import main  # noqa: E402
 from tests.fakes.env import clean_process_env  # noqa: E402
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("metaflow-embedded")]
+pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
 PLANTED = {"loan_status": "target_duplicate", "recovery_amount": "near_perfect_predictor", "closed_date": "time_leakage",

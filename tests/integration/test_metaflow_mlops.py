@@ -18,7 +18,7 @@ pytest.importorskip("metaflow")
 from loom.application.ports.mlops import DataStore, Executor, ExecRequest  # noqa: E402
 from tests.fakes.env import clean_process_env  # noqa: E402
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("metaflow-embedded")]
+pytestmark = pytest.mark.slow
 
 GOOD = """
 import os, pandas as pd

@@ -27,7 +27,7 @@ pytest.importorskip("sklearn")
 
 from tests.fakes.s3_server import S3Server, profile_env, write_profile  # noqa: E402
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("metaflow-s3")]
+pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
 LOOM = [sys.executable, "-m", "loom.entrypoints.cli.app"]

@@ -97,6 +97,9 @@ class RunSearch:
         as INTERRUPTED with the journal saved (what Ctrl-C does in the CLI). The run folder is
         locked while it runs: a second writer gets a UsageError naming this process."""
         with ExitStack() as held:
+            drain = getattr(self.executor, "drain", None)  # candidate runs still finishing (metaflow)
+            if callable(drain):
+                held.callback(drain)
             return self._run(request, observer, stop, held)
 
     def _run(self, request: RunRequest, observer: Observer | None, stop: threading.Event | None,

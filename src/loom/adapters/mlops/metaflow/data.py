@@ -124,19 +124,24 @@ class MetaflowDataMixin:
     def _dataset_info(self, run: Any) -> DatasetInfo:
         with rt.client(self.config):
             data = run.data
-            schema = dict(data.schema) if "schema" in data else {}
-            rows = dict(schema.get("rows") or {})
-            return DatasetInfo(
-                pathspec=run.pathspec,
-                name=data.dataset_name if "dataset_name" in data else None,
-                rows={k: int(v) for k, v in rows.items()},
-                columns=len(schema.get("columns") or []),
-                target=schema.get("target"),
-                task_type=schema.get("task_type"),
-                fingerprint=str(data.fingerprint) if "fingerprint" in data else "",
-                created_at=_iso(run.created_at),
-                source=str(data.source) if "source" in data else None,
-            )
+            found = {n: getattr(data, n) for n in ("schema", "dataset_name", "fingerprint", "source") if n in data}
+            return _dataset_info_of(run, found)
+
+
+def _dataset_info_of(run: Any, data: dict[str, Any]) -> DatasetInfo:
+    schema = dict(data.get("schema") or {})
+    rows = dict(schema.get("rows") or {})
+    return DatasetInfo(
+        pathspec=run.pathspec,
+        name=data.get("dataset_name"),
+        rows={k: int(v) for k, v in rows.items()},
+        columns=len(schema.get("columns") or []),
+        target=schema.get("target"),
+        task_type=schema.get("task_type"),
+        fingerprint=str(data["fingerprint"]) if data.get("fingerprint") is not None else "",
+        created_at=_iso(run.created_at),
+        source=str(data["source"]) if data.get("source") is not None else None,
+    )
 
 
 def _run_info(run: Any) -> RunInfo:

@@ -196,3 +196,46 @@ def fingerprint(tables: dict[str, "pd.DataFrame | None"]) -> str:
             h.update(f"{col}\0{dtype}\0".encode())
         h.update(pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes())
     return h.hexdigest()
+
+
+# --------------------------------------------------------------------------------------------
+# storing tables as artifacts
+# --------------------------------------------------------------------------------------------
+class ParquetFrame:
+    """A DataFrame artifact stored as Parquet (zstd) bytes; it unpickles to a plain DataFrame.
+
+    Metaflow pickles every artifact and gzips the pickle. A pickled frame is large and slow to
+    gzip; its Parquet bytes are about half the size and gzip twice as fast (1M rows x 8 columns:
+    3.8 s -> 2.2 s to store, 1.0 s -> 0.7 s to load; bench/metaflow_overhead.py). `__reduce__`
+    names `pandas.read_parquet`, so `Run(...).data.train` is a DataFrame for any reader with
+    pandas and pyarrow, Loom installed or not.
+    """
+
+    __slots__ = ("blob",)
+
+    def __init__(self, blob: bytes) -> None:
+        self.blob = blob
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        import io
+
+        import pandas as pd
+
+        return pd.read_parquet, (io.BytesIO(self.blob),)
+
+
+def for_storage(df: "pd.DataFrame | None") -> Any:
+    """What to assign to a table artifact: a ParquetFrame, or the frame itself when Parquet cannot
+    hold it exactly (mixed-type object columns, non-string column names): then it is pickled."""
+    if df is None:
+        return None
+    import io
+
+    if not all(isinstance(c, str) for c in df.columns):
+        return df
+    buf = io.BytesIO()
+    try:
+        df.to_parquet(buf, engine="pyarrow", compression="zstd")
+    except Exception:  # noqa: BLE001 - pyarrow raises several types for what it cannot type
+        return df
+    return ParquetFrame(buf.getvalue())

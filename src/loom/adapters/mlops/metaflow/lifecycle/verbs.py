@@ -39,6 +39,7 @@ class LifecycleRunner:
     config: "LoomConfig"
 
     def _run(self, flow: str, params: dict[str, Any], tags: Sequence[str] = ()) -> str:
+        """Run a verb's flow to the end: the next verb (or the user's next command) reads it whole."""
         base = [f"tenant:{self.config.tenant}", f"owned_by:{self.config.owned_by}", "loom:lifecycle"]
         return rt.run_flow(FLOWS / flow, params, self.config, tags=[*base, *tags], timeout=self.config.exec_timeout * 4)
 

@@ -151,7 +151,7 @@ def test_browse_views_read_from_s3(s3, lifecycle):
     listed = {r["pathspec"] for r in runs["runs"]}
     assert set(_runs(lifecycle)) <= listed
     _, shown, _ = loom(s3, "--json", "show", lifecycle["features"]["pathspec"])
-    assert shown["steps"] == ["start", "end"] and shown["artifacts"]["train"].startswith("DataFrame")
+    assert shown["steps"] == ["start", "end"] and shown["artifacts"]["train"]["type"] == "DataFrame"
     assert shown["cards"] and Path(shown["cards"][0]).is_file()
     _, card, _ = loom(s3, "card", lifecycle["validate"]["pathspec"])
     html = Path(card.strip()).read_text(encoding="utf-8")

@@ -100,8 +100,13 @@ fi
 set_name=runtime
 [ "$DEV" = 1 ] && set_name=dev
 echo "==> installing the locked $set_name set (Loom editable, candidate ML env, aide and nemo-automodel --no-deps)"
-# sync = exactly the lock: adds what is missing, removes what the lock does not list
-"$UV" pip sync --quiet --python "$VPY" "lock/$set_name.txt" lock/no-deps.txt
+# sync = exactly the lock: adds what is missing, removes what the lock does not list.
+# --compile-bytecode: uv does not write .pyc files by default, and with PYTHONDONTWRITEBYTECODE set
+# (or a read-only site-packages) every Python process would recompile its imports from source:
+# that doubled the start-up of each Metaflow task and card process (bench/metaflow_overhead.py).
+"$UV" pip sync --quiet --compile-bytecode --python "$VPY" "lock/$set_name.txt" lock/no-deps.txt
+# Loom itself is installed editable (its .py files stay in src/): compile them too.
+"$VPY" -m compileall -q -j 0 src >/dev/null || true
 
 echo "==> checking the install"
 "$VPY" - <<'PYCHECK'

@@ -5,7 +5,7 @@
     loom = Loom({"search_provider": "baseline", "mlops_provider": "local", "home": "/srv/loom"})
     result = loom.run(data="examples/churn", goal="Predict churn", metric="Maximize ROC-AUC",
                       steps=3, on_event=lambda event: queue.put(event))
-    result.status, result.best.metric, result.best.holdout, result.paths["best_solution"]
+    result.status, result.best.metric, result.best.selection, result.estimate, result.paths["best_solution"]
 
 The contract, for every method of `Loom`:
 
@@ -22,7 +22,7 @@ The contract, for every method of `Loom`:
   `name -> value | None` (a vault client) lets a service keep keys out of `os.environ`.
 - Progress: pass `on_event=` (a callable `Event -> None` or an `Observer`); the CLI's progress
   bars use the same port. Events: run_started, node_started, llm_call, node_finished
-  (kind, metric, holdout, tokens, $, pathspec), stage, run_finished.
+  (kind, metric, holdout_metric = the selection-slice grade, tokens, $, pathspec), stage, run_finished.
 - Threads: every call builds its own container (its own adapters), and the AIDE brain routes
   its module-level hooks per run, so two searches may run at once in one process.
 """
@@ -236,12 +236,16 @@ class Loom:
     def run(self, *, data: str | os.PathLike[str] | None = None, dataset: str | None = None,
             goal: str | None = None, metric: str | None = None, metric_name: str | None = None,
             steps: int | None = None, experiment_id: str | None = None, resume: str | None = None,
-            on_event: EventSink = None, stop: threading.Event | None = None) -> SearchResult:
+            on_event: EventSink = None, stop: threading.Event | None = None, target: str | None = None,
+            time_column: str | None = None, leaks: str | None = None) -> SearchResult:
         """Search for the best solution (`loom run`); returns the SearchResult.
 
-        `data` is a directory with train.csv and test.csv (+ sample_submission.csv); `dataset`
-        an ingested data object (IngestDataset/N, needs mlops_provider="metaflow"). `metric` is
-        a sentence with a direction ("Maximize ROC-AUC"); `steps` overrides budget_steps.
+        `data` is a directory with train.csv and test.csv (+ sample_submission.csv) or one CSV
+        file (split like `ingest`); `dataset` an ingested data object (IngestDataset/N, needs
+        mlops_provider="metaflow"). `metric` is a sentence with a direction ("Maximize ROC-AUC");
+        `steps` overrides budget_steps; `target`, `time_column` and `leaks` (warn | drop | fail)
+        are `loom run`'s flags. `result.estimate` is the best's final-slice score with its 95%
+        interval; `result.warnings` what to read before trusting it.
         `resume=RUN_ID` continues a saved run with its own search/mlops providers (unless this
         Loom's config names them explicitly). Setting the `stop` event kills the running candidates
         and ends the run with Status.INTERRUPTED (the journal is saved; resume it later).
@@ -255,16 +259,18 @@ class Loom:
             unset = {k: v for k, v in saved.items() if k not in self._config.model_fields_set}
             loom = self.with_config(**unset) if unset else self
         request = RunRequest(data=_absolute(data), dataset=dataset, goal=goal, metric=metric,
-                             metric_name=metric_name, experiment_id=experiment_id, resume=resume, steps=steps)
+                             metric_name=metric_name, experiment_id=experiment_id, resume=resume, steps=steps,
+                             target=target, time_column=time_column, leaks=leaks)
         use_case = loom.container().run_search()
         result: SearchResult = use_case(request, observer=self._events(on_event, stop), stop=stop)
         return result
 
     # ---- data ----------------------------------------------------------------------------------
     def ingest(self, source: str | os.PathLike[str], *, name: str | None = None, target: str | None = None,
-               on_progress: Callable[[str], None] | None = None) -> DatasetInfo:
+               on_progress: Callable[[str], None] | None = None, time_column: str | None = None) -> DatasetInfo:
         """A data dir or one CSV/Parquet file -> a versioned data object (IngestDataset/N)."""
-        info: DatasetInfo = self.container().ingest()(Path(source).absolute(), name=name, target=target, on_progress=on_progress)
+        info: DatasetInfo = self.container().ingest()(Path(source).absolute(), name=name, target=target,
+                                                      on_progress=on_progress, time_column=time_column)
         return info
 
     def datasets(self, limit: int = 50) -> list[DatasetInfo]:

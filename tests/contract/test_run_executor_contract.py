@@ -4,12 +4,16 @@ that implements it. A new executor is done when it passes this file unchanged.
 A candidate's crash, hang or huge allocation is a result, never an exception; the input is never
 touched (read-only inside an isolating sandbox, a copy otherwise); the submission is kept; output
 is bounded. tests/contract/test_sandbox_contract.py adds the hostile cases per sandbox.
+
+Every case runs twice per executor that can start candidates warm (LOOM_EXEC_WARM on: forked
+from the warm pool, which the fixture checks really happened; off: a clean interpreter).
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import tempfile
 import threading
 import time
 import uuid
@@ -22,19 +26,28 @@ from loom.application.ports.mlops import ExecRequest, Executor
 from loom.entrypoints import registry
 
 
-def _executor(name: str, home: Path) -> Executor:
+def _executor(name: str, home: Path, warm: bool) -> Executor:
     try:
         cls = registry.load("mlops", name)
     except Exception as exc:  # noqa: BLE001 - an adapter still being built is skipped, not failed
         pytest.skip(f"{name}: {type(exc).__name__}: {exc}")
     if not callable(getattr(cls, "execute", None)):
         pytest.skip(f"{name} does not implement execute yet")
-    return cls(LoomConfig.load(flags={"home": str(home), "mlops_provider": name}))
+    if warm and not callable(getattr(cls, "warm_pool", None)):
+        pytest.skip(f"{name} does not start candidates warm")
+    return cls(LoomConfig.load(flags={"home": str(home), "mlops_provider": name, "exec_warm": warm}))
 
 
-@pytest.fixture(params=registry.names("mlops"))
-def executor(request: pytest.FixtureRequest, clean_env: Path) -> Executor:
-    return _executor(request.param, clean_env)
+@pytest.fixture(params=[pytest.param((name, warm), id=f"{name}-{'warm' if warm else 'cold'}")
+                        for name in registry.names("mlops") for warm in (True, False)])
+def executor(request: pytest.FixtureRequest, clean_env: Path):  # noqa: ANN201
+    name, warm = request.param
+    executor = _executor(name, clean_env, warm)
+    pool = executor.warm_pool(Path(tempfile.gettempdir())) if warm else None  # type: ignore[attr-defined]
+    forked = pool.forked if pool else 0
+    yield executor
+    if pool is not None:  # the warm variant really forked (a silent cold fallback would hide a bug)
+        assert pool.forked > forked, f"no candidate started warm (declined {pool.declined})"
 
 
 @pytest.fixture

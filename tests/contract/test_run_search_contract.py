@@ -43,7 +43,7 @@ def test_every_step_is_one_recorded_node(name: str, tiny_data: Path, clean_env: 
     assert [n.step for n in result.nodes] == [0, 1] and len({n.id for n in result.nodes}) == 2
     for node in result.nodes:
         assert node.kind in NODE_KINDS and node.code.strip()
-        assert node.buggy or (node.metric is not None and node.holdout is not None)
+        assert node.buggy or (node.metric is not None and node.selection is not None)
     if brain.needs_models:
         assert code.text_calls == 2 and judge.tool_calls == 2 and code.tool_calls == judge.text_calls == 0
     else:

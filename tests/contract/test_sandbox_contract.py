@@ -4,6 +4,9 @@ Each case is a real candidate script. `bwrap` must contain everything; `none` mu
 the environment, keep the sealed labels off every relative path, and leave no process behind; the
 cases `none` cannot stop (absolute-path writes, the network, /proc of Loom's own process) are
 asserted for bwrap only, which is why `none` says so loudly once per run.
+
+The local executor runs every case twice: forked from the warm pool (LOOM_EXEC_WARM=on, checked to
+have really forked) and as a clean interpreter (off). The warm fork must keep every guarantee.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import json
 import socket
 import subprocess
+import tempfile
 import threading
 import uuid
 from pathlib import Path
@@ -45,6 +49,30 @@ def executor_name(request: pytest.FixtureRequest) -> str:
 @pytest.fixture(params=SANDBOXES)
 def sandbox(request: pytest.FixtureRequest) -> str:
     return str(request.param)
+
+
+@pytest.fixture(params=[True, False], ids=["warm", "cold"])
+def warm(request: pytest.FixtureRequest, executor_name: str) -> bool:
+    if request.param and executor_name != "local":
+        pytest.skip(f"the {executor_name} executor does not start candidates warm")
+    return bool(request.param)
+
+
+@pytest.fixture
+def make_executor(executor_name: str, sandbox: str, warm: bool, home: Path):  # noqa: ANN201
+    """Builds the executor under test; at teardown, a warm one must really have forked a candidate."""
+    pools = []
+
+    def make(**flags: object) -> Executor:
+        executor = _executor(executor_name, sandbox, home, exec_warm=warm, **flags)
+        if warm:
+            pool = executor.warm_pool(Path(tempfile.gettempdir()))  # type: ignore[attr-defined]
+            pools.append((pool, pool.forked))
+        return executor
+
+    yield make
+    for pool, forked in pools:
+        assert pool.forked > forked, f"no candidate started warm (declined {pool.declined})"
 
 
 @pytest.fixture
@@ -161,7 +189,7 @@ def _alive(marker: str) -> list[str]:
     return [line for line in out.splitlines() if marker in line and "ps -eo" not in line]
 
 
-def test_hostile_candidate_is_contained(executor_name: str, sandbox: str, home: Path, input_dir: Path,
+def test_hostile_candidate_is_contained(make_executor, sandbox: str, home: Path, input_dir: Path,
                                         listener, tmp_path: Path) -> None:  # noqa: ANN001
     port, hits = listener
     daemon = f"DAEMON-{uuid.uuid4().hex[:8]}"
@@ -169,7 +197,7 @@ def test_hostile_candidate_is_contained(executor_name: str, sandbox: str, home: 
     relative = f"../PWNED_REL_{uuid.uuid4().hex[:8]}.txt"
     code = HOSTILE.replace("__TARGETS__", json.dumps(["working/ok.txt", relative, *outside]))
     code = code.replace("__PORT__", str(port)).replace("__DAEMON__", daemon)
-    result = _run(_executor(executor_name, sandbox, home), input_dir, code)
+    result = _run(make_executor(), input_dir, code)
     assert result.ok, result.stderr[-2000:]
     report = json.loads(next(line for line in result.stdout.splitlines() if line.startswith("REPORT"))[7:])
 
@@ -192,18 +220,17 @@ def test_hostile_candidate_is_contained(executor_name: str, sandbox: str, home: 
     (Path(report["cwd"]) / relative).unlink(missing_ok=True)  # `none` could write there: tidy up
 
 
-def test_memory_cap_is_a_recorded_failure(executor_name: str, sandbox: str, home: Path, input_dir: Path) -> None:
-    executor = _executor(executor_name, sandbox, home, exec_memory_mb=2048)
+def test_memory_cap_is_a_recorded_failure(make_executor, input_dir: Path) -> None:  # noqa: ANN001
+    executor = make_executor(exec_memory_mb=2048)
     result = _run(executor, input_dir, "x = bytearray(10 * 1024**3)\nprint('allocated', len(x))\n")
     assert not result.ok and "allocated" not in result.stdout
     assert result.exc_type in ("MemoryError", "KilledBySignal"), (result.exc_type, result.stderr[-500:])
 
 
-def test_an_infinite_loop_is_killed_at_the_timeout(executor_name: str, sandbox: str, home: Path,
-                                                   input_dir: Path) -> None:
+def test_an_infinite_loop_is_killed_at_the_timeout(make_executor, input_dir: Path) -> None:  # noqa: ANN001
     marker = f"LOOP-{uuid.uuid4().hex[:8]}"
     code = f"import subprocess, sys\nsubprocess.Popen([sys.executable, '-c', 'while True: pass  # {marker}'])\nwhile True:\n    pass\n"
-    result = _run(_executor(executor_name, sandbox, home), input_dir, code, timeout=3)
+    result = _run(make_executor(), input_dir, code, timeout=3)
     assert result.timed_out and result.exc_type == "TimeoutError"
     assert _alive(marker) == []
 
@@ -217,3 +244,23 @@ def test_a_forced_bwrap_that_cannot_run_is_a_config_error(home: Path, monkeypatc
         sandboxes.select(config)
     assert err.value.exit_code == 2
     assert sandboxes.select(LoomConfig.load(env_file=None, flags={"home": str(home), "sandbox": "auto"})).name == "none"
+
+
+def test_a_forked_daemon_that_never_execs_leaves_nothing_behind(make_executor, input_dir: Path) -> None:  # noqa: ANN001
+    """fork + setsid + fork, no exec: it carries only what the candidate process itself carried."""
+    name = f"lm{uuid.uuid4().hex[:10]}"  # its process name (comm), set with prctl(PR_SET_NAME)
+    code = (
+        "import ctypes, os, time\n"
+        "if os.fork() == 0:\n"
+        "    os.setsid()\n"
+        "    if os.fork() == 0:\n"
+        f"        ctypes.CDLL(None).prctl(15, {name.encode()!r}, 0, 0, 0)\n"
+        "        time.sleep(120)\n"
+        "    os._exit(0)\n"
+        "time.sleep(0.5)\n"
+        "print('parent done')\n"
+    )
+    result = _run(make_executor(), input_dir, code)
+    assert result.ok and "parent done" in result.stdout, result.stderr[-2000:]
+    rows = subprocess.run(["ps", "-eo", "stat=,comm="], capture_output=True, text=True).stdout.splitlines()
+    assert not [row for row in rows if row.split()[-1] == name and not row.startswith("Z")]  # (killed: a zombie at most)

@@ -27,3 +27,12 @@ def clean_process_env() -> Iterator[pytest.MonkeyPatch]:
     with pytest.MonkeyPatch.context() as mp:
         strip_env(mp)
         yield mp
+
+
+def default_sigint() -> None:
+    """Popen(preexec_fn=...) for a child the test will Ctrl-C: a shell that started the suite in the
+    background (`cmd &` without job control) makes every descendant ignore SIGINT, and Python only
+    turns SIGINT into KeyboardInterrupt when it starts with the default disposition."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

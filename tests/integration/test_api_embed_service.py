@@ -51,7 +51,7 @@ def test_post_starts_a_search_and_get_reports_progress_then_the_leaderboard(clie
     final = _wait(client, job_id, seen)
     assert final["status"] == "OK", final
     assert final["finished_nodes"] == 2 and final["run_id"] and len(final["leaderboard"]) == 2
-    assert final["best"]["holdout"] is not None and final["best_holdout_so_far"] is not None
+    assert final["best"]["selection"] is not None and final["best_holdout_so_far"] is not None
     assert seen[0]["status"] == "RUNNING"  # answered while the search ran in the background
     listed = client.get("/searches").json()["searches"]
     assert [s["id"] for s in listed].count(job_id) == 1

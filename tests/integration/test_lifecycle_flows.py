@@ -7,6 +7,7 @@ test reads those runs back with the Client API and adds only the flows it is abo
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -24,8 +25,6 @@ pytest.importorskip("metaflow")
 pytest.importorskip("sklearn")
 pytest.importorskip("matplotlib")
 
-from loom.adapters.mlops.metaflow import MetaflowMLOps  # noqa: E402
-from loom.application.config import LoomConfig  # noqa: E402
 from loom.application.ports.lifecycle import Lifecycle  # noqa: E402
 from loom.entrypoints.cli.app import main  # noqa: E402
 from tests.fakes.env import clean_process_env  # noqa: E402
@@ -45,12 +44,11 @@ def _example(name: str, out: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def bed(tmp_path_factory: pytest.TempPathFactory):
+def bed(metaflow_bed, tmp_path_factory: pytest.TempPathFactory):
+    """In the session's shared datastore: leaky loans ingested, profiled, cleaned, validated raw and clean."""
     root = tmp_path_factory.mktemp("lifecycle")
-    home = root / "home"
+    home, config, mlops = metaflow_bed["home"], metaflow_bed["config"], metaflow_bed["mlops"]
     with clean_process_env():
-        config = LoomConfig.load(flags={"home": str(home)}, env_file=None)
-        mlops = MetaflowMLOps(config)
         raw = mlops.ingest(_example("leaky_loans", root / "leaky"))
         eda = mlops.eda(raw.pathspec)
         feats = mlops.build_features(raw.pathspec, from_eda=eda.pathspec)
@@ -229,6 +227,9 @@ def test_ops_drift_attention_and_health(bed, capsys):
     assert {"temperature", "region"} <= drifted and "humidity" not in drifted  # failure's rate moved too
     assert data.new_columns == ["firmware"]
     assert data.missing_columns == ["legacy_code"]
+    html = mlops.card(result["pathspec"])[-1].read_text()  # charts drawn by the card's own JS, offline
+    shown = "".join(base64.b64decode(b).decode("utf-8") for b in re.findall(r'__MF_DATA__\["[^"]+"\] = "([^"]+)"', html))
+    assert "vegaChart" in shown and "PSI per column" in shown and "temperature: share per bin" in shown
     code, out, _ = _cli(capsys, "ops", "--flow", "ValidateFlow", "--json")
     health = json.loads(out)
     assert health["verdict"] == "HEALTHY" and health["health"]["succeeded"] >= 2

@@ -15,8 +15,6 @@ import pytest
 pd = pytest.importorskip("pandas")
 pytest.importorskip("metaflow")
 
-from loom.adapters.mlops.metaflow import MetaflowMLOps  # noqa: E402
-from loom.application.config import LoomConfig  # noqa: E402
 from loom.application.ports.mlops import DataStore, Executor, ExecRequest  # noqa: E402
 from tests.fakes.env import clean_process_env  # noqa: E402
 
@@ -53,13 +51,11 @@ def _write_data(root: Path) -> tuple[Path, Path]:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory):
-    """One datastore with: two ingests of a data dir, one of a single CSV, two candidate runs."""
+def world(metaflow_bed, tmp_path_factory: pytest.TempPathFactory):
+    """In the session's shared datastore: two ingests of a data dir, one of a single CSV, three candidate runs."""
     root = tmp_path_factory.mktemp("mf_world")
-    home = root / "home"
+    home, config, mlops = metaflow_bed["home"], metaflow_bed["config"], metaflow_bed["mlops"]
     with clean_process_env():
-        config = LoomConfig.load(flags={"home": str(home)}, env_file=None)
-        mlops = MetaflowMLOps(config)
         data, single = _write_data(root)
         progress: list[str] = []
         first = mlops.ingest(data, name="toy", on_progress=progress.append)
@@ -73,6 +69,7 @@ def world(tmp_path_factory: pytest.TempPathFactory):
         crash = mlops.execute(ExecRequest(code=CRASH, node_id="n-crash", **req))
         hang = mlops.execute(ExecRequest(code="import time\nprint('sleeping', flush=True)\ntime.sleep(120)\n",
                                          node_id="n-hang", **{**req, "timeout": 2}))
+        mlops.drain()  # the runs' `end` steps finish after execute returns
     return dict(root=root, home=home, config=config, mlops=mlops, data=data, single=single,
                 first=first, second=second, split=split, good=good, crash=crash, hang=hang,
                 progress=progress, inputs=inputs)
@@ -200,11 +197,13 @@ def test_cli_browse_views(world, cli):
     assert code == 0 and {world["first"].pathspec, world["split"].pathspec} <= set(listed)
     assert listed[world["first"].pathspec]["fingerprint"] == world["first"].fingerprint
     code, out, _ = cli("runs", "--flow", "CandidateRun", "--json")
-    assert code == 0 and {r["pathspec"] for r in json.loads(out)["runs"]} == {
-        world["good"].pathspec, world["crash"].pathspec, world["hang"].pathspec}
+    listed = {r["pathspec"]: r for r in json.loads(out)["runs"]}
+    assert code == 0 and {world["good"].pathspec, world["crash"].pathspec, world["hang"].pathspec} <= set(listed)
+    assert {r["flow"] for r in listed.values()} == {"CandidateRun"}
+    assert "loom_run:search-1" in listed[world["good"].pathspec]["tags"] and listed[world["good"].pathspec]["successful"]
     code, out, _ = cli("show", world["crash"].pathspec, "--json")
     shown = json.loads(out)
-    assert code == 0 and shown["artifacts"]["exc_type"] == "'ValueError'" and shown["steps"] == ["start", "end"]
+    assert code == 0 and shown["artifacts"]["exc_type"] == "ValueError" and shown["steps"] == ["start", "end"]
     code, out, _ = cli("card", world["good"].pathspec)
     assert code == 0 and Path(out.strip()).is_file()
 

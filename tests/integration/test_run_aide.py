@@ -53,7 +53,7 @@ def test_aide_end_to_end_through_each_sdk(provider: str, fake_llm: FakeLLMServer
     code, payload = _cli([*RUN, "--model-provider", provider, "--steps", "3", "--exec-timeout", "20"], capsys)
     assert code == 0 and payload["status"] == "OK", payload
     assert payload["nodes"] == 3 and len(payload["leaderboard"]) == 3
-    assert all(row["holdout"] is not None for row in payload["leaderboard"] if not row["buggy"])
+    assert all(row["selection"] is not None for row in payload["leaderboard"] if not row["buggy"])
     calls = [r for r in fake_llm.requests if r.path == path]
     judged = [r for r in calls if r.body.get("tools")]
     assert len(calls) == 6 and len(judged) == 3  # 3 code-writer calls, 3 judge (tool) calls
@@ -86,7 +86,7 @@ def test_hang_crash_malformed_judge_and_429_do_not_stop_the_run(
     hang, crash, good = journal["nodes"]
     assert hang["timed_out"] and hang["buggy"] and "judge failed" in hang["analysis"]
     assert crash["buggy"] and crash["exc_type"] == "ZeroDivisionError" and "1 / 0" in crash["term_out"]
-    assert not good["buggy"] and good["holdout"] is not None
+    assert not good["buggy"] and good["selection"] is not None
     assert len(fake.requests) == 8  # 3 code + 1 retried 429 + judges: 2 malformed + 2
 
 

@@ -21,6 +21,10 @@ def _layout(kind: str, tmp: Path) -> str:
         (d / "train.csv").write_text("")
     elif kind == "header_only":
         (d / "train.csv").write_text("id,x,y\n")
+    elif kind == "text_target":
+        (d / "train.csv").write_text("id,x,y\n" + "".join(f"{i},{i % 7},{'yes' if i % 3 else 'no'}\n" for i in range(60)))
+    elif kind == "multiclass":
+        (d / "train.csv").write_text("id,x,y\n" + "".join(f"{i},{i % 7},{i % 3}\n" for i in range(60)))
     return str(d)
 
 
@@ -32,6 +36,11 @@ CASES = {
     "header-only csv": (["--data", "@header_only"], "is empty"),
     "goal missing": (["--data", CHURN, "--goal", " "], "--goal"),
     "unknown metric": (["--data", CHURN, "--metric", "Maximize kappa"], "--metric-name"),
+    "metric qualifier": (["--data", CHURN, "--metric", "Maximize accuracy per customer"], "'per customer'"),
+    "RMSE on a text target": (["--data", "@text_target", "--metric", "Minimize RMSE of the log"], "numeric target"),
+    "unknown target": (["--data", CHURN, "--target", "nope"], "--target 'nope'"),
+    "unknown time column": (["--data", CHURN, "--time-column", "nope"], "--time-column 'nope'"),
+    "binary F1 on a multiclass target": (["--data", "@multiclass", "--metric", "Maximize F1"], "f1_macro"),
     "unknown search": (["--data", CHURN, "--search", "nope"], "unknown search provider 'nope'"),
     "unknown model provider": (["--data", CHURN, "--search", "aide", "--model-provider", "nope"], "nope"),
 }

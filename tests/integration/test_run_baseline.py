@@ -1,7 +1,7 @@
-"""`loom run --search baseline --mlops local`: keyless, real candidates, holdout graded by Loom.
+"""`loom run --search baseline --mlops local`: keyless, real candidates, graded by Loom.
 
-The holdout metric Loom reports is recomputed here independently (scikit-learn on the sealed
-labels and the best candidate's own submission file).
+The selection grades and the final estimate Loom reports are recomputed here independently
+(scikit-learn on the sealed labels and the candidates' own submission files).
 """
 
 from __future__ import annotations
@@ -31,12 +31,15 @@ def _rows(path: Path) -> list[dict[str, str]]:
 
 
 def _sealed(run_dir: Path) -> Path:
-    """Where Loom keeps a run's sealed labels: outside runs/, where no candidate folder leads."""
-    return run_dir.parent.parent / "sealed" / run_dir.name / "holdout.csv"
+    """The run's sealed labels, wherever the run store keeps them."""
+    from loom.application.run_search.artifacts import RunStore
+
+    return RunStore(run_dir.parents[1], run_dir.name).sealed_dir
 
 
-def _independent_holdout(run_dir: Path, node_id: str, id_col: str, target: str) -> tuple[list[str], list[str]]:
-    labels = {r[id_col]: r[target] for r in _rows(_sealed(run_dir))}
+def _independent_holdout(run_dir: Path, node_id: str, id_col: str, target: str,
+                         slice_name: str = "selection") -> tuple[list[str], list[str]]:
+    labels = {r[id_col]: r[target] for r in _rows(_sealed(run_dir) / f"{slice_name}.csv")}
     preds = {r[id_col]: r[target] for r in _rows(run_dir / "nodes" / node_id / "submission.csv")}
     keys = sorted(labels)
     return [labels[k] for k in keys], [preds[k] for k in keys]
@@ -64,24 +67,31 @@ def test_keyless_run_finishes_with_a_leaderboard(churn_run: dict) -> None:
     assert payload["nodes"] == 2 and len(payload["leaderboard"]) == 2
     assert [row["kind"] for row in payload["leaderboard"]] == ["draft", "draft"]
     best = payload["best"]
-    assert best["holdout"] > 0.7 and best["self_reported"] > 0.7  # better than the dummy floor (0.5)
+    assert best["selection"] > 0.7 and best["self_reported"] > 0.7  # better than the dummy floor (0.5)
     floor = [r for r in payload["leaderboard"] if r["self_reported"] == pytest.approx(0.5)]
-    assert floor and floor[0]["holdout"] == pytest.approx(0.5)
+    assert floor and floor[0]["selection"] == pytest.approx(0.5)
+    assert all(r["ranked_on"] == "selection" for r in payload["leaderboard"]) and "selection" in payload["ranked_by"]
 
 
 def test_holdout_metric_is_recomputed_independently(churn_run: dict) -> None:
     from sklearn.metrics import roc_auc_score
 
-    run_dir = Path(churn_run["payload"]["run_dir"])
-    for row in churn_run["payload"]["leaderboard"]:
+    payload = churn_run["payload"]
+    run_dir = Path(payload["run_dir"])
+    for row in payload["leaderboard"]:
         y, p = _independent_holdout(run_dir, row["node_id"], "customer_id", "churn")
-        assert row["holdout"] == pytest.approx(roc_auc_score([int(v) for v in y], [float(v) for v in p]))
-    # the sealed rows never reached the candidates as training rows
-    assert not (run_dir / "sealed").exists()
-    sealed = {r["customer_id"] for r in _rows(_sealed(run_dir))}
+        assert row["selection"] == pytest.approx(roc_auc_score([int(v) for v in y], [float(v) for v in p]))
+    estimate = payload["estimate"]
+    y, p = _independent_holdout(run_dir, payload["best"]["node_id"], "customer_id", "churn", "final")
+    assert estimate["value"] == pytest.approx(roc_auc_score([int(v) for v in y], [float(v) for v in p]))
+    assert estimate["low"] < estimate["value"] < estimate["high"] and estimate["rows"] == 200
+    # the sealed rows never reached the candidates as training rows; the two slices are disjoint
+    assert not (run_dir / "sealed").exists()  # outside runs/: no candidate folder leads there
+    selection = {r["customer_id"] for r in _rows(_sealed(run_dir) / "selection.csv")}
+    final = {r["customer_id"] for r in _rows(_sealed(run_dir) / "final.csv")}
     train_ids = {r["customer_id"] for r in _rows(run_dir / "task" / "input" / "train.csv")}
-    assert sealed and not sealed & train_ids
-    assert len(sealed) == 400  # 20% of 2000
+    assert selection and final and not (selection | final) & train_ids and not selection & final
+    assert len(selection) + len(final) == 400  # 20% of 2000
 
 
 def test_run_artifacts_and_corpus(churn_run: dict) -> None:
@@ -118,7 +128,8 @@ def test_regression_run_through_the_use_case(tmp_path: Path) -> None:
     assert result.status.value == "OK" and len(result.nodes) == 2
     best = result.best
     y, p = _independent_holdout(Path(result.run_dir), best.id, "id", "price")
-    assert best.holdout == pytest.approx(mean_squared_error([float(v) for v in y], [float(v) for v in p]) ** 0.5)
+    assert best.selection == pytest.approx(mean_squared_error([float(v) for v in y], [float(v) for v in p]) ** 0.5)
+    assert result.estimate is not None and result.estimate.node_id == best.id
     kinds = [e.kind for e in events]
     assert kinds[0] == "run_started" and kinds[-1] == "run_finished" and kinds.count("node_finished") == 2
 
@@ -175,10 +186,11 @@ def test_the_ensemble_node_predicts_the_combination_its_manifest_claims(ladder_r
                 for nid, w in members.items())
     submission = _frame(run_dir / "nodes" / node.id / "submission.csv")
     assert np.allclose(submission["churn"].to_numpy(), combo, atol=1e-9)
-    # on the leaderboard like any other candidate, its holdout graded by Loom
+    # on the leaderboard like any other candidate, graded by Loom on the selection slice
     row = next(r for r in ladder_run.to_dict()["leaderboard"] if r["node_id"] == node.id)
     y, p = _independent_holdout(run_dir, node.id, "customer_id", "churn")
-    assert row["holdout"] == pytest.approx(roc_auc_score([int(v) for v in y], [float(v) for v in p]))
+    assert row["selection"] == pytest.approx(roc_auc_score([int(v) for v in y], [float(v) for v in p]))
+    assert row["ranked_on"] == "selection"
 
 
 def test_a_time_budget_ends_the_run_within_the_budget_plus_one_candidate_timeout(tmp_path: Path) -> None:

@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+from tests.fakes.env import default_sigint
+
 ROOT = Path(__file__).resolve().parents[2]
 LOOM = [sys.executable, "-m", "loom.entrypoints.cli.app"]
 
@@ -25,7 +27,7 @@ def test_sigint_saves_the_run_and_resume_continues(clean_env: Path, workdir: Pat
     proc = subprocess.Popen(
         [*LOOM, "run", "--search", "baseline", "--mlops", "local", "--data", str(ROOT / "examples" / "churn"),
          "--goal", "Predict churn", "--metric", "Maximize ROC-AUC", "--steps", "10"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=default_sigint,
     )
     try:
         deadline = time.monotonic() + 120  # a guard against a hang, not a speed assertion

@@ -22,6 +22,7 @@ import pytest
 
 from loom.adapters import sandbox as sandboxes
 from loom.entrypoints.cli.app import main
+from tests.fakes.env import default_sigint
 from tests.fakes.llm_server import FakeLLMServer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -99,8 +100,8 @@ def test_a_candidate_that_copies_the_labels_cannot_become_best(llm: FakeLLMServe
     journal = json.loads(Path(payload["paths"]["journal"]).read_text())
     cheat, honest = journal["nodes"]
     assert "found None" in cheat["term_out"]  # nothing to find inside the sandbox
-    assert cheat["holdout"] == pytest.approx(0.5)
-    assert payload["best"]["node_id"] == honest["id"] and honest["holdout"] > 0.7
+    assert cheat["selection"] == pytest.approx(0.5)
+    assert payload["best"]["node_id"] == honest["id"] and honest["selection"] > 0.7
 
 
 @pytest.mark.parametrize("mlops", ["local", "metaflow"])
@@ -138,7 +139,8 @@ def test_ctrl_c_kills_every_candidate_process_and_removes_its_folder(
     scratch.mkdir()
     env = {**os.environ, "LOOM_HOME": str(clean_env), "TMPDIR": str(scratch)}
     proc = subprocess.Popen([*LOOM, *RUN, "--mlops", mlops, "--steps", "3", "--exec-timeout", "300"],
-                            env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=default_sigint)
     try:
         deadline = time.monotonic() + 180  # a guard against a hang, not a speed assertion
         while time.monotonic() < deadline and not _alive(marker):
@@ -174,7 +176,8 @@ def test_a_second_writer_is_refused_and_a_stale_lock_is_taken_over(clean_env: Pa
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
         code, refused = _cli(["run", "--resume", run_id, "--steps", "1", "--json"], capsys)
-        assert code == 2 and f"run {run_id} is in use by pid {holder.pid}" in refused["stderr"]
+        assert code == 2 and refused["exit_code"] == 2 and refused["status"] == "USAGE_ERROR", refused
+        assert f"run {run_id} is in use by pid {holder.pid}" in refused["message"]
     finally:
         holder.kill()
         holder.wait()

@@ -69,7 +69,7 @@ def test_every_verb_has_help(capsys: pytest.CaptureFixture[str]) -> None:
         assert _main([verb, "--help"]) == 0
         text = capsys.readouterr().out
         assert "--json" in text and "Usage: loom" in text
-    for sub in (["config", "show"], ["proxy", "serve"]):
+    for sub in (["config", "show"], ["proxy", "serve"], ["mcp", "serve"], ["skills", "install"]):
         assert _main([*sub, "--help"]) == 0
         assert "--json" in capsys.readouterr().out
 
@@ -125,7 +125,7 @@ def test_redaction_scrubs_secret_values(monkeypatch: pytest.MonkeyPatch) -> None
 
 def test_import_loom_and_help_stay_light() -> None:
     heavy = ["metaflow", "aide", "anthropic", "openai", "pandas", "numpy", "torch", "nemo_automodel",
-             "sklearn", "structlog", "dependency_injector", "httpx"]
+             "sklearn", "structlog", "dependency_injector", "httpx", "mcp", "mcp_types", "starlette"]
     probe = (
         "import sys, runpy\n"
         "import loom\n"

@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from loom.adapters.mlops.metaflow.lifecycle.analysis import drift, frames, leakage, model_card, predictors, recipes, validation
+from loom.adapters.mlops.metaflow.lifecycle.analysis import drift, model_card, predictors, recipes, validation
+from loom.application.evaluation import frames, leakage
 from loom.domain.errors import UsageError
 from loom.domain.lifecycle import LeakageFlag, Verdict, deploy_gate, drift_verdict, health_verdict, validate_verdict
 
@@ -150,3 +151,12 @@ def test_model_card_never_crowns_a_failed_run() -> None:
     html = model_card.to_html("t", s, {"V/1": "FAIL"})
     assert "<script" not in html and "V/2" in html
     assert "| 2 | `V/2`" in model_card.markdown("t", s, {})
+
+
+def test_ks_statistic_equals_scipys() -> None:
+    from scipy.stats import ks_2samp
+
+    rng = np.random.default_rng(3)
+    for a, b in ((rng.normal(size=500), rng.normal(0.3, 1.2, size=700)), (rng.integers(0, 5, 300), rng.integers(1, 6, 200)),
+                 (np.array([1.0, 1.0, 2.0]), np.array([1.0, 3.0]))):
+        assert drift.ks_statistic(a, b) == pytest.approx(ks_2samp(a, b).statistic, abs=1e-12)

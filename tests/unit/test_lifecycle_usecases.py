@@ -69,7 +69,7 @@ class _Info:
 class _Node:
     pathspec: str = "CandidateRun/9"
     metric: float = 0.8
-    holdout: float = 0.79
+    selection: float = 0.79
 
 
 class _Search:
@@ -85,6 +85,7 @@ class _Search:
         class _Result:
             run_id, status, message, best = "run-1", Status.OK, "no working candidate", node
             leaderboard = [node] if node else []
+            estimate = None
 
         return _Result()
 

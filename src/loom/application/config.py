@@ -12,7 +12,7 @@ import sys
 from collections.abc import Mapping
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import yaml
 from pydantic import AliasChoices, Field, ValidationError, field_validator
@@ -104,6 +104,9 @@ class LoomConfig(BaseSettings):
     exec_cpus: int | None = Field(
         None, ge=1, le=256, description="CPU threads per candidate (BLAS/OpenMP pools; unset: cores / workers)"
     )
+    exec_warm: bool = Field(
+        True, description="fork candidates from a warm interpreter with the ML stack imported (off: a clean one each)"
+    )
     sandbox: str = Field("auto", description="where candidates run: auto (bwrap when it works) | bwrap | none")
     sandbox_network: bool = Field(False, description="let sandboxed candidates use the network (on | off)")
     sandbox_env: str | None = Field(
@@ -114,7 +117,11 @@ class LoomConfig(BaseSettings):
     time_budget: float | None = Field(
         None, gt=0, description="wall-clock seconds for a search: no candidate starts past it (unset: --steps only)"
     )
-    holdout_fraction: float = Field(0.2, gt=0, lt=0.9, description="sealed holdout share of train")
+    holdout_fraction: float | None = Field(
+        None, gt=0, lt=0.9,
+        description="sealed share of train (selection + final slices); unset: by rows (0.3 under 1,000, else 0.2)")
+    leaks: Literal["warn", "drop", "fail"] = Field(
+        "warn", description="leak screen before the first candidate: warn | drop (the flagged columns) | fail (exit 1)")
     seed: int = Field(0, description="random seed for splits and builders")
 
     # --- MLOps / Metaflow ---

@@ -75,3 +75,11 @@ class RefusedError(LoomError):
 
 class ExecutionFailed(LoomError):
     """Something Loom ran failed for real (a flow, a launch); exit 1."""
+
+
+class LeaksFound(LoomError):
+    """`loom run --leaks fail`: the leak screen flagged columns; nothing was run (exit 1)."""
+
+    def __init__(self, message: str, *, flags: list[dict[str, str]], hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.flags = flags

@@ -34,16 +34,36 @@ LEAK_KINDS = (
 DROP_KINDS = frozenset(LEAK_KINDS) - {"time_split"}
 
 
+#: Leak kinds the leak screen of `loom run` acts on (`--leaks drop` removes the column,
+#: `--leaks fail` stops the run); `constant` and `time_split` are notes, never acted on.
+SCREEN_KINDS = frozenset({"near_perfect_predictor", "target_duplicate", "target_derived", "id_like", "time_leakage"})
+
+#: What to do about each kind of flag (shown with the evidence).
+LEAK_FIXES = {
+    "target_duplicate": "drop it: it is the target under another name (--leaks drop)",
+    "target_derived": "drop it unless it is known before the outcome: it is computed from the target (--leaks drop)",
+    "near_perfect_predictor": "check when it is recorded; if only after the outcome, drop it (--leaks drop)",
+    "id_like": "drop it or declare it the id: a row key only memorises rows (--leaks drop)",
+    "time_leakage": "drop it: it is recorded after the main time column (--leaks drop)",
+    "constant": "drop it: it carries no information",
+    "time_split": "split by time: Loom seals the latest rows when it sees a time column (--time-column)",
+}
+
+
 @dataclass(frozen=True)
 class LeakageFlag:
-    """One suspicion about one column: {column, kind, detail}."""
+    """One suspicion about one column: {column, kind, detail (the evidence)} and the fix."""
 
     column: str
     kind: str
     detail: str
 
+    @property
+    def fix(self) -> str:
+        return LEAK_FIXES.get(self.kind, "review this column")
+
     def as_dict(self) -> dict[str, str]:
-        return {"column": self.column, "kind": self.kind, "detail": self.detail}
+        return {"column": self.column, "kind": self.kind, "detail": self.detail, "fix": self.fix}
 
 
 @dataclass(frozen=True)
@@ -158,7 +178,7 @@ class StageResult:
 
 @dataclass(frozen=True)
 class PipelineResult:
-    status: str  # OK | FAILED
+    status: str  # OK | FAILED | INTERRUPTED (stopped between stages)
     stages: tuple[StageResult, ...]
     failed_stage: str | None = None
     extras: dict[str, Any] = field(default_factory=dict)

@@ -1,32 +1,82 @@
-"""Metrics: parse "Maximize ROC-AUC" into a MetricSpec, and compute them in pure Python.
+"""Metrics: the catalog Loom understands, and `--metric` sentences parsed into a MetricSpec.
 
-The scoring functions are stdlib-only so the use-case can grade a sealed holdout without
-numpy; they follow scikit-learn's definitions (ROC-AUC with tied ranks, log loss clipped at float64 eps,
-F1 of the positive class for binary labels and macro-F1 otherwise).
+Each metric has one canonical name, its natural direction, the kind of target it scores, what a
+submission holds for it (labels, values or probabilities), its perfect value and a one-line
+definition. A sentence is matched against phrase rules (most specific first); any qualifier the
+matched metric does not account for ("per user", "at 5", "weighted by revenue", "of the log"
+next to MAE, a second metric) is a UsageError naming it: Loom never computes a simpler metric
+than the one asked for. The numbers themselves are computed in the application layer
+(`loom.application.evaluation.metrics`, numpy); this module stays stdlib-only.
 """
 
 from __future__ import annotations
 
 import math
-import sys
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from loom.domain.errors import UsageError
 
 
 @dataclass(frozen=True)
+class MetricInfo:
+    """One metric of the catalog."""
+
+    name: str
+    label: str
+    maximize: bool
+    kind: str  # "classification" | "regression"
+    input: str  # "label" (a class per row) | "probability" (scores per row) | "value" (a number)
+    perfect: float
+    definition: str
+
+
+CATALOG: dict[str, MetricInfo] = {m.name: m for m in (
+    MetricInfo("roc_auc", "ROC-AUC", True, "classification", "probability", 1.0,
+               "area under the ROC curve of the positive-class probability; multiclass: one-vs-rest, macro average"),
+    MetricInfo("pr_auc", "PR-AUC", True, "classification", "probability", 1.0,
+               "average precision (area under the precision-recall curve); multiclass: one-vs-rest, macro average"),
+    MetricInfo("log_loss", "log loss", False, "classification", "probability", 0.0,
+               "mean negative log-likelihood of the true class (rows rescaled to sum 1, then clipped to [eps, 1-eps], eps = float64 machine epsilon)"),
+    MetricInfo("accuracy", "accuracy", True, "classification", "label", 1.0, "share of rows whose predicted class is right"),
+    MetricInfo("balanced_accuracy", "balanced accuracy", True, "classification", "label", 1.0,
+               "mean recall over the true classes"),
+    MetricInfo("f1", "F1", True, "classification", "label", 1.0, "F1 of the positive class (binary targets only)"),
+    MetricInfo("f1_macro", "F1 macro", True, "classification", "label", 1.0, "unweighted mean of per-class F1"),
+    MetricInfo("f1_micro", "F1 micro", True, "classification", "label", 1.0, "F1 of the pooled counts over all classes"),
+    MetricInfo("f1_weighted", "F1 weighted", True, "classification", "label", 1.0,
+               "mean of per-class F1 weighted by each class's true count"),
+    MetricInfo("mcc", "MCC", True, "classification", "label", 1.0, "Matthews correlation coefficient (multiclass: Gorodkin's R_K)"),
+    MetricInfo("qwk", "quadratic weighted kappa", True, "classification", "label", 1.0,
+               "Cohen's kappa with quadratic weights over the ordered classes"),
+    MetricInfo("rmse", "RMSE", False, "regression", "value", 0.0, "root mean squared error"),
+    MetricInfo("mse", "MSE", False, "regression", "value", 0.0, "mean squared error"),
+    MetricInfo("mae", "MAE", False, "regression", "value", 0.0, "mean absolute error"),
+    MetricInfo("rmsle", "RMSLE", False, "regression", "value", 0.0,
+               "root mean squared error between log(1 + prediction) and log(1 + truth)"),
+    MetricInfo("mape", "MAPE", False, "regression", "value", 0.0,
+               "mean of |truth - prediction| / |truth| (a fraction, not a percentage)"),
+    MetricInfo("r2", "R²", True, "regression", "value", 1.0, "coefficient of determination"),
+)}
+KNOWN = tuple(CATALOG)
+REGRESSION = frozenset(n for n, m in CATALOG.items() if m.kind == "regression")
+
+
+@dataclass(frozen=True)
 class MetricSpec:
     """A metric and its direction, fixed once per run."""
 
-    name: str  # canonical: roc_auc, accuracy, f1, log_loss, rmse, mae, mse, r2
+    name: str  # a CATALOG key
     maximize: bool
     sentence: str = ""  # what the user wrote
 
     @property
+    def info(self) -> MetricInfo:
+        return CATALOG[self.name]
+
+    @property
     def label(self) -> str:
-        return DISPLAY[self.name]
+        return CATALOG[self.name].label
 
     @property
     def direction(self) -> str:
@@ -34,205 +84,206 @@ class MetricSpec:
 
     @property
     def needs_probabilities(self) -> bool:
-        return self.name in ("roc_auc", "log_loss")
+        return CATALOG[self.name].input == "probability"
 
     @property
     def task_type(self) -> str:
-        return "regression" if self.name in REGRESSION else "classification"
+        return CATALOG[self.name].kind
+
+    @property
+    def perfect(self) -> float:
+        return CATALOG[self.name].perfect
 
     def better(self, a: float, b: float) -> bool:
         """True when `a` is strictly better than `b`."""
         return a > b if self.maximize else a < b
 
+    def is_perfect(self, value: float | None) -> bool:
+        """True when `value` is the metric's perfect score (the usual sign of a leak)."""
+        return value is not None and math.isfinite(value) and abs(value - self.perfect) <= 1e-9
 
-#: canonical name -> natural direction (True = higher is better)
-NATURAL: dict[str, bool] = {
-    "roc_auc": True, "accuracy": True, "f1": True, "r2": True,
-    "log_loss": False, "rmse": False, "mae": False, "mse": False,
+
+# ---- phrases -----------------------------------------------------------------------------------
+# name -> alternatives; an alternative is a tuple of patterns that must ALL occur (anywhere).
+# The first rule (in this order) with a matching alternative wins; the words it matched are
+# consumed, and whatever qualifier is left over is refused.
+_W = r"(?<![a-z0-9])"  # word start
+_E = r"(?![a-z0-9])"  # word end
+_RMSE = r"(rmse|root mean squared? error)"
+_LOG = r"(log|logs|logarithm|logarithms|logarithmic)"
+_RULES: tuple[tuple[str, tuple[tuple[str, ...], ...]], ...] = (
+    ("rmsle", (("rmsle",), ("root mean squared? log(arithmic)? error",), (_RMSE, _LOG))),
+    ("qwk", (("qwk",), ("quadratic(ally)? weighted (cohen s )?kappa",), ("cohen s kappa", "quadratic(ally)? weighted"))),
+    ("mape", (("mape",), ("mean absolute percent(age)? error",))),
+    ("balanced_accuracy", (("balanced accuracy",),)),
+    ("pr_auc", (("pr auc",), ("auc pr",), ("auprc",), ("average precision",), ("precision recall auc",),
+                ("area under (the )?precision recall curve",), ("ap",))),
+    ("f1_macro", (("macro (averaged? )?f1( score)?",), ("f1( score)?", "macro( average| averaged)?"))),
+    ("f1_micro", (("micro (averaged? )?f1( score)?",), ("f1( score)?", "micro( average| averaged)?"))),
+    ("f1_weighted", (("weighted (averaged? )?f1( score)?",), ("f1( score)?", "weighted( average| averaged)?"))),
+    ("f1", (("f1( score)?",), ("f score",), ("f measure",))),
+    ("mcc", (("mcc",), ("matthews( correlation)?( coefficient)?",))),
+    ("roc_auc", (("roc auc( score)?",), ("auroc",), ("auc roc",), ("area under (the )?roc( curve)?",),
+                 ("area under (the )?receiver operating characteristic( curve)?",), ("auc",), ("roc",))),
+    ("log_loss", (("log loss",), ("logloss",), ("logarithmic loss",), ("(binary |categorical )?cross entropy( loss)?",),
+                  ("negative log likelihood",))),
+    ("accuracy", (("(classification )?accuracy",), ("acc",))),
+    ("rmse", ((_RMSE,), ("root mse",))),
+    ("mse", (("mse",), ("mean squared? error",))),
+    ("mae", (("mae",), ("mean absolute error",))),
+    ("r2", (("r2",), ("r squared",), ("coefficient of determination",))),
+)
+#: Qualifiers a rule may carry along (consumed only when its metric is the one matched).
+_ALLOWED = {
+    "roc_auc": (r"one vs rest", r"ovr", r"macro( average| averaged)?", r"multi ?class"),
+    "pr_auc": (r"one vs rest", r"ovr", r"macro( average| averaged)?", r"multi ?class"),
+    "log_loss": (r"multi ?class",),
 }
-REGRESSION = frozenset({"rmse", "mae", "mse", "r2"})
-DISPLAY = {
-    "roc_auc": "ROC-AUC", "accuracy": "accuracy", "f1": "F1", "log_loss": "log loss",
-    "rmse": "RMSE", "mae": "MAE", "mse": "MSE", "r2": "R²",
-}
-_ALIASES: dict[str, str] = {
-    "roc auc": "roc_auc", "rocauc": "roc_auc", "auc": "roc_auc", "auroc": "roc_auc",
-    "area under the roc curve": "roc_auc", "area under roc curve": "roc_auc", "roc": "roc_auc",
-    "accuracy": "accuracy", "acc": "accuracy", "classification accuracy": "accuracy",
-    "f1": "f1", "f1 score": "f1", "f score": "f1", "f measure": "f1", "macro f1": "f1",
-    "log loss": "log_loss", "logloss": "log_loss", "cross entropy": "log_loss",
-    "binary cross entropy": "log_loss", "logarithmic loss": "log_loss",
-    "rmse": "rmse", "root mean squared error": "rmse", "root mean square error": "rmse",
-    "mae": "mae", "mean absolute error": "mae",
-    "mse": "mse", "mean squared error": "mse", "mean square error": "mse",
-    "r2": "r2", "r²": "r2", "r^2": "r2", "r squared": "r2", "coefficient of determination": "r2",
-}
-KNOWN = tuple(NATURAL)
-_MAX = re.compile(r"\b(maximi[sz]e|maximum|higher|increase|max)\b")
-_MIN = re.compile(r"\b(minimi[sz]e|minimum|lower|decrease|min|reduce)\b")
+_DIRECTION = r"(maximi[sz]e[sd]?|maximum|max|higher|highest|increase|minimi[sz]e[sd]?|minimum|min|lower|lowest|decrease|reduce|is better|better)"
+_MAX = re.compile(_W + r"(maximi[sz]e[sd]?|maximum|max|higher|highest|increase)" + _E)
+_MIN = re.compile(_W + r"(minimi[sz]e[sd]?|minimum|min|lower|lowest|decrease|reduce)" + _E)
+#: Words and patterns that change what a metric computes; left over after matching, they are refused.
+_QUALIFIERS = (
+    r"per \w+", r"by \w+", r"grouped", r"groups?", r"weight(s|ed|ing)?", r"@", r"top \w+", r"at k", r"threshold\w*",
+    r"cut ?off", r"normali[sz]ed", r"gini", r"median", r"symmetric", r"smape", r"percent(age)?", r"%", _LOG,
+    r"squared?", r"root", r"sqrt", r"absolute", r"relative", r"adjusted", r"scaled", r"exp(onential)?", r"macro",
+    r"micro", r"samples", r"ovo", r"one vs one", r"ovr", r"one vs rest", r"quadratic(ally)?", r"linear(ly)?", r"cohen",
+    r"kappa", r"precision", r"recall", r"sensitivity", r"specificity", r"tpr", r"fpr", r"partial", r"pinball",
+    r"quantile", r"huber", r"poisson", r"tweedie", r"gamma", r"deviance", r"clipped", r"capped", r"excluding",
+    r"except", r"only", r"cumulative", r"lift", r"ndcg", r"map", r"mrr", r"iou", r"dice", r"jaccard", r"hamming",
+    r"brier", r"calibrat\w*", r"\d+(\.\d+)?",
+)
+_QUALIFIER = re.compile(_W + "(" + "|".join(_QUALIFIERS) + ")" + _E)
 
 
 def _normalize(text: str) -> str:
-    text = text.lower().replace("_", " ").replace("-", " ")
+    text = text.lower().replace("²", "2").replace("r^2", "r2").replace("’", "'")
+    text = re.sub(r"[_\-/'\"(),;:!?]+", " ", text)
+    text = re.sub(r"(?<![0-9])\.|\.(?![0-9])", " ", text)  # keep decimal points ("0.5")
     return " " + re.sub(r"\s+", " ", text).strip() + " "
 
 
+def _find(pattern: str, text: str) -> list[tuple[int, int]]:
+    return [m.span() for m in re.finditer(_W + "(" + pattern + ")" + _E, text)]
+
+
+def _match(text: str) -> tuple[str, list[tuple[int, int]]] | None:
+    """The first rule matching `text` and the spans it consumes."""
+    for name, alternatives in _RULES:
+        for patterns in alternatives:
+            spans = [_find(p, text) for p in patterns]
+            if all(spans):
+                consumed = [s for group in spans for s in group]
+                for extra in _ALLOWED.get(name, ()):
+                    consumed += _find(extra, text)
+                return name, consumed
+    return None
+
+
+def _blank(text: str, spans: list[tuple[int, int]]) -> str:
+    chars = list(text)
+    for start, end in spans:
+        for i in range(start, end):
+            chars[i] = " "
+    return "".join(chars)
+
+
+def _leftover_qualifiers(text: str) -> list[str]:
+    """Qualifiers (and second metrics) left in `text` once the metric and direction are removed."""
+    rest = _blank(text, _find(_DIRECTION, text))
+    found = [m.group(0).strip() for m in _QUALIFIER.finditer(rest)]
+    second = _match(rest)
+    if second is not None:
+        found.insert(0, CATALOG[second[0]].label)
+    return list(dict.fromkeys(found))
+
+
+def _by_name(metric_name: str) -> str:
+    key = _normalize(metric_name).strip()
+    if key.replace(" ", "_") in CATALOG:
+        return key.replace(" ", "_")
+    found = _match(" " + key + " ")
+    if found is not None and not _leftover_qualifiers(_blank(" " + key + " ", found[1])):
+        return found[0]
+    raise UsageError(f"unknown --metric-name '{metric_name}'; known names: {', '.join(KNOWN)}")
+
+
 def parse_metric(sentence: str | None, metric_name: str | None = None) -> MetricSpec:
-    """`"Maximize ROC-AUC"` -> MetricSpec("roc_auc", True). Unknown names raise UsageError."""
+    """`"Maximize ROC-AUC"` -> MetricSpec("roc_auc", True).
+
+    `metric_name` (a catalog name such as `rmsle` or `f1_macro`) says exactly which metric to
+    compute; the sentence then only has to agree on the direction. Without it, a sentence naming
+    no known metric, or carrying a qualifier the matched metric does not account for, raises
+    UsageError (exit 2) naming what Loom did not understand.
+    """
     sentence = (sentence or "").strip()
     if not sentence and not metric_name:
         raise UsageError('--metric is required, e.g. --metric "Maximize ROC-AUC"')
-    name = None
+    text = _normalize(sentence)
     if metric_name:
-        key = _normalize(metric_name).strip()
-        name = _ALIASES.get(key) or (key.replace(" ", "_") if key.replace(" ", "_") in NATURAL else None)
-        if name is None:
-            raise UsageError(
-                f"unknown --metric-name '{metric_name}'; known names: {', '.join(KNOWN)}"
-            )
+        name = _by_name(metric_name)
     else:
-        text = _normalize(sentence)
-        for alias in sorted(_ALIASES, key=len, reverse=True):
-            if re.search(r"(?<![a-z0-9])" + re.escape(alias) + r"(?![a-z0-9])", text):
-                name = _ALIASES[alias]
-                break
-        if name is None:
+        found = _match(text)
+        if found is None:
             raise UsageError(
                 f"unknown metric in '{sentence}'; name one of {', '.join(KNOWN)} "
-                f"(e.g. \"Maximize ROC-AUC\") or pass --metric-name"
+                f"(e.g. \"Maximize ROC-AUC\") or pass --metric-name NAME"
             )
-    natural = NATURAL[name]
-    text = _normalize(sentence)
+        name, spans = found
+        leftover = _leftover_qualifiers(_blank(text, spans))
+        if leftover:
+            what = ", ".join(f"'{w}'" for w in leftover)
+            raise UsageError(
+                f"--metric '{sentence}' reads as {CATALOG[name].label} but Loom does not understand {what} in it; "
+                f"Loom never computes a simpler metric than the one asked for: pass --metric-name NAME "
+                f"(one of {', '.join(KNOWN)}) to say exactly which metric to compute"
+            )
+    info = CATALOG[name]
     said_max, said_min = bool(_MAX.search(text)), bool(_MIN.search(text))
-    if said_max and not said_min and not natural or said_min and not said_max and natural:
-        verb = "Maximize" if natural else "Minimize"
+    if (said_max and not said_min and not info.maximize) or (said_min and not said_max and info.maximize):
+        verb = "Maximize" if info.maximize else "Minimize"
         raise UsageError(
-            f"{DISPLAY[name]} is {'higher' if natural else 'lower'}-is-better; "
-            f"write --metric \"{verb} {DISPLAY[name]}\""
+            f"{info.label} is {'higher' if info.maximize else 'lower'}-is-better; "
+            f"write --metric \"{verb} {info.label}\""
         )
-    return MetricSpec(name=name, maximize=natural, sentence=sentence or f"{name}")
+    return MetricSpec(name=name, maximize=info.maximize, sentence=sentence or name)
 
 
-# ---- pure-Python scoring (grading the sealed holdout) -------------------------------------
+def describe_known() -> str:
+    """`name (label)` for every metric: what `loom run --help` lists."""
+    return ", ".join(KNOWN)
 
 
-def _floats(values: Sequence[object]) -> list[float]:
-    return [float(v) for v in values]  # type: ignore[arg-type]
+# ---- labels ------------------------------------------------------------------------------------
+_POSITIVE = ("1", "true", "yes", "y", "positive", "pos")
 
 
-def _positive_label(labels: Sequence[str]) -> str:
-    uniq = sorted(set(labels))
-    for cand in ("1", "1.0", "true", "True", "yes", "Yes", "positive"):
-        if cand in uniq:
-            return cand
-    return uniq[-1]
-
-
-def roc_auc(y_true: Sequence[str], scores: Sequence[float]) -> float:
-    """Binary ROC-AUC by ranks (ties get the average rank)."""
-    pos = _positive_label(y_true)
-    order = sorted(range(len(scores)), key=lambda i: scores[i])
-    ranks = [0.0] * len(scores)
-    i = 0
-    while i < len(order):
-        j = i
-        while j + 1 < len(order) and scores[order[j + 1]] == scores[order[i]]:
-            j += 1
-        for k in range(i, j + 1):
-            ranks[order[k]] = (i + j) / 2 + 1
-        i = j + 1
-    n_pos = sum(1 for y in y_true if y == pos)
-    n_neg = len(y_true) - n_pos
-    if n_pos == 0 or n_neg == 0:
-        raise ValueError("ROC-AUC needs both classes in the holdout")
-    rank_sum = sum(r for r, y in zip(ranks, y_true) if y == pos)
-    return (rank_sum - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
-
-
-def accuracy(y_true: Sequence[str], y_pred: Sequence[str]) -> float:
-    return sum(1 for a, b in zip(y_true, y_pred) if a == b) / len(y_true)
-
-
-def f1(y_true: Sequence[str], y_pred: Sequence[str]) -> float:
-    labels = sorted(set(y_true))
-    targets = [_positive_label(y_true)] if len(labels) <= 2 else labels
-    scores = []
-    for label in targets:
-        tp = sum(1 for a, b in zip(y_true, y_pred) if a == label and b == label)
-        fp = sum(1 for a, b in zip(y_true, y_pred) if a != label and b == label)
-        fn = sum(1 for a, b in zip(y_true, y_pred) if a == label and b != label)
-        scores.append(0.0 if tp == 0 else 2 * tp / (2 * tp + fp + fn))
-    return sum(scores) / len(scores)
-
-
-def log_loss(y_true: Sequence[str], probs: Sequence[float]) -> float:
-    pos = _positive_label(y_true)
-    eps = sys.float_info.epsilon  # as scikit-learn clips float64 probabilities
-    total = 0.0
-    for y, p in zip(y_true, probs):
-        p = min(max(float(p), eps), 1 - eps)
-        total += -math.log(p) if y == pos else -math.log(1 - p)
-    return total / len(y_true)
-
-
-def rmse(y_true: Sequence[float], y_pred: Sequence[float]) -> float:
-    return math.sqrt(mse(y_true, y_pred))
-
-
-def mse(y_true: Sequence[float], y_pred: Sequence[float]) -> float:
-    return sum((a - b) ** 2 for a, b in zip(_floats(y_true), _floats(y_pred))) / len(y_true)
-
-
-def mae(y_true: Sequence[float], y_pred: Sequence[float]) -> float:
-    return sum(abs(a - b) for a, b in zip(_floats(y_true), _floats(y_pred))) / len(y_true)
-
-
-def r2(y_true: Sequence[float], y_pred: Sequence[float]) -> float:
-    t, p = _floats(y_true), _floats(y_pred)
-    mean = sum(t) / len(t)
-    ss_tot = sum((a - mean) ** 2 for a in t)
-    ss_res = sum((a - b) ** 2 for a, b in zip(t, p))
-    return 1.0 - ss_res / ss_tot if ss_tot else 0.0
-
-
-def _as_number(value: str) -> float | None:
+def canon_label(value: object) -> str:
+    """"1.0" and "1" are the same class label; " yes" is "yes"."""
+    text = str(value).strip()
     try:
-        out = float(value)
+        num = float(text)
     except (TypeError, ValueError):
-        return None
-    return out if math.isfinite(out) else None
-
-
-def _canon_label(value: str) -> str:
-    """"1.0" and "1" are the same class label; "yes" stays "yes"."""
-    num = _as_number(value)
-    if num is not None and num == int(num):
+        return text
+    if math.isfinite(num) and num == int(num):
         return str(int(num))
-    return str(value).strip()
+    return text
 
 
-def score(spec: MetricSpec, y_true: Sequence[str], y_pred: Sequence[str]) -> float:
-    """Grade predictions (strings from CSV) against labels with `spec`'s metric."""
-    if not y_true or len(y_true) != len(y_pred):
-        raise ValueError("predictions and labels differ in length")
-    if spec.name in REGRESSION:
-        preds = [_as_number(v) for v in y_pred]
-        if any(p is None for p in preds):
-            raise ValueError("non-numeric predictions")
-        fn = {"rmse": rmse, "mae": mae, "mse": mse, "r2": r2}[spec.name]
-        return fn(_floats(y_true), preds)  # type: ignore[arg-type]
-    labels = [_canon_label(v) for v in y_true]
-    nums = [_as_number(v) for v in y_pred]
-    if spec.needs_probabilities:
-        if any(n is None for n in nums):
-            pos = _positive_label(labels)
-            nums = [1.0 if _canon_label(v) == pos else 0.0 for v in y_pred]
-        return (roc_auc if spec.name == "roc_auc" else log_loss)(labels, nums)  # type: ignore[arg-type]
-    # accuracy / f1 take labels; probabilities in [0, 1] on 0/1 labels are thresholded at 0.5
-    binary01 = set(labels) <= {"0", "1"}
-    label_preds: list[str]
-    if binary01 and all(n is not None and 0.0 <= n <= 1.0 for n in nums):
-        label_preds = ["1" if (n or 0.0) >= 0.5 else "0" for n in nums]
-    else:
-        label_preds = [_canon_label(v) for v in y_pred]
-    return (accuracy if spec.name == "accuracy" else f1)(labels, label_preds)
+def positive_label(classes: tuple[str, ...] | list[str]) -> str:
+    """The positive class of a binary target: 1 / true / yes / positive, else the last class
+    (in `order_classes` order)."""
+    for cand in _POSITIVE:
+        for c in classes:
+            if c.lower() == cand:
+                return c
+    return order_classes(list(classes))[-1]
+
+
+def order_classes(labels: set[str] | list[str]) -> list[str]:
+    """Canonical labels in order: numerically when every label is a number, else as text."""
+    uniq = sorted({canon_label(v) for v in labels})
+    try:
+        return sorted(uniq, key=float)
+    except ValueError:
+        return uniq

@@ -1,4 +1,10 @@
-"""The search loop's value types: Task, SearchBudget, Node, Leaderboard, SearchResult."""
+"""The search loop's value types: Task, SearchBudget, Node, Estimate, Leaderboard, SearchResult.
+
+Two scores per node, on different rows: `metric` is what the candidate reported on its own
+validation split; `selection` is Loom's grade on the sealed selection slice, which ranks the
+nodes. The chosen best is then scored once on the sealed final slice, rows that played no part
+in choosing it: that `Estimate` (with a 95% interval) is the number Loom reports.
+"""
 
 from __future__ import annotations
 
@@ -23,23 +29,40 @@ class Task:
     task_type: str  # "classification" | "regression"
     columns: tuple[str, ...] = ()  # feature columns (train minus id and target)
     n_train: int = 0
-    n_test: int = 0  # rows in the candidate's test.csv (user test + sealed holdout)
-    classes: tuple[str, ...] = ()
+    n_test: int = 0  # rows in the candidate's test.csv (user test rows + the sealed slices' features)
+    classes: tuple[str, ...] = ()  # canonical labels, ordered (numerically when they are numbers)
     dataset: str | None = None  # source pathspec, when the data came from a data object
+    time_column: str | None = None  # rows are ordered by it; the sealed rows are the latest
+
+    @property
+    def class_columns(self) -> bool:
+        """True when a submission holds one probability column per class (multiclass scores)."""
+        return self.metric.needs_probabilities and len(self.classes) > 2
+
+    def submission_columns(self) -> list[str]:
+        return [self.id_column, *self.classes] if self.class_columns else [self.id_column, self.target]
 
     def description(self) -> str:
         """The task text handed to an LLM brain (small derived context, never bulk data)."""
-        pred = (
-            f"the probability that {self.target} is the positive class"
-            if self.metric.needs_probabilities
-            else f"the predicted {self.target}"
-        )
+        if self.class_columns:
+            pred = (f"one column per class ({', '.join(repr(c) for c in self.classes)}) holding the "
+                    f"probability of that class")
+            cols = f"'{self.id_column}' and " + pred
+        else:
+            pred = (
+                f"the probability that {self.target} is the positive class"
+                if self.metric.needs_probabilities
+                else f"the predicted {self.target}"
+            )
+            cols = f"'{self.id_column}' and '{self.target}' ({pred})"
+        order = (f" Rows are ordered in time by '{self.time_column}': validate on the latest rows."
+                 if self.time_column else "")
         return (
-            f"{self.goal}\n\nEvaluation: {self.metric.direction} {self.metric.label}. "
+            f"{self.goal}\n\nEvaluation: {self.metric.direction} {self.metric.label} "
+            f"({self.metric.info.definition}). "
             f"./input/train.csv holds {self.n_train} labelled rows (target column "
-            f"'{self.target}'); ./input/test.csv holds {self.n_test} rows without the target. "
-            f"Write ./working/submission.csv with the columns '{self.id_column}' and "
-            f"'{self.target}' ({pred}), one row per test row, like "
+            f"'{self.target}'); ./input/test.csv holds {self.n_test} rows without the target.{order} "
+            f"Write ./working/submission.csv with the columns {cols}, one row per test row, like "
             f"./input/sample_submission.csv. Print the validation metric as "
             f"'Validation metric: <value>'."
         )
@@ -68,7 +91,7 @@ class Node:
     plan: str = ""
     parent_id: str | None = None
     metric: float | None = None  # self-reported validation metric (None = buggy / none)
-    holdout: float | None = None  # Loom's own grade on the sealed holdout
+    selection: float | None = None  # Loom's own grade on the sealed selection slice (ranks nodes)
     buggy: bool = True
     analysis: str = ""
     term_out: str = ""  # bounded tail of stdout/stderr
@@ -77,7 +100,7 @@ class Node:
     timed_out: bool = False
     exc_type: str | None = None
     exc_message: str | None = None
-    holdout_error: str | None = None
+    selection_error: str | None = None  # why the submission could not be graded
     submission: str | None = None  # Loom's copy of the candidate's submission.csv
     pathspec: str | None = None
     tokens: int = 0
@@ -85,27 +108,63 @@ class Node:
     metric_std: float | None = None  # spread of the self-reported metric over its CV folds, when reported
     ctime: float = 0.0
 
+    @property
+    def holdout(self) -> float | None:
+        """The selection-slice grade (its name before selection and estimation were split)."""
+        return self.selection
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Node":
+        data = dict(data)
+        for old, new in (("holdout", "selection"), ("holdout_error", "selection_error")):
+            if old in data:  # a journal written before the rename
+                data.setdefault(new, data.pop(old))
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         return cls(**known)
 
 
-def rank(nodes: list[Node], metric: MetricSpec) -> list[Node]:
-    """Best first: working nodes by holdout (what Loom vouches for), then self-reported.
+@dataclass(frozen=True)
+class Estimate:
+    """The reported score of the chosen solution: its final-slice score with a 95% interval."""
 
-    Nodes without a holdout grade come after graded ones; buggy nodes come last.
+    metric: str
+    value: float
+    low: float | None  # None when too few resamples could be scored
+    high: float | None
+    rows: int  # rows in the final slice
+    split: str  # how the sealed rows were chosen: stratified | random | time
+    method: str  # how the interval was computed
+    wide: bool = False
+    node_id: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def ranked_on(node: Node) -> str | None:
+    """Which score ranks `node`: "selection" (Loom's grade), "self_reported", or None (buggy)."""
+    if node.buggy:
+        return None
+    if node.selection is not None:
+        return "selection"
+    return "self_reported" if node.metric is not None else None
+
+
+def rank(nodes: list[Node], metric: MetricSpec) -> list[Node]:
+    """Best first: working nodes by their selection-slice grade (what Loom measured), ties by
+    the self-reported metric, then by step. Nodes without a grade come after graded ones
+    (ranked by self-reported); buggy nodes come last.
     """
 
     def key(node: Node) -> tuple[int, float, float]:
         sign = -1.0 if metric.maximize else 1.0
         if node.buggy:
             return (3, 0.0, float(node.step))
-        if node.holdout is not None:
-            return (0, sign * node.holdout, sign * (node.metric if node.metric is not None else 0.0))
+        if node.selection is not None:
+            return (0, sign * node.selection, sign * (node.metric if node.metric is not None else 0.0))
         if node.metric is not None:
             return (1, sign * node.metric, float(node.step))
         return (2, 0.0, float(node.step))
@@ -139,6 +198,11 @@ class SearchResult:
     wall_time: float = 0.0
     message: str = ""
     paths: dict[str, str] = field(default_factory=dict)
+    estimate: Estimate | None = None  # the best's final-slice score and interval
+    split: dict[str, Any] = field(default_factory=dict)  # how the rows were split (kind, time column, rows)
+    leaks: list[dict[str, str]] = field(default_factory=list)  # the leak screen's flags (column, kind, detail, fix)
+    leak_mode: str = "warn"
+    warnings: list[str] = field(default_factory=list)  # what a user must read before trusting the numbers
 
     @property
     def best(self) -> Node | None:
@@ -151,7 +215,8 @@ class SearchResult:
             "status": self.status.value,
             "run_id": self.run_id,
             "run_dir": self.run_dir,
-            "metric": {"name": self.metric.name, "maximize": self.metric.maximize},
+            "metric": {"name": self.metric.name, "maximize": self.metric.maximize, "label": self.metric.label,
+                       "definition": self.metric.info.definition, "sentence": self.metric.sentence},
             "best": None if best is None else leaderboard_row(best),
             "nodes": len(self.nodes),
             "buggy_nodes": sum(1 for n in self.nodes if n.buggy),
@@ -159,9 +224,17 @@ class SearchResult:
             "usd": None if any(v is None for v in usd_values) else round(sum(usd_values), 6),  # type: ignore[arg-type]
             "wall_time": round(self.wall_time, 3),
             "message": self.message,
+            "estimate": None if self.estimate is None else self.estimate.to_dict(),
+            "split": dict(self.split),
+            "leaks": {"mode": self.leak_mode, "flagged": [dict(f) for f in self.leaks]},
+            "warnings": list(self.warnings),
             "paths": dict(self.paths),
+            "ranked_by": RANKED_BY,
             "leaderboard": [leaderboard_row(n) for n in self.leaderboard[:10]],
         }
+
+
+RANKED_BY = "selection (Loom's grade on the sealed selection slice), then self-reported"
 
 
 def leaderboard_row(node: Node) -> dict[str, Any]:
@@ -170,7 +243,8 @@ def leaderboard_row(node: Node) -> dict[str, Any]:
         "step": node.step,
         "kind": node.kind,
         "self_reported": node.metric,
-        "holdout": node.holdout,
+        "selection": node.selection,
+        "ranked_on": ranked_on(node),
         "buggy": node.buggy,
         "exec_time": round(node.exec_time, 3),
         "pathspec": node.pathspec,

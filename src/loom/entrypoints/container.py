@@ -19,6 +19,7 @@ from loom.application.lifecycle.deploy import DeploySolution
 from loom.application.lifecycle.pipeline import RunPipeline
 from loom.application.lifecycle.profile import BuildFeatures, ProfileDataset
 from loom.application.lifecycle.report import CheckOps, WriteReport
+from loom.application.lifecycle.schedule import SchedulePipeline
 from loom.application.lifecycle.validate import ValidateSolution
 from loom.application.plan_verbs import PlanVerbs
 from loom.application.run_search import RunSearch
@@ -84,6 +85,7 @@ class Container(containers.DeclarativeContainer):
     check_ops = providers.Factory(CheckOps, mlops)
     deploy_solution = providers.Factory(DeploySolution, mlops)
     run_pipeline = providers.Factory(RunPipeline, mlops, ingest, run_search.provider)
+    schedule_pipeline = providers.Factory(SchedulePipeline, mlops)
 
 
 def build_container(config: LoomConfig, credentials: Any = None) -> Container:

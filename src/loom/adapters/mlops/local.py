@@ -5,9 +5,10 @@ leads from it to a run's files) gets `input/` (the prepared input: bound read-on
 a copy otherwise), an empty `working/` and `submission/`, and `runfile.py`. The candidate runs
 there inside the sandbox (LOOM_SANDBOX) under the bootstrap that caps its memory and records an
 uncaught exception; past the exec timeout, or when the run is cancelled, its whole process tree is
-killed. What Loom keeps goes to `runs/<run>/nodes/<node>/`: runfile.py, working/ and
-submission.csv. Data objects and lifecycle verbs are Metaflow's: this adapter refuses them with a
-one-line hint.
+killed. Unless LOOM_EXEC_WARM=off, a candidate starts by forking a warm interpreter that already
+imported the ML stack (sandbox/warm.py), inside its own sandbox, instead of a fresh one. What Loom
+keeps goes to `runs/<run>/nodes/<node>/`: runfile.py, working/ and submission.csv. Data objects
+and lifecycle verbs are Metaflow's: this adapter refuses them with a one-line hint.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from loom.application.ports.mlops import ExecRequest, ExecResult
 from loom.application.ports.sandbox import Sandbox, SandboxRequest, candidate_env, passthrough_names
 
 if TYPE_CHECKING:
+    from loom.adapters.sandbox.warm import WarmPool
     from loom.application.config import LoomConfig
 
 RUNFILE = "runfile.py"
@@ -54,9 +56,29 @@ class LocalMLOps:
             return self._sandbox
 
     def sandbox_warning(self) -> str | None:
+        """Said once per run when candidates are not isolated; also starts warming the fork server."""
         from loom.adapters.sandbox import announce
 
+        pool = self.warm_pool(Path(tempfile.gettempdir()))
+        if pool is not None:
+            pool.start()  # imports the ML stack in the background while the brain writes the first candidate
         return announce(self.sandbox)
+
+    def candidate_env(self, ws: Path, request: ExecRequest | None = None) -> dict[str, str]:
+        """The allowlisted environment of a candidate in `ws` (no secrets)."""
+        from loom.adapters.sandbox import limits
+
+        extra = {"LOOM_RUN_ID": request.run_id, "LOOM_NODE_ID": request.node_id} if request else {}
+        return candidate_env(ws, cpus=limits(self.config).cpus, python=self.config.python,
+                             passthrough=passthrough_names(self.config.sandbox_env), extra=extra)
+
+    def warm_pool(self, ws: Path) -> "WarmPool | None":
+        """The shared fork server for this interpreter and environment (None when LOOM_EXEC_WARM=off)."""
+        if not self.config.exec_warm:
+            return None
+        from loom.adapters.sandbox import warm
+
+        return warm.shared(self.config.python, self.candidate_env(ws))
 
     def workspace(self, request: ExecRequest) -> Path:
         return Path(self.config.home) / "runs" / request.run_id / "nodes" / request.node_id
@@ -75,13 +97,11 @@ class LocalMLOps:
             prepare_workspace(ws, request.code, request.input_dir, copy_input=not sandbox.isolated)
             sb_request = SandboxRequest(
                 argv=bootstrap.argv(self.config.python, RUNFILE, lim.memory_bytes), workdir=ws,
-                env=candidate_env(ws, cpus=lim.cpus, python=self.config.python,
-                                  passthrough=passthrough_names(self.config.sandbox_env),
-                                  extra={"LOOM_RUN_ID": request.run_id, "LOOM_NODE_ID": request.node_id}),
-                limits=lim, writable=WRITABLE, python=self.config.python,
+                env=self.candidate_env(ws, request), limits=lim, writable=WRITABLE, python=self.config.python,
                 inputs={} if not sandbox.isolated else {"input": Path(request.input_dir)},
             )
-            out = process.run(sandbox, sb_request, timeout=request.timeout, cancel=request.cancel)
+            out = process.run(sandbox, sb_request, timeout=request.timeout, cancel=request.cancel,
+                              pool=self.warm_pool(ws))
             exc = read_exception(ws)
             for name in WRITABLE:  # what the candidate wrote is kept with the node
                 shutil.rmtree(ws / name / ".tmp", ignore_errors=True)

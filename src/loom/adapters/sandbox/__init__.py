@@ -34,12 +34,16 @@ DEFAULT_MEMORY_CAP = 8 * 1024**3
 
 def select(config: "LoomConfig") -> Sandbox:
     """The sandbox the config asks for; `bwrap` on a machine that cannot run it is a ConfigError."""
-    choice = config.sandbox
+    return select_named(config.sandbox, config.home)
+
+
+def select_named(choice: str | None, home: Path) -> Sandbox:
+    """`select` without a LoomConfig (a Metaflow step gets the choice and LOOM_HOME as parameters)."""
     if choice == "none":
         return NoSandbox()
-    works, why = probe(config.home)
+    works, why = probe(home)
     if works:
-        return BwrapSandbox(mask=[config.home])
+        return BwrapSandbox(mask=[home])
     if choice == "bwrap":
         raise ConfigError(f"LOOM_SANDBOX=bwrap, but bubblewrap cannot run here ({why}); {INSTALL_HINT}, "
                           "or set LOOM_SANDBOX=none to run candidates without isolation")
@@ -111,7 +115,7 @@ def readiness(config: "LoomConfig") -> "Check":
         return Check("sandbox", Level.FAIL, err.line(), INSTALL_HINT)
     lim = limits(config)
     detail = (f"memory cap {lim.memory_bytes // 1024**2} MB, {lim.cpus} CPU thread(s), "
-              f"network {'on' if lim.network else 'off'}")
+              f"network {'on' if lim.network else 'off'}, warm start {'on' if config.exec_warm else 'off'}")
     if sandbox.isolated:
         return Check("sandbox", Level.PASS, f"bwrap: candidates run isolated ({detail})")
     why = "LOOM_SANDBOX=none" if (config.sandbox or "auto") == "none" else probe(config.home)[1]

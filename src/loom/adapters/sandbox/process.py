@@ -5,10 +5,15 @@ exits, times out or is cancelled, the runner kills its process group and then sw
 process still carrying the marker (a candidate that called setsid() and forked again left the
 group, not the environment). Under bwrap the PID namespace already takes every descendant down
 with the sandbox; the sweep is the same code for both adapters.
+
+With a warm pool (warm.py), a `python -c` request is forked from an interpreter that already
+imported the ML stack instead of exec'd; everything else here (output, timeout, cancel, sweep) is
+the same code, and a request the pool cannot take runs cold.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import signal
@@ -18,9 +23,14 @@ import time
 from collections import deque
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from loom.application.ports.sandbox import MARKER_VAR, Sandbox, SandboxRequest
+
+if TYPE_CHECKING:
+    from loom.adapters.sandbox.warm import WarmPool
+
+log = logging.getLogger(__name__)
 
 OUTPUT_HEAD = 32_000  # bytes kept from the start of each stream
 OUTPUT_TAIL = 64_000  # and from its end
@@ -115,21 +125,34 @@ def new_token() -> str:
     return secrets.token_hex(8)
 
 
+def _start(sandbox: Sandbox, request: SandboxRequest, stdin: bool, pool: "WarmPool | None") -> Any:
+    """A warm fork when the pool can take the request, else a fresh process (same interface)."""
+    if pool is not None:
+        from loom.adapters.sandbox.warm import WarmUnavailable
+
+        try:
+            return pool.spawn(sandbox, request, stdin=stdin)
+        except WarmUnavailable as exc:
+            log.info("candidate starts cold: %s", exc)
+    launch = sandbox.wrap(request)
+    return subprocess.Popen(
+        launch.argv, cwd=Path(request.workdir), env=launch.env, stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+    )
+
+
 def run(sandbox: Sandbox, request: SandboxRequest, *, timeout: float, cancel: Any = None,
-        stdin: bytes | None = None, token: str | None = None) -> Outcome:
+        stdin: bytes | None = None, token: str | None = None, pool: "WarmPool | None" = None) -> Outcome:
     """Run `request` inside `sandbox` until it exits, times out, or `cancel.is_set()`.
 
     `token` marks the tree (new_token() when None); a caller that may be killed before this
     returns (a Metaflow step) passes its own, so its parent can sweep with kill_tree(None, token).
+    `pool` (warm.shared(...)) forks `python -c` requests from a warm interpreter; None = always cold.
     """
     token = token or new_token()
     request = replace(request, env={**request.env, MARKER_VAR: token})
-    launch = sandbox.wrap(request)
     started = time.monotonic()
-    proc = subprocess.Popen(
-        launch.argv, cwd=Path(request.workdir), env=launch.env, stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
-    )
+    proc = _start(sandbox, request, bool(stdin), pool)
     readers = [BoundedReader(proc.stdout), BoundedReader(proc.stderr)]
     for reader in readers:
         reader.start()
@@ -156,6 +179,8 @@ def run(sandbox: Sandbox, request: SandboxRequest, *, timeout: float, cancel: An
                     break
     finally:
         stragglers = kill_tree(proc.pid, token)  # also after a normal exit: daemons it left behind
+        if not isinstance(proc, subprocess.Popen):  # a warm candidate: killed by its supervisor if still
+            proc.close()  # running (even before its setsid), then its sandbox and all left in it
         proc.wait()
         for reader in readers:
             reader.join(timeout=5)

@@ -16,12 +16,14 @@ Nothing here imports metaflow at module import time.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import logging
 import os
 import re
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -118,8 +120,15 @@ def run_flow(
     timeout: float | None = None,
     on_line: Callable[[str], None] | None = None,
     cancel: Any = None,
+    detach_when: Callable[[str], bool] | None = None,
+    drain_first: bool = True,
 ) -> str:
     """Run `config.python flow_file run --<param> <value> ...`; return the run's pathspec.
+
+    `detach_when`: return as soon as an output line satisfies it (e.g. the runtime starting the
+    `end` task: the earlier steps' artifacts are stored); the rest of the run finishes in the
+    background (a FlowTail, see drain()). `drain_first`: wait for such runs before starting this
+    one (default: a flow may read them); a flow that reads none of them passes False.
 
     `params` map parameter names to values (None skipped, bools as 'true'/'false', Paths as
     str). `with_` adds `--with SPEC` per item (e.g. "kubernetes"): passed through, never
@@ -132,6 +141,8 @@ def run_flow(
     flow_file = Path(flow_file).resolve()
     if not flow_file.is_file():
         raise ExecutionFailed(f"flow file {flow_file} does not exist")
+    if drain_first:
+        drain()
     root = ensure_root(config) if embedded(config) else Path.cwd()
     with tempfile.TemporaryDirectory(prefix="loom-runid-") as tmp:
         run_id_file = Path(tmp) / "run_id"
@@ -148,11 +159,15 @@ def run_flow(
         for spec in _with_specs(with_):
             argv += ["--with", spec]
         log.debug("running flow", extra={"flow": flow_file.name, "cwd": str(root)})
-        lines, code, stopped = _stream(argv, root, subprocess_env(config), timeout, on_line, cancel)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        lines, code, stopped, proc = _stream(argv, root, subprocess_env(config), timeout, on_line, cancel, detach_when)
         run_id = run_id_file.read_text().strip() if run_id_file.is_file() else ""
     flow_name = _flow_name(flow_file, lines)
     pathspec = f"{flow_name}/{run_id}" if run_id else None
     where = f" ({pathspec})" if pathspec else ""
+    if stopped == "detached" and pathspec:
+        keep_tail(FlowTail(proc, lines, pathspec, deadline))
+        return pathspec
     if stopped:
         why = f"timed out after {timeout:.0f}s" if stopped == "timeout" else "was cancelled"
         raise _failed(f"{flow_name} {why}{where}", pathspec, stopped)
@@ -188,7 +203,8 @@ def _stream(
     timeout: float | None,
     on_line: Callable[[str], None] | None,
     cancel: Any = None,
-) -> tuple[list[str], int | None, str | None]:
+    detach_when: Callable[[str], bool] | None = None,
+) -> tuple[list[str], int | None, str | None, "subprocess.Popen[str]"]:
     try:
         proc = subprocess.Popen(
             argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -198,6 +214,7 @@ def _stream(
         raise ConfigError(f"cannot start the flow interpreter {argv[0]!r} (LOOM_PYTHON): {exc.strerror or exc}") from None
     lines: list[str] = []
     stopped: str | None = None
+    detached = threading.Event()
 
     def reader() -> None:
         assert proc.stdout is not None
@@ -209,14 +226,18 @@ def _stream(
             if on_line is not None:
                 with contextlib.suppress(Exception):
                     on_line(line)
+            if detach_when is not None and not detached.is_set() and detach_when(line):
+                detached.set()
 
     thread = threading.Thread(target=reader, daemon=True)
     thread.start()
     deadline = None if timeout is None else time.monotonic() + timeout
     try:
         while True:
+            if detached.wait(timeout=0.05 if detach_when is not None else 0) and proc.poll() is None:
+                return lines, None, "detached", proc  # the reader keeps draining the output
             try:
-                proc.wait(timeout=0.2)
+                proc.wait(timeout=0.05 if detach_when is not None else 0.2)
                 break
             except subprocess.TimeoutExpired:
                 if deadline is not None and time.monotonic() > deadline:
@@ -230,7 +251,76 @@ def _stream(
         _kill_group(proc)
         raise
     thread.join(timeout=5)
-    return lines, proc.returncode, stopped
+    return lines, proc.returncode, stopped, proc
+
+
+class FlowTail:
+    """The last steps of a run still finishing after run_flow returned (see `detach_when`).
+
+    `wait()` blocks until the flow process ends (killing its process group past the run's deadline)
+    and says whether the run finished cleanly; a failure is logged with the flow's error line.
+    """
+
+    def __init__(self, proc: "subprocess.Popen[str]", lines: list[str], pathspec: str, deadline: float | None) -> None:
+        self.proc, self.lines, self.pathspec, self.deadline = proc, lines, pathspec, deadline
+        self._lock = threading.Lock()
+
+    def done(self) -> bool:
+        return self.proc.poll() is not None
+
+    def wait(self) -> bool:
+        with self._lock:
+            try:
+                left = None if self.deadline is None else max(0.0, self.deadline - time.monotonic())
+                self.proc.wait(timeout=left)
+            except subprocess.TimeoutExpired:
+                _kill_group(self.proc)
+            except BaseException:
+                _kill_group(self.proc)
+                raise
+            ok = self.proc.returncode == 0
+            if not ok:
+                log.warning("flow run did not finish cleanly",
+                            extra={"pathspec": self.pathspec, "error": last_error_line(self.lines)})
+            return ok
+
+    def kill(self) -> None:
+        _kill_group(self.proc)
+
+
+_END_STARTED = re.compile(r"\[\d+/end/\d+ \(pid \d+\)\] Task is starting")
+
+
+def end_step_started(line: str) -> bool:
+    """A run_flow `detach_when`: the runtime launched the `end` task, so `start` stored its artifacts."""
+    return bool(_END_STARTED.search(line))
+
+
+#: Runs whose last steps are still finishing in this process's background (run_flow detach_when).
+MAX_PENDING_TAILS = 2
+_tails: list[FlowTail] = []
+_tails_lock = threading.Lock()
+
+
+def keep_tail(tail: FlowTail) -> None:
+    """Track a detached run; never more than MAX_PENDING_TAILS at once (the oldest is waited for)."""
+    with _tails_lock:
+        _tails[:] = [t for t in _tails if not t.done()] + [tail]
+        oldest = _tails.pop(0) if len(_tails) > MAX_PENDING_TAILS else None
+    if oldest is not None:
+        oldest.wait()
+
+
+def drain() -> None:
+    """Wait until every detached run of this process has finished (reads and later flows see whole runs)."""
+    with _tails_lock:
+        pending = list(_tails)
+        _tails.clear()
+    for tail in pending:
+        tail.wait()
+
+
+atexit.register(drain)  # a process never exits with a run half-recorded
 
 
 def _kill_group(proc: subprocess.Popen[str]) -> None:
@@ -272,17 +362,23 @@ def _flow_name(flow_file: Path, lines: Sequence[str]) -> str:
 # reading back (Client API)
 # --------------------------------------------------------------------------------------------
 @contextlib.contextmanager
-def client(config: "LoomConfig") -> Iterator[Any]:
+def client(config: "LoomConfig", *, wait: bool = True) -> Iterator[Any]:
     """Point the in-process Client API at the datastore flows use; yields the metaflow module.
 
     Embedded: local metadata at datastore_root(); always the global namespace (runs of every
-    user). Thread-safe only in the sense that callers serialize on one lock.
+    user). Thread-safe only in the sense that callers serialize on one lock. `wait`: first let
+    the runs this process detached finish (drain), so what is read is whole.
     """
+    if wait:
+        drain()
     with _flow_lock:
         is_embedded = embedded(config)  # decided before anything below touches os.environ
         user = metaflow_env(config).get("METAFLOW_USER")
         if user:
             os.environ.setdefault("METAFLOW_USER", user)
+        if config.metaflow_profile and "metaflow" not in sys.modules:
+            # a profile named in Loom's config (YAML/flag), not the environment: Metaflow reads it at import
+            os.environ.setdefault("METAFLOW_PROFILE", config.metaflow_profile)
         import metaflow
 
         if is_embedded:
@@ -291,12 +387,12 @@ def client(config: "LoomConfig") -> Iterator[Any]:
         yield metaflow
 
 
-def get_run(config: "LoomConfig", pathspec: str | Pathspec, *flows: str) -> Any:
+def get_run(config: "LoomConfig", pathspec: str | Pathspec, *flows: str, wait: bool = True) -> Any:
     """The Client `Run` for a pathspec; one-line UsageError when unknown or of the wrong flow."""
     spec = pathspec if isinstance(pathspec, Pathspec) else Pathspec.parse(str(pathspec))
     if flows:
         spec.expect_flow(*flows)
-    with client(config) as mf:
+    with client(config, wait=wait) as mf:
         try:
             return mf.Run(spec.run)
         except mf.exception.MetaflowNotFound:
@@ -305,6 +401,14 @@ def get_run(config: "LoomConfig", pathspec: str | Pathspec, *flows: str) -> Any:
             ) from None
         except mf.exception.MetaflowNamespaceMismatch:
             raise UsageError(f"{spec.run} is not visible in this namespace") from None
+
+
+def read_step_artifacts(pathspec: str, step: str, names: Iterable[str], config: "LoomConfig") -> dict[str, Any]:
+    """{name: value} of the artifacts of one step's (only) task: readable while later steps still run."""
+    run = get_run(config, pathspec, wait=False)
+    with client(config, wait=False):
+        data = run[step].task.data
+        return {name: getattr(data, name) for name in names if name in data}
 
 
 def read_artifacts(pathspec: str, names: Iterable[str], config: "LoomConfig") -> dict[str, Any]:
@@ -323,9 +427,9 @@ def _where(config: "LoomConfig") -> str:
     return "the user's Metaflow endpoint (METAFLOW_PROFILE); list them with `loom runs`"
 
 
-def card_files(config: "LoomConfig", pathspec: str) -> list[Path]:
+def card_files(config: "LoomConfig", pathspec: str, *, wait: bool = True) -> list[Path]:
     """On-disk HTML cards of a run (embedded datastore); elsewhere fetched via get_cards."""
-    run = get_run(config, pathspec)
+    run = get_run(config, pathspec, wait=wait)
     spec = Pathspec.parse(pathspec)
     found: list[Path] = []
     if embedded(config):
@@ -336,7 +440,7 @@ def card_files(config: "LoomConfig", pathspec: str) -> list[Path]:
             found.sort(key=lambda p: p.stat().st_mtime)
             return found
     out_dir = config.home / "cards" / spec.flow / spec.run_id
-    with client(config) as mf, _cwd(datastore_root(config) if embedded(config) else Path.cwd()):
+    with client(config, wait=wait) as mf, _cwd(datastore_root(config) if embedded(config) else Path.cwd()):
         from metaflow.cards import get_cards
         from metaflow.plugins.cards.exception import CardNotPresentException
 

@@ -27,6 +27,14 @@ class Browse:
         Pathspec.parse(pathspec)
         return require_data_store(self._mlops, "show").show(pathspec)
 
+    def artifact(self, pathspec: str, name: str) -> Any:
+        """One artifact's value as JSON (`loom show PATHSPEC --artifact NAME`)."""
+        detail = self.show(pathspec)
+        if name not in detail.values:
+            names = ", ".join(detail.values) or "none"
+            raise UsageError(f"{detail.run.pathspec} has no artifact '{name}'; its artifacts: {names}")
+        return detail.values[name]
+
     def card(self, pathspec: str) -> list[Path]:
         spec = Pathspec.parse(pathspec)
         cards = require_data_store(self._mlops, "card").card(pathspec)

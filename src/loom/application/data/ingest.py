@@ -39,6 +39,7 @@ class Ingest:
         name: str | None = None,
         target: str | None = None,
         on_progress: Callable[[str], None] | None = None,
+        time_column: str | None = None,
     ) -> DatasetInfo:
         store = require_data_store(self._mlops, "ingest")
         source = Path(source).expanduser()
@@ -48,6 +49,6 @@ class Ingest:
             raise UsageError(f"{source} is not a CSV or Parquet file (.csv, .tsv, .parquet)")
         if source.is_dir() and not any((source / f"train{s}").is_file() for s in _SUFFIXES):
             raise UsageError(f"{source} has no train.csv; a data dir holds train.csv [+ test.csv] [+ sample_submission.csv]")
-        info = store.ingest(source.resolve(), name=name, target=target, on_progress=on_progress)
+        info = store.ingest(source.resolve(), name=name, target=target, on_progress=on_progress, time_column=time_column)
         log.info("ingested", extra={"pathspec": info.pathspec, "fingerprint": info.fingerprint})
         return info

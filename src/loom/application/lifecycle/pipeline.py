@@ -16,7 +16,7 @@ from typing import Any
 from loom.application.lifecycle.profile import BuildFeatures, ProfileDataset
 from loom.application.lifecycle.report import WriteReport
 from loom.application.lifecycle.validate import ValidateSolution
-from loom.domain.errors import EXIT_FAILURE, LoomError, UsageError
+from loom.domain.errors import EXIT_FAILURE, EXIT_INTERRUPTED, LoomError, UsageError
 from loom.domain.lifecycle import PipelineResult, StageResult, Verdict
 
 log = logging.getLogger(__name__)
@@ -46,7 +46,10 @@ class RunPipeline:
         target: str | None = None,
         experiment_id: str | None = None,
         on_stage: Callable[[StageResult], None] | None = None,
+        stop: Any = None,
     ) -> PipelineResult:
+        """Run the stages in order. Setting `stop` (a threading.Event) stops the run stage like
+        Ctrl-C (journal saved) and skips the stages after the current one."""
         if bool(dataset) == bool(source):
             raise UsageError("pass exactly one of --dataset IngestDataset/N or --source DIR")
         stages: list[StageResult] = []
@@ -55,15 +58,19 @@ class RunPipeline:
             ("ingest", lambda: self._ingest_stage(state, source)),
             ("eda", lambda: self._eda(state)),
             ("features", lambda: self._features(state)),
-            ("run", lambda: self._search(state, goal, metric, experiment_id)),
+            ("run", lambda: self._search(state, goal, metric, experiment_id, stop)),
             ("validate", lambda: self._validate(state)),
             ("report", lambda: self._report(state)),
         ]
         failed: str | None = None
+        stopped = False
         exit_code = 0
         for name, call in steps:
-            if failed:
-                stage = StageResult(name, "SKIPPED", detail=f"skipped: stage '{failed}' failed")
+            if not failed and not stopped and stop is not None and stop.is_set():
+                stopped, exit_code = True, EXIT_INTERRUPTED
+            if failed or stopped:
+                why = "the pipeline was stopped" if stopped else f"stage '{failed}' failed"
+                stage = StageResult(name, "SKIPPED", detail=f"skipped: {why}")
             else:
                 try:
                     stage = call()
@@ -79,7 +86,7 @@ class RunPipeline:
             if on_stage is not None:
                 on_stage(stage)
         return PipelineResult(
-            status="FAILED" if failed else "OK", stages=tuple(stages), failed_stage=failed,
+            status="FAILED" if failed else ("INTERRUPTED" if stopped else "OK"), stages=tuple(stages), failed_stage=failed,
             extras={"exit_code": exit_code, "search_run": state.get("search_run"), "report": state.get("report_html")},
         )
 
@@ -104,21 +111,29 @@ class RunPipeline:
         return StageResult("features", "OK", r.pathspec, None,
                            f"columns {r.columns_before} -> {r.columns_after}; dropped {dropped}")
 
-    def _search(self, state: dict[str, Any], goal: str | None, metric: str | None, experiment_id: str | None) -> StageResult:
+    def _search(self, state: dict[str, Any], goal: str | None, metric: str | None, experiment_id: str | None,
+                stop: Any = None) -> StageResult:
         if self._run_search is None:
             raise _StageFailed("the search use-case (RunSearch) is not available in this build")
         from loom.application.run_search.usecase import RunRequest
 
         search = self._run_search()
         goal = goal or f"Predict {state.get('target') or 'the target'}"
-        result = search(RunRequest(dataset=state["features"], goal=goal, metric=metric, experiment_id=experiment_id))
+        request = RunRequest(dataset=state["features"], goal=goal, metric=metric, experiment_id=experiment_id)
+        result = search(request, stop=stop) if stop is not None else search(request)
+        if result.status.value == "INTERRUPTED":
+            state["search_run"] = result.run_id
+            raise _StageFailed(f"search run {result.run_id} stopped: {result.message}", EXIT_INTERRUPTED)
         state["search_run"] = result.run_id
         best = result.best
         if best is None:
             raise _StageFailed(f"search run {result.run_id}: {result.message or 'no working candidate'}")
         state["candidates"] = [n.pathspec for n in result.leaderboard if n.pathspec][:20]
         score = f"{best.metric:.4f}" if best.metric is not None else "n/a"
-        hold = f", holdout {best.holdout:.4f}" if best.holdout is not None else ""
+        hold = f", selection {best.selection:.4f}" if best.selection is not None else ""
+        est = result.estimate
+        if est is not None:
+            hold += f", estimate {est.value:.4f}" + (f" [{est.low:.4f}, {est.high:.4f}]" if est.low is not None and est.high is not None else "")
         return StageResult("run", "OK", best.pathspec, None,
                            f"search run {result.run_id} ({result.status.value}): best {score}{hold}")
 

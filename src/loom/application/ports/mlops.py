@@ -96,12 +96,14 @@ class RunInfo:
 
 @dataclass(frozen=True)
 class RunDetail:
-    """`loom show`: a run, its steps and its artifacts (name -> short description)."""
+    """`loom show`: a run, its steps and its artifacts (name -> short description), and their
+    values as JSON (JSON-native values in full; frames and arrays summarised: shape, dtypes, head)."""
 
     run: RunInfo
     steps: tuple[str, ...]
     artifacts: Mapping[str, str]
     cards: tuple[Path, ...] = ()
+    values: Mapping[str, Any] = field(default_factory=dict)
 
 
 @runtime_checkable
@@ -115,7 +117,11 @@ class DataStore(Protocol):
         name: str | None = None,
         target: str | None = None,
         on_progress: Callable[[str], None] | None = None,
-    ) -> DatasetInfo: ...
+        time_column: str | None = None,
+    ) -> DatasetInfo:
+        """Store `source` as a data object. A single file is split into train/test: the latest
+        rows by `time_column` (or a detected date column; "none": never by time), else seeded."""
+        ...
 
     def list_datasets(self, limit: int = 50) -> list[DatasetInfo]: ...
 

@@ -17,7 +17,7 @@ class Event:
     node_id: str | None = None
     node_kind: str | None = None  # draft | debug | improve
     metric: float | None = None
-    holdout_metric: float | None = None
+    holdout_metric: float | None = None  # Loom's grade on the sealed selection slice (node_finished)
     buggy: bool | None = None
     tokens: int | None = None
     usd: float | None = None

@@ -16,7 +16,7 @@ from typing import Any
 
 from loom.domain.errors import UsageError
 from loom.domain.metrics import MetricSpec
-from loom.domain.search import Node, SearchBudget, Task, leaderboard_row
+from loom.domain.search import RANKED_BY, Estimate, Node, SearchBudget, Task, leaderboard_row
 from loom.domain.status import Status
 
 _CORPUS_LOCK = threading.Lock()  # appends from concurrent runs in one process stay whole lines
@@ -38,6 +38,7 @@ def task_to_dict(task: Task) -> dict[str, Any]:
 def task_from_dict(data: dict[str, Any]) -> Task:
     data = dict(data)
     data["metric"] = MetricSpec(**data["metric"])
+    data = {k: v for k, v in data.items() if k in Task.__dataclass_fields__}
     for key in ("columns", "classes"):
         data[key] = tuple(data.get(key) or ())
     return Task(**data)
@@ -126,10 +127,17 @@ class RunStore:
         data["nodes"] = [Node.from_dict(n) for n in data.get("nodes", [])]
         return data
 
-    def save_leaderboard(self, ranked: list[Node], metric: MetricSpec) -> None:
+    def save_leaderboard(self, ranked: list[Node], metric: MetricSpec, *, estimate: Estimate | None = None,
+                         leaks: dict[str, Any] | None = None, warnings: list[str] | None = None,
+                         split: dict[str, Any] | None = None) -> None:
+        """The ranked nodes under a header: what ranks them, the best's estimate, the leak screen."""
         _write_json(self.leaderboard_path, {
             "run_id": self.run_id, "metric": asdict(metric),
-            "ranked_by": "holdout, then self-reported",
+            "ranked_by": RANKED_BY,
+            "estimate": None if estimate is None else estimate.to_dict(),
+            "split": split or {},
+            "leaks": leaks or {"mode": "warn", "flagged": []},
+            "warnings": warnings or [],
             "entries": [leaderboard_row(n) for n in ranked],
         })
 
@@ -141,7 +149,7 @@ class RunStore:
             "parent_id": node.parent_id, "tenant": tenant, "owned_by": owned_by,
             "experiment_id": experiment_id, "search": search, "goal": task.goal,
             "metric": task.metric.name, "maximize": task.metric.maximize,
-            "self_reported": node.metric, "holdout": node.holdout, "buggy": node.buggy,
+            "self_reported": node.metric, "selection": node.selection, "buggy": node.buggy,
             "exec_time": node.exec_time, "exc_type": node.exc_type, "pathspec": node.pathspec,
             "dataset": task.dataset, "plan": node.plan[:2000], "code": node.code, "time": node.ctime,
         }

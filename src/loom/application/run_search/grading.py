@@ -1,86 +1,187 @@
-"""Grade a candidate's submission on the sealed holdout, and cut the user's test predictions."""
+"""Grade submissions on the sealed slices, estimate the best, and cut the user's predictions.
+
+Every node is graded on the selection slice (`grade`), which ranks the nodes. The chosen best
+alone is scored on the final slice (`final_estimate`), with a bootstrap 95% interval: rows that
+played no part in choosing it. Columnar throughout (pyarrow + numpy): a 1M-row submission is
+read, joined on its ids and scored in well under a second.
+"""
 
 from __future__ import annotations
 
-import csv
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from loom.domain.metrics import score
-from loom.domain.search import Task
+from loom.application.evaluation.metrics import Scorer, ScoringError
+from loom.application.run_search import tables
+from loom.domain.metrics import canon_label
+from loom.domain.search import Estimate, Task
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pyarrow as pa
+
+SELECTION, FINAL, TEST_IDS, META = "selection.csv", "final.csv", "test_ids.csv", "meta.json"
 
 
 class GradingError(Exception):
     """The submission cannot be graded (missing rows, wrong columns); recorded on the node."""
 
 
-def _read(path: Path) -> tuple[list[str], list[dict[str, str]]]:
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.DictReader(handle)
-        header = [h.strip() for h in (reader.fieldnames or [])]
-        rows = [{h: (v or "") for h, v in zip(header, r.values())} for r in reader]
-    return header, rows
-
-
-def _columns(task: Task, header: list[str]) -> tuple[str, str]:
-    if not header:
+def _read_submission(submission: Path | None) -> "pa.Table":
+    if submission is None or not Path(submission).is_file():
+        raise GradingError("no submission.csv was written")
+    try:
+        sub = tables.read(Path(submission))
+    except tables.TableError as exc:
+        raise GradingError(f"cannot read submission.csv: {exc}") from None
+    if not sub.column_names:
         raise GradingError("submission.csv is empty")
-    id_col = task.id_column if task.id_column in header else header[0]
-    if task.target in header:
-        return id_col, task.target
-    others = [c for c in header if c != id_col]
+    return sub
+
+
+def _id_column(task: Task, names: list[str]) -> str:
+    return task.id_column if task.id_column in names else names[0]
+
+
+def _rows(task: Task, labels: "pa.Table", sub: "pa.Table") -> "np.ndarray":
+    """Positions in `sub` of each labelled row (by canonical id); GradingError when any is missing."""
+    import pyarrow.compute as pc
+
+    id_col = _id_column(task, sub.column_names)
+    positions = pc.index_in(tables.canon_keys(labels.column(0)), value_set=tables.canon_keys(sub.column(id_col)))
+    if positions.null_count:
+        raise GradingError(f"submission.csv lacks {positions.null_count} of the {len(labels)} test rows Loom grades")
+    return positions.to_numpy(zero_copy_only=False)
+
+
+def _prediction_column(task: Task, sub: "pa.Table") -> str:
+    id_col = _id_column(task, sub.column_names)
+    if task.target in sub.column_names:
+        return task.target
+    others = [c for c in sub.column_names if c != id_col]
     if not others:
         raise GradingError(f"submission.csv has no prediction column (expected '{task.target}')")
-    return id_col, others[-1]
+    return others[-1]
 
 
-def _key(value: str) -> str:
-    value = value.strip()
+def _labels(task: Task, sub: "pa.Table", at: "np.ndarray") -> "np.ndarray":
+    import numpy as np
+
+    from loom.domain.metrics import positive_label
+
+    values = sub.column(_prediction_column(task, sub)).take(at)
+    classes = list(task.classes)
+    if classes == ["0", "1"]:  # probabilities of a 0/1 target: thresholded at 0.5
+        try:
+            p = tables.floats(values)
+        except tables.TableError:
+            p = None
+        if p is not None and len(p) and np.isfinite(p).all() and p.min() >= 0 and p.max() <= 1:
+            return (p >= 0.5).astype(np.int64) * classes.index(positive_label(classes))
+    return tables.codes(values, classes)
+
+
+def _probabilities(task: Task, sub: "pa.Table", at: "np.ndarray") -> "np.ndarray":
+    """An (n, classes) matrix: class columns, a positive-class probability, or hard labels one-hot."""
+    import numpy as np
+
+    from loom.domain.metrics import positive_label
+
+    classes = list(task.classes)
+    k, n = len(classes), len(at)
+    by_class = {canon_label(c): c for c in sub.column_names}
     try:
-        num = float(value)
-        return str(int(num)) if num == int(num) else value
-    except (ValueError, OverflowError):
-        return value
+        if all(c in by_class for c in classes) and (k > 2 or task.target not in sub.column_names):
+            return np.column_stack([tables.floats(sub.column(by_class[c]).take(at)) for c in classes])
+        if k == 2:
+            p = tables.floats(sub.column(_prediction_column(task, sub)).take(at))
+            pos = classes.index(positive_label(classes))
+            out = np.empty((n, 2))
+            out[:, pos], out[:, 1 - pos] = p, 1.0 - p
+            return out
+    except tables.TableError:
+        pass  # not numbers: hard labels below
+    if k > 2 and task.target not in sub.column_names:
+        raise GradingError(f"submission.csv needs one probability column per class ({', '.join(classes)}) "
+                           f"or a '{task.target}' column")
+    labels = _labels(task, sub, at)
+    out = np.zeros((n, k))
+    known = labels < k
+    out[np.flatnonzero(known), labels[known]] = 1.0
+    return out
+
+
+def scorer(task: Task, labels_path: Path, submission: Path | None) -> Scorer | None:
+    """The metric over the rows of `labels_path` and their predictions; None without sealed rows."""
+    from loom.domain.metrics import positive_label
+
+    if not labels_path.is_file():
+        return None
+    try:
+        labels = tables.read(labels_path)
+    except tables.TableError:
+        return None
+    if labels.num_rows == 0:
+        return None
+    sub = _read_submission(submission)
+    at = _rows(task, labels, sub)
+    spec, classes = task.metric, list(task.classes)
+    truth = labels.column(task.target)
+    try:
+        if spec.info.input == "value":
+            try:
+                pred = tables.floats(sub.column(_prediction_column(task, sub)).take(at))
+            except tables.TableError:
+                raise GradingError("non-numeric predictions") from None
+            return Scorer(spec, tables.floats(truth), pred)
+        positive = classes.index(positive_label(classes)) if len(classes) == 2 else 0
+        t = tables.codes(truth, classes)
+        if spec.info.input == "label":
+            return Scorer(spec, t, _labels(task, sub, at), n_classes=len(classes), positive=positive)
+        return Scorer(spec, t, _probabilities(task, sub, at), n_classes=len(classes), positive=positive)
+    except ScoringError as exc:
+        raise GradingError(f"cannot score the submission: {exc}") from None
 
 
 def grade(task: Task, sealed_dir: Path, submission: Path | None) -> float | None:
-    """The holdout metric of `submission`, None when there is no sealed holdout."""
-    labels_path = sealed_dir / "holdout.csv"
-    if not labels_path.is_file():
+    """The selection-slice metric of `submission`, None when nothing is sealed."""
+    found = scorer(task, sealed_dir / SELECTION, submission)
+    if found is None:
         return None
-    _, labels = _read(labels_path)
-    if not labels:
-        return None
-    if submission is None or not Path(submission).is_file():
-        raise GradingError("no submission.csv was written")
-    header, rows = _read(Path(submission))
-    id_col, pred_col = _columns(task, header)
-    preds = {_key(r.get(id_col, "")): r.get(pred_col, "") for r in rows}
-    y_true, y_pred, missing = [], [], 0
-    for row in labels:
-        key = _key(row[task.id_column])
-        if key not in preds:
-            missing += 1
-            continue
-        y_true.append(row[task.target])
-        y_pred.append(preds[key])
-    if missing:
-        raise GradingError(f"submission.csv lacks {missing} of the {len(labels)} test rows Loom grades")
     try:
-        return float(score(task.metric, y_true, y_pred))
-    except (ValueError, ZeroDivisionError) as exc:
+        return found()
+    except ScoringError as exc:
         raise GradingError(f"cannot score the submission: {exc}") from None
+
+
+def final_estimate(task: Task, sealed_dir: Path, submission: Path | None, *, node_id: str, seed: int,
+                   split: str) -> Estimate | None:
+    """The final-slice score of the chosen solution with its 95% interval (once per run)."""
+    from loom.application.evaluation.interval import bootstrap, is_wide
+
+    found = scorer(task, sealed_dir / FINAL, submission)
+    if found is None:
+        return None
+    try:
+        value, low, high, _, method = bootstrap(found, seed)
+    except ScoringError as exc:
+        raise GradingError(f"cannot score the submission on the final slice: {exc}") from None
+    bounded = task.metric.perfect == 1.0 and task.metric.maximize
+    return Estimate(metric=task.metric.name, value=value, low=low, high=high, rows=found.n, split=split,
+                    method=method, wide=is_wide(value, low, high, bounded), node_id=node_id)
 
 
 def user_submission(task: Task, sealed_dir: Path, submission: Path, dest: Path) -> int:
     """Write the rows of `submission` for the user's own test rows, in their order. Returns rows."""
-    meta = json.loads((sealed_dir / "test_ids.json").read_text())
-    header, rows = _read(submission)
-    id_col, _ = _columns(task, header)
-    by_id = {_key(r.get(id_col, "")): r for r in rows}
-    out = [by_id[_key(i)] for i in meta["ids"] if _key(i) in by_id]
-    with dest.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=header, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(out)
-    return len(out)
+    import pyarrow.compute as pc
+
+    sub = tables.read(submission)
+    ids = tables.read(sealed_dir / TEST_IDS).column(0)
+    positions = pc.index_in(tables.canon_keys(ids), value_set=tables.canon_keys(sub.column(_id_column(task, sub.column_names))))
+    tables.write(dest, sub.take(positions.drop_null()))
+    return len(positions) - positions.null_count
+
+
+def meta(sealed_dir: Path) -> dict[str, Any]:
+    return json.loads((sealed_dir / META).read_text(encoding="utf-8"))

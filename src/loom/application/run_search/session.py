@@ -177,11 +177,11 @@ class RunSession:
             node.submission = str(result.submission) if result.submission else None
             if not result.ok:
                 node.buggy = True
-            try:
-                node.holdout = grade(self.task, self.sealed_dir, result.submission)
+            try:  # the selection slice only: the final slice is scored once, for the chosen best
+                node.selection = grade(self.task, self.sealed_dir, result.submission)
             except (GradingError, OSError) as exc:
-                node.holdout = None
-                node.holdout_error = str(exc)
+                node.selection = None
+                node.selection_error = str(exc)
         if node.buggy:
             node.metric = None  # a buggy node reports nothing Loom would rank
             node.metric_std = None
@@ -194,9 +194,9 @@ class RunSession:
                 self._on_node(node)
         self._emit(Event(
             "node_finished", self.run_id, step=node.step, node_id=node.id, node_kind=node.kind,
-            metric=node.metric, holdout_metric=node.holdout, buggy=node.buggy,
+            metric=node.metric, holdout_metric=node.selection, buggy=node.buggy,
             tokens=node.tokens or None, usd=node.usd, pathspec=node.pathspec,
-            message=node.exc_type or node.holdout_error or "",
+            message=node.exc_type or node.selection_error or "",
         ))
         return node
 

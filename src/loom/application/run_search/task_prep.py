@@ -1,64 +1,65 @@
-"""Prepare a task: check the data dir, infer target/id, seal a holdout, write the candidate input.
+"""Prepare a task: check the data, infer target/id, seal two slices, screen for leaks, write the input.
 
-Candidates get `train.csv` minus the sealed holdout, and a `test.csv` holding the user's test
-rows plus the holdout's features (shuffled together); the holdout labels stay under
-`runs/<id>/sealed/`, outside the task dir any brain or candidate ever sees.
+The labelled rows of train.csv are cut three ways (`evaluation.splits`): the candidates' train,
+a sealed selection slice (grades every node; ranks them) and a sealed final slice (scores the
+chosen best once: the estimate Loom reports). Candidates get `train.csv` without the sealed
+rows, and a `test.csv` holding the user's test rows plus both slices' features, shuffled
+together; the labels stay under the run store's `sealed_dir`, outside anything a brain or a
+candidate sees. With a time column the sealed rows are the latest ones. The leak screen runs on
+a sample of the labelled rows before any candidate; `--leaks drop` removes what it flags.
+
+Columnar throughout: pyarrow streams the CSVs as text (values reach candidates unchanged),
+numpy does the index math, pandas only sees a few thousand sampled rows.
 """
 
 from __future__ import annotations
 
-import csv
-import json
-import random
-from dataclasses import dataclass
+import logging
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from loom.domain.errors import UsageError
-from loom.domain.metrics import MetricSpec
+from loom.application.evaluation import splits
+from loom.application.run_search import sealing, tables
+from loom.domain.errors import ExecutionFailed, LeaksFound, UsageError
+from loom.domain.lifecycle import LeakageFlag
+from loom.domain.metrics import MetricSpec, order_classes
 from loom.domain.search import Task
 
+if TYPE_CHECKING:
+    import numpy as np
+    import pyarrow as pa
+
+log = logging.getLogger(__name__)
 LAYOUT = "train.csv, test.csv [, sample_submission.csv]"
 _ID_NAMES = ("id", "row_id", "customer_id", "customerid", "index")
+_FILE_SUFFIXES = (".csv",)
+LEAK_MODES = ("warn", "drop", "fail")
 
 
 @dataclass
-class Table:
-    header: list[str]
-    rows: list[dict[str, str]]
+class Prepared:
+    """What task preparation produced: the task, how rows were split, and the leak screen's flags."""
+
+    task: Task
+    split: dict[str, Any]
+    leaks: list[LeakageFlag] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)
+    screen_error: str | None = None  # the leak screen could not run (said in the run's warnings)
 
 
-def read_csv(path: Path, *, what: str, allow_no_rows: bool = False) -> Table:
-    try:
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            reader = csv.DictReader(handle)
-            header = [h.strip() for h in (reader.fieldnames or [])]
-            rows = [
-                {h: (v if v is not None else "") for h, v in zip(header, row.values())}
-                for row in reader
-            ]
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise UsageError(f"cannot read {what} {path}: {exc}") from None
-    if not header or (not rows and not allow_no_rows):
-        raise UsageError(f"{what} {path} is empty; it needs a header row and at least one data row")
-    return Table(header, rows)
-
-
-def write_csv(path: Path, header: list[str], rows: list[dict[str, str]]) -> None:
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=header, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(rows)
-
-
-def check_data_dir(data_dir: Path | None) -> Path:
-    """The data dir, or UsageError with one actionable line."""
-    if data_dir is None:
-        raise UsageError("no data: pass --data DIR (holding " + LAYOUT + ") or --dataset PATHSPEC")
-    path = Path(data_dir).expanduser()
+# ---- the data the user points at ------------------------------------------------------------------
+def check_data(path: Path | None) -> Path:
+    """A data dir (train.csv, ...) or one CSV file; UsageError with one actionable line otherwise."""
+    if path is None:
+        raise UsageError("no data: pass --data DIR (holding " + LAYOUT + "), --data FILE.csv or --dataset PATHSPEC")
+    path = Path(path).expanduser()
     if not path.exists():
-        raise UsageError(f"data dir {path} does not exist; it should hold {LAYOUT}")
-    if not path.is_dir():
-        raise UsageError(f"--data {path} is not a directory; point it at a dir holding {LAYOUT}")
+        raise UsageError(f"data dir {path} does not exist; it should hold {LAYOUT} (or pass one CSV file)")
+    if path.is_file():
+        if path.suffix.lower() not in _FILE_SUFFIXES:
+            raise UsageError(f"--data {path} is not a CSV file; pass a .csv file or a dir holding {LAYOUT}")
+        return path.resolve()
     if not any(path.iterdir()):
         raise UsageError(f"data dir {path} is empty; it should hold {LAYOUT}")
     if not (path / "train.csv").is_file():
@@ -66,50 +67,190 @@ def check_data_dir(data_dir: Path | None) -> Path:
     return path.resolve()
 
 
-def _infer_target(train: Table, test: Table | None, sample: Table | None) -> str:
+def check_data_dir(data_dir: Path | None) -> Path:
+    """A data dir (not a file); kept for callers that need the dir layout."""
+    path = check_data(data_dir)
+    if path.is_file():
+        raise UsageError(f"--data {path} is a file here; point it at a dir holding {LAYOUT}")
+    return path
+
+
+def _read(path: Path, what: str, columns: list[str] | None = None) -> "pa.Table":
+    try:
+        return tables.read(path, columns)
+    except tables.TableError as exc:
+        raise UsageError(f"cannot read {what} {path}: {exc}") from None
+
+
+def _header(path: Path, what: str) -> list[str]:
+    try:
+        names = tables.header(path)
+    except tables.TableError as exc:
+        raise UsageError(f"cannot read {what} {path}: {exc}") from None
+    if not names or names == [""]:
+        raise UsageError(f"{what} {path} is empty; it needs a header row and at least one data row")
+    return names
+
+
+def split_file(path: Path, dest: Path, *, target: str | None, time_column: str | None, seed: int,
+               fraction: float = 0.2) -> tuple[Path, str]:
+    """One CSV -> dest/train.csv + dest/test.csv (the target held back), as `loom ingest` splits a file:
+    the latest `fraction` of rows by time when there is a time column, else a seeded draw."""
+    names = _header(path, "--data file")
+    if target is not None and target not in names:
+        raise UsageError(f"--target '{target}' is not a column of {path.name}; columns: {', '.join(names[:12])}")
+    if target is None:
+        lowered = {n.lower(): n for n in names}
+        target = next((lowered[t] for t in splits.TARGET_NAMES if t in lowered), names[-1])
+    if len(names) < 2:
+        raise UsageError(f"{path.name} needs at least one feature column and a target column")
+    table = _read(path, "--data file")
+    column = _time_column(names, target, None, time_column, table.slice(0, sealing.HEAD_ROWS))
+    if table.num_rows < 5:
+        raise UsageError(f"{path.name} has {table.num_rows} rows: too few to split into train and test")
+    times = _times(table.column(column), column, explicit=time_column is not None) if column else None
+    import numpy as np
+    import pyarrow as pa
+
+    mask = np.zeros(table.num_rows, dtype=bool)
+    mask[splits.test_rows(table.num_rows, fraction, seed, times)] = True
+    dest.mkdir(parents=True, exist_ok=True)
+    quoted = tables.has_quotes(path)
+    tables.write(dest / "train.csv", table.filter(pa.array(~mask)), check_quotes=quoted)
+    tables.write(dest / "test.csv", table.filter(pa.array(mask)).drop_columns([target]), check_quotes=quoted)
+    return dest, target
+
+
+# ---- inference ------------------------------------------------------------------------------------
+def _infer_target(train: list[str], test: list[str] | None, sample: list[str] | None, explicit: str | None) -> str:
+    if explicit is not None:
+        if explicit not in train:
+            raise UsageError(f"--target '{explicit}' is not a column of train.csv; columns: {', '.join(train[:12])}")
+        return explicit
     if sample is not None:
-        for col in sample.header[1:]:
-            if col in train.header:
+        for col in sample[1:]:
+            if col in train:
                 return col
     if test is not None:
-        extra = [c for c in train.header if c not in test.header]
+        extra = [c for c in train if c not in test]
         if len(extra) == 1:
             return extra[0]
         if len(extra) > 1:
             raise UsageError(
                 f"cannot tell the target: train.csv has {len(extra)} columns test.csv lacks "
-                f"({', '.join(extra[:5])}); add sample_submission.csv with the id and target columns"
+                f"({', '.join(extra[:5])}); pass --target COL or add sample_submission.csv with the id and target columns"
             )
-    if len(train.header) < 2:
+    if len(train) < 2:
         raise UsageError("train.csv needs at least one feature column and a target column")
-    return train.header[-1]
+    return train[-1]
 
 
-def _infer_id(train: Table, test: Table | None, sample: Table | None, target: str) -> str | None:
-    if sample is not None and sample.header and sample.header[0] != target:
-        if sample.header[0] in train.header or (test and sample.header[0] in test.header):
-            return sample.header[0]
-    for col in (test.header if test else train.header):
+def _infer_id(train: list[str], test: list[str] | None, sample: list[str] | None, target: str) -> str | None:
+    if sample is not None and sample and sample[0] != target:
+        if sample[0] in train or (test and sample[0] in test):
+            return sample[0]
+    names = test if test else train
+    for col in names:
         if col.lower() in _ID_NAMES and col != target:
             return col
+    first = names[0] if names else ""
+    if first and first != target and (first.lower().endswith("_id") or first.endswith(("Id", "ID"))):
+        return first  # the usual layout: a key named like an id (loan_id, PassengerId) comes first
     return None
 
 
-def _split(rows: list[dict[str, str]], target: str, fraction: float, seed: int, stratify: bool):
-    rng = random.Random(seed)
-    groups: dict[str, list[int]] = {}
-    for i, row in enumerate(rows):
-        groups.setdefault(row[target] if stratify else "", []).append(i)
-    held: set[int] = set()
-    for key in sorted(groups):
-        idx = groups[key]
-        rng.shuffle(idx)
-        held.update(idx[: int(round(len(idx) * fraction))])
-    keep = [r for i, r in enumerate(rows) if i not in held]
-    hold = [r for i, r in enumerate(rows) if i in held]
-    return keep, hold
+def _time_column(names: list[str], target: str, id_col: str | None, explicit: str | None, head: Any) -> str | None:
+    """--time-column (or `none`), else the first column that reads as dates in `head` (the first
+    rows, as text): `frames.time_columns`, the definition eda and ingest use, over the columns
+    that can pass it (named like a time, or ISO dates), so pandas loads only when one can."""
+    if explicit is not None:
+        if explicit.strip().lower() == "none":
+            return None
+        if explicit not in names:
+            raise UsageError(f"--time-column '{explicit}' is not a column; columns: {', '.join(names[:12])}")
+        return explicit
+    import pyarrow.compute as pc
+
+    from loom.application.evaluation import frames
+
+    candidates = []
+    for name in head.column_names:
+        if name in (target, id_col):
+            continue
+        values = head.column(name)
+        values = values.filter(pc.not_equal(values, "")).slice(0, 200)
+        named = any(h in name.lower() for h in frames.TIME_HINTS)
+        if len(values) and (named or pc.mean(pc.cast(pc.match_substring_regex(values, frames.ISO_DATE), "int8")).as_py() > 0.95):
+            candidates.append(name)
+    if not candidates:
+        return None
+    found = frames.time_columns(sealing.frame(head.select(candidates)))
+    return found[0] if found else None
 
 
+def _times(values: "pa.ChunkedArray | pa.Array", column: str, *, explicit: bool) -> "np.ndarray | None":
+    """Text -> datetime64[ns] (NaT when unparsed); ISO dates by pyarrow, anything else by pandas.
+    None when under half of the values read as dates (UsageError for an explicit --time-column)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    text = pc.utf8_trim_whitespace(values)
+    text = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
+    try:
+        parsed = pc.cast(text, pa.timestamp("ns")).to_numpy(zero_copy_only=False)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        import pandas as pd
+
+        parsed = pd.to_datetime(pd.Series(text.to_pylist(), dtype=object), errors="coerce", format="mixed",
+                                utc=True).dt.tz_localize(None).to_numpy(dtype="datetime64[ns]")
+    ok = float((~np.isnat(parsed)).mean()) if len(parsed) else 0.0
+    if ok < 0.5:
+        if explicit:
+            raise UsageError(f"--time-column '{column}': only {ok:.0%} of its values read as dates")
+        return None
+    return parsed
+
+
+def _classes(metric: MetricSpec, target: str, truth: "pa.Array", n: int) -> list[str]:
+    """The ordered classes of a classification target, after the checks its metric needs."""
+    uniq = order_classes(set(truth.unique().to_pylist()))
+    if len(uniq) < 2:
+        raise UsageError(f"target '{target}' in train.csv has a single value; nothing to classify")
+    if len(uniq) > 0.5 * n and n > 20:
+        raise UsageError(f"target '{target}' has {len(uniq)} distinct values in {n} rows: it looks continuous; "
+                         f"use a regression metric such as \"Minimize RMSE\"")
+    if metric.name == "f1" and len(uniq) > 2:
+        raise UsageError(f"F1 of the positive class needs a binary target; '{target}' has {len(uniq)} classes: "
+                         f"say which average with --metric-name f1_macro, f1_micro or f1_weighted")
+    if metric.name == "qwk":
+        try:
+            [float(c) for c in uniq]
+        except ValueError:
+            raise UsageError(f"quadratic weighted kappa needs ordered numeric classes; '{target}' holds "
+                             f"{', '.join(uniq[:4])}: encode the order as numbers") from None
+    return uniq
+
+
+def _check_values(metric: MetricSpec, target: str, truth: "pa.Array") -> None:
+    try:
+        values = tables.floats(truth)
+    except tables.TableError:
+        example = next((v for v in truth.slice(0, 1000).to_pylist() if not _is_number(v)), "?")
+        raise UsageError(f"{metric.label} needs a numeric target; '{target}' holds text such as '{example}'") from None
+    if metric.name == "rmsle" and len(values) and values.min() <= -1:
+        raise UsageError(f"RMSLE needs targets above -1 (log(1 + y)); '{target}' goes down to {values.min():g}")
+
+
+def _is_number(value: str) -> bool:
+    try:
+        float(value)
+        return True
+    except (TypeError, ValueError):
+        return False
+
+
+# ---- the task -------------------------------------------------------------------------------------
 def prepare_task(
     data_dir: Path,
     task_dir: Path,
@@ -117,85 +258,110 @@ def prepare_task(
     *,
     goal: str,
     metric: MetricSpec,
-    holdout_fraction: float,
     seed: int,
     dataset: str | None = None,
-) -> Task:
-    """Write task_dir/input (the candidates' view) and sealed_dir (holdout labels, test ids)."""
-    train = read_csv(data_dir / "train.csv", what="train.csv")
-    test = read_csv(data_dir / "test.csv", what="test.csv", allow_no_rows=True) if (data_dir / "test.csv").is_file() else None
-    sample_path = data_dir / "sample_submission.csv"
-    sample = read_csv(sample_path, what="sample_submission.csv", allow_no_rows=True) if sample_path.is_file() else None
-    target = _infer_target(train, test, sample)
-    id_col = _infer_id(train, test, sample, target)
-    classes = sorted({r[target] for r in train.rows})
-    if metric.task_type == "classification" and len(classes) < 2:
-        raise UsageError(f"target '{target}' in train.csv has a single value; nothing to classify")
-    test_rows = list(test.rows) if test else []
-    test_header = list(test.header) if test else [c for c in train.header if c != target]
+    target: str | None = None,
+    time_column: str | None = None,
+    share: float | None = None,
+    leaks: str = "warn",
+) -> Prepared:
+    """Write task_dir/input (the candidates' view) and sealed_dir (slice labels, test ids)."""
+    import pyarrow.compute as pc
 
-    synthetic_id = id_col is None
-    if synthetic_id:
-        id_col = "id"
-        while id_col in train.header:
-            id_col = "_" + id_col
-        train.rows = [{id_col: str(i), **r} for i, r in enumerate(train.rows)]
-        offset = len(train.rows)
-        test_rows = [{id_col: str(offset + i), **r} for i, r in enumerate(test_rows)]
-        train.header = [id_col, *train.header]
-        test_header = [id_col, *test_header]
-    assert id_col is not None
+    train_path = data_dir / "train.csv"
+    test_path, sample_path = data_dir / "test.csv", data_dir / "sample_submission.csv"
+    train_names = _header(train_path, "train.csv")
+    test_names = _header(test_path, "test.csv") if test_path.is_file() else None
+    sample_names = _header(sample_path, "sample_submission.csv") if sample_path.is_file() else None
+    target = _infer_target(train_names, test_names, sample_names, target)
+    id_col = _infer_id(train_names, test_names, sample_names, target)
+    user_test = _read(test_path, "test.csv") if test_path.is_file() else None
+    if id_col is not None and user_test is not None and id_col in user_test.column_names:
+        if pc.count_distinct(user_test.column(id_col)).as_py() != user_test.num_rows:
+            id_col = None  # not a key after all: Loom numbers the rows itself
 
-    n = len(train.rows)
-    k = int(round(n * holdout_fraction))
-    sealed = k >= 2 and n - k >= 2
-    if sealed:
-        keep, hold = _split(train.rows, target, holdout_fraction, seed, metric.task_type == "classification")
-    else:
-        keep, hold = train.rows, []
-
-    test_ids = [r.get(id_col, "") for r in test_rows]
-    taken = set(test_ids) | {r.get(id_col, "") for r in keep}
-    hold_ids = [r.get(id_col, "") for r in hold]
-    if len(set(hold_ids)) != len(hold_ids) or taken & set(hold_ids):
-        numeric = [int(float(v)) for v in taken if _is_number(v)]
-        base = (max(numeric) + 1) if numeric else 0
-        hold_ids = [str(base + i) if numeric or not taken else f"h{i}" for i in range(len(hold))]
-
-    input_dir = task_dir / "input"
-    input_dir.mkdir(parents=True, exist_ok=True)
-    (task_dir / "working").mkdir(exist_ok=True)
-    sealed_dir.mkdir(parents=True, exist_ok=True)
-    write_csv(input_dir / "train.csv", train.header, keep)
-    holdout_as_test = [{**{c: r.get(c, "") for c in test_header}, id_col: hid} for r, hid in zip(hold, hold_ids)]
-    combined = test_rows + holdout_as_test
-    random.Random(seed + 1).shuffle(combined)
-    write_csv(input_dir / "test.csv", test_header, combined)
-    placeholder = "0.5" if metric.needs_probabilities else (classes[0] if metric.task_type == "classification" else "0")
-    write_csv(input_dir / "sample_submission.csv", [id_col, target], [{id_col: r[id_col], target: placeholder} for r in combined])
-    write_csv(sealed_dir / "holdout.csv", [id_col, target], [{id_col: hid, target: r[target]} for r, hid in zip(hold, hold_ids)])
-    (sealed_dir / "test_ids.json").write_text(json.dumps({"id_column": id_col, "synthetic_id": synthetic_id, "ids": test_ids}))
-    for extra in sorted(data_dir.iterdir()):  # small side files (descriptions) go along as-is
-        if extra.is_file() and extra.suffix.lower() in (".txt", ".md", ".json") and extra.stat().st_size < 1_000_000:
-            (input_dir / extra.name).write_bytes(extra.read_bytes())
-
-    return Task(
-        goal=goal,
-        metric=metric,
-        input_dir=str(input_dir),
-        target=target,
-        id_column=id_col,
-        task_type=metric.task_type,
-        columns=tuple(c for c in train.header if c not in (id_col, target)),
-        n_train=len(keep),
-        n_test=len(combined),
-        classes=tuple(classes) if metric.task_type == "classification" else (),
-        dataset=dataset,
-    )
-
-
-def _is_number(value: str) -> bool:
+    screen = sealing.Screen(sealed_dir / ".screen")  # its imports overlap the scan and the checks
     try:
-        return float(value) == int(float(value))
-    except (TypeError, ValueError, OverflowError):
-        return False
+        return _prepare(data_dir, task_dir, sealed_dir, screen, goal=goal, metric=metric, seed=seed, dataset=dataset,
+                        target=target, id_col=id_col, time_column=time_column, share=share, leaks=leaks,
+                        names=(train_names, test_names), user_test=user_test)
+    finally:
+        screen.stop()
+
+
+def _prepare(data_dir: Path, task_dir: Path, sealed_dir: Path, screen: "sealing.Screen", *, goal: str,
+             metric: MetricSpec, seed: int, dataset: str | None, target: str, id_col: str | None,
+             time_column: str | None, share: float | None, leaks: str, names: tuple[list[str], list[str] | None],
+             user_test: "pa.Table | None") -> Prepared:
+    import numpy as np
+    import pyarrow.compute as pc
+
+    train_names, test_names = names
+    train_path, test_path = data_dir / "train.csv", data_dir / "test.csv"
+    found = sealing.scan(train_path, target=target, seed=seed,
+                         time_column=lambda head: _time_column(train_names, target, id_col, time_column, head))
+    n = found.rows
+    truth = pc.utf8_trim_whitespace(found.target)
+    labelled = np.flatnonzero(pc.not_equal(truth, "").to_numpy(zero_copy_only=False))
+    if len(labelled) == 0:
+        raise UsageError(f"target '{target}' is empty in every row of train.csv")
+    known = truth.take(labelled)
+    classes = _classes(metric, target, known, len(labelled)) if metric.task_type == "classification" else []
+    if not classes:
+        _check_values(metric, target, known)
+    column = found.time_column
+    times = _times(found.times, column, explicit=time_column is not None) if found.times is not None and column else None
+    if times is None:
+        column = None
+    strata = tables.codes(known, classes) if classes else None
+    slice_of = np.zeros(n, dtype=np.int8)
+    slice_of[labelled] = splits.sealed_slices(len(labelled), seed, strata=strata,
+                                              times=None if times is None else times[labelled], share=share)
+    del truth, known
+
+    synthetic = id_col is None
+    if synthetic:
+        taken = set(train_names) | set(test_names or ())
+        id_col = "id"
+        while id_col in taken:
+            id_col = "_" + id_col
+    assert id_col is not None
+    screen.send(found.sample, user_test, target=target, kind=metric.task_type,
+                id_column=None if synthetic else id_col, seed=seed)
+    del found
+    quoted = tables.has_quotes(train_path) or (test_path.is_file() and tables.has_quotes(test_path))
+    written = sealing.write_input(train_path, user_test, task_dir, target=target, id_col=id_col,
+                                  synthetic=synthetic, slice_of=slice_of, quoted=quoted)
+    flags, screen_error = screen.result()
+    if screen_error and leaks == "fail":
+        raise ExecutionFailed(f"{screen_error}; --leaks fail stops rather than run unscreened")
+    acted = [f for f in flags if f.column not in (id_col, target)]
+    dropped: list[str] = []
+    if acted and leaks == "fail":
+        listed = "; ".join(f"{f.column} ({f.kind}: {f.detail})" for f in acted)
+        raise LeaksFound(f"the leak screen flagged {len(acted)} column(s) and --leaks fail stops here, "
+                         f"before any candidate: {listed}",
+                         hint="drop them with --leaks drop, or fix the data",
+                         flags=[f.as_dict() for f in acted])
+    if acted and leaks == "drop":
+        dropped = list(dict.fromkeys(f.column for f in acted))
+        sealing.drop_columns(task_dir / "input" / "train.csv", dropped, quoted=quoted)
+    test_rows = sealing.write_test(written, task_dir, sealed_dir, metric=metric, classes=classes,
+                                   dropped=dropped, seed=seed)
+    sealing.copy_side_files(data_dir, task_dir / "input")
+
+    split_kind = "none" if not (slice_of > 0).any() else ("time" if column else ("stratified" if classes else "random"))
+    split = {
+        "kind": split_kind, "time_column": column,
+        "rows": {"train": written.kept, "selection": int((slice_of == 1).sum()), "final": int((slice_of == 2).sum()),
+                 "test": 0 if user_test is None else user_test.num_rows, "unlabelled": int(n - len(labelled))},
+    }
+    sealing.write_meta(sealed_dir, id_col=id_col, synthetic_id=synthetic, split=split)
+    task = Task(
+        goal=goal, metric=metric, input_dir=str(task_dir / "input"), target=target, id_column=id_col,
+        task_type=metric.task_type,
+        columns=tuple(c for c in train_names if c not in (id_col, target) and c not in dropped),
+        n_train=written.kept, n_test=test_rows, classes=tuple(classes), dataset=dataset, time_column=column,
+    )
+    log.info("task prepared", extra={"rows": n, "split": split, "flags": len(flags), "dropped": dropped})
+    return Prepared(task=task, split=split, leaks=flags, dropped=dropped, screen_error=screen_error)

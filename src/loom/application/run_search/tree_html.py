@@ -27,7 +27,7 @@ def _fmt(value: float | None) -> str:
 
 def _node_html(node: Node, children: dict[str | None, list[Node]], best_id: str | None) -> str:
     status = '<span class="bug">buggy</span>' if node.buggy else (
-        f"self-reported {_fmt(node.metric)} · holdout {_fmt(node.holdout)}")
+        f"self-reported {_fmt(node.metric)} · selection {_fmt(node.selection)}")
     cls = "best" if node.id == best_id else ""
     extra = f" · {escape(node.exc_type)}" if node.exc_type else ""
     summary = (f'<summary><span class="{cls}"><span class="k {node.kind}">{node.kind}</span> '
@@ -47,7 +47,7 @@ def render(run_id: str, goal: str, metric: MetricSpec, nodes: list[Node], best: 
         parent = node.parent_id if node.parent_id in ids else None
         children.setdefault(parent, []).append(node)
     roots = "".join(_node_html(n, children, best.id if best else None) for n in children.get(None, []))
-    best_line = (f"best: step {best.step} ({best.kind}) — holdout {_fmt(best.holdout)}, "
+    best_line = (f"best: step {best.step} ({best.kind}) — selection {_fmt(best.selection)}, "
                  f"self-reported {_fmt(best.metric)}" if best else "no working candidate")
     return (
         "<!doctype html><html><head><meta charset='utf-8'>"

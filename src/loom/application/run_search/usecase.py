@@ -1,15 +1,16 @@
 """RunSearch: data + goal + metric + budget -> a searched, graded, recorded SearchResult.
 
-The use-case owns the run directory, the sealed holdout, the journal, the leaderboard and the
-corpus; the brain (search port) only proposes candidates and the MLOps port only runs them.
-It never prints, exits or reads sys.argv, and keeps no module state: two runs may go on at
-once in threads of one process.
+The use-case owns the run directory, the sealed slices, the leak screen, the journal, the
+leaderboard, the final estimate and the corpus; the brain (search port) only proposes
+candidates and the MLOps port only runs them. It never prints, exits or reads sys.argv, and
+keeps no module state: two runs may go on at once in threads of one process.
 """
 
 from __future__ import annotations
 
 import logging
 import secrets
+import shutil
 import threading
 import time
 from collections.abc import Callable
@@ -31,7 +32,7 @@ from loom.application.run_search.metering import Meter, MeteredModel
 from loom.application.run_search.session import RunSession
 from loom.domain.errors import UsageError
 from loom.domain.metrics import parse_metric
-from loom.domain.search import Node, SearchBudget, SearchResult, Task, rank
+from loom.domain.search import Estimate, Node, SearchBudget, SearchResult, Task, rank
 from loom.domain.status import Status
 
 log = logging.getLogger(__name__)
@@ -41,7 +42,7 @@ log = logging.getLogger(__name__)
 class RunRequest:
     """One `loom run`. Budget and providers come from LoomConfig; `steps` overrides for resume."""
 
-    data: Path | None = None
+    data: Path | None = None  # a data dir (train.csv, test.csv, ...) or one CSV file
     dataset: str | None = None
     goal: str | None = None
     metric: str | None = None
@@ -49,6 +50,9 @@ class RunRequest:
     experiment_id: str | None = None
     resume: str | None = None
     steps: int | None = None
+    target: str | None = None  # the target column (inferred when None)
+    time_column: str | None = None  # split by this column's time ("none": never by time; None: detect)
+    leaks: str | None = None  # warn | drop | fail (None: LoomConfig.leaks)
 
 
 def new_run_id() -> str:
@@ -93,6 +97,9 @@ class RunSearch:
         as INTERRUPTED with the journal saved (what Ctrl-C does in the CLI). The run folder is
         locked while it runs: a second writer gets a UsageError naming this process."""
         with ExitStack() as held:
+            drain = getattr(self.executor, "drain", None)  # candidate runs still finishing (metaflow)
+            if callable(drain):
+                held.callback(drain)
             return self._run(request, observer, stop, held)
 
     def _run(self, request: RunRequest, observer: Observer | None, stop: threading.Event | None,
@@ -119,7 +126,9 @@ class RunSearch:
         )
         session._on_node = lambda node: self._on_node(store, header, session, meter, node)
         observer.notify(Event("run_started", store.run_id, message=str(store.dir),
-                              data={"steps": budget.steps, "resumed_from": len(nodes), "search": self.search.name}))
+                              data={"steps": budget.steps, "resumed_from": len(nodes), "search": self.search.name,
+                                    "metric": task.metric.name, "maximize": task.metric.maximize,
+                                    "split": header.get("split") or {}}))
         status, message = Status.OK, ""
         try:
             self.search.search(session)
@@ -135,6 +144,8 @@ class RunSearch:
                 run_id=store.run_id, status=Status.FAILED, run_dir=str(store.dir), metric=task.metric,
                 nodes=nodes_so_far, leaderboard=rank(nodes_so_far, task.metric), usage=dict(meter.usage),
                 wall_time=time.monotonic() - started, message=str(exc)[:500], paths=store.paths(),
+                split=dict(header.get("split") or {}), leaks=list((header.get("leaks") or {}).get("flagged", [])),
+                leak_mode=(header.get("leaks") or {}).get("mode", "warn"),
             )
             try:
                 self._finish(store, header, task, budget, meter, failed)
@@ -155,17 +166,19 @@ class RunSearch:
             run_id=store.run_id, status=status, run_dir=str(store.dir), metric=task.metric,
             nodes=all_nodes, leaderboard=ranked, usage=dict(meter.usage),
             wall_time=time.monotonic() - started, message=message, paths=store.paths(),
+            **self._assessment(store, header, task, ranked),
         )
         self._finish(store, header, task, budget, meter, result)
         observer.notify(Event("run_finished", store.run_id, message=status.value,
                               metric=result.best.metric if result.best else None,
-                              holdout_metric=result.best.holdout if result.best else None))
+                              holdout_metric=result.best.selection if result.best else None))
         return result
 
     # ---- steps -------------------------------------------------------------------------
     def _open(self, request: RunRequest, observer: Observer,
               held: ExitStack) -> tuple[artifacts.RunStore, dict[str, Any], list[Node], dict]:
-        """A new run (validate input, seal the holdout) or a saved one (--resume), locked in `held`."""
+        """A new run (validate input, seal the slices, screen for leaks) or a saved one (--resume),
+        locked in `held`."""
         if request.resume:
             if request.data is not None or request.dataset is not None:
                 raise UsageError("--resume continues a saved run on its own data; drop --data/--dataset")
@@ -183,43 +196,73 @@ class RunSearch:
         if not goal:
             raise UsageError('--goal is required: say what to predict, e.g. --goal "Predict churn"')
         metric = parse_metric(request.metric, request.metric_name)
+        leaks = (request.leaks or self.config.leaks).strip().lower()
+        if leaks not in task_prep.LEAK_MODES:
+            raise UsageError(f"--leaks {request.leaks!r}: use one of {', '.join(task_prep.LEAK_MODES)}")
         if request.data is None and request.dataset is None:
-            raise UsageError("no data: pass --data DIR (holding train.csv, test.csv) or --dataset PATHSPEC")
+            raise UsageError("no data: pass --data DIR (holding train.csv, test.csv), --data FILE.csv or --dataset PATHSPEC")
         if request.data is not None:
-            data_dir = task_prep.check_data_dir(request.data)
+            task_prep.check_data(request.data)
         store = artifacts.RunStore(self.config.home, new_run_id())
         held.enter_context(store.lock())
-        if request.data is None:
-            data_dir = self._materialize(str(request.dataset), store.dir / "source")
         self._preflight()
-        request = self._ingest_first(request, observer)
-        store.dir.mkdir(parents=True, exist_ok=True)
-        task = task_prep.prepare_task(
-            data_dir, store.task_dir, store.sealed_dir, goal=goal, metric=metric,
-            holdout_fraction=self.config.holdout_fraction, seed=self.config.seed,
-            dataset=request.dataset,
-        )
-        inputs: dict[str, Any] = {"data_dir": str(data_dir), "dataset": request.dataset, "files": [
-            artifacts.file_digest(p) for p in sorted(data_dir.glob("*.csv"))]}
+        try:
+            data_dir, request = self._source(request, store, observer)
+            store.dir.mkdir(parents=True, exist_ok=True)
+            prepared = task_prep.prepare_task(
+                data_dir, store.task_dir, store.sealed_dir, goal=goal, metric=metric, seed=self.config.seed,
+                dataset=request.dataset, target=request.target, time_column=request.time_column,
+                share=self.config.holdout_fraction, leaks=leaks,
+            )
+        except BaseException:
+            shutil.rmtree(store.dir, ignore_errors=True)  # bad input or --leaks fail: no half-made run is left
+            shutil.rmtree(store.sealed_dir, ignore_errors=True)
+            raise
+        task = prepared.task
+        flagged = [f.as_dict() for f in prepared.leaks]
+        if flagged:
+            observer.notify(Event("stage", store.run_id, message=(
+                f"leak screen ({leaks}): flagged {', '.join(f['column'] for f in flagged)}"
+                + (f"; dropped {', '.join(prepared.dropped)}" if prepared.dropped else "")),
+                data={"leaks": flagged}))
+        sources = [request.data] if request.data is not None and Path(request.data).is_file() else sorted(data_dir.glob("*.csv"))
+        inputs: dict[str, Any] = {"data": str(request.data or data_dir), "data_dir": str(data_dir), "dataset": request.dataset,
+                                  "files": [artifacts.file_digest(Path(p)) for p in sources]}
         header = {
             "run_id": store.run_id, "created": time.time(), "search": self.search.name,
             "mlops": getattr(self.executor, "name", "?"), "experiment_id": request.experiment_id,
             "tenant": self.config.tenant, "owned_by": self.config.owned_by,
-            "task": artifacts.task_to_dict(task), "inputs": inputs,
+            "task": artifacts.task_to_dict(task), "inputs": inputs, "split": prepared.split,
+            "leaks": {"mode": leaks, "flagged": flagged, "dropped": prepared.dropped, "error": prepared.screen_error},
         }
         store.save_journal(header, [], "RUNNING")
         return store, header, [], {}
+
+    def _source(self, request: RunRequest, store: artifacts.RunStore, observer: Observer) -> tuple[Path, RunRequest]:
+        """The data dir to prepare: --data DIR as is; --data FILE split as ingest splits it;
+        --dataset materialized; with an MLOps provider that keeps data objects, --data is
+        ingested first (the candidate runs then point at its pathspec). Either copy holds every
+        label, the sealed rows' too, so it lives under the store's sealed_dir."""
+        if request.data is None:
+            return self._materialize(str(request.dataset), store.sealed_dir / "source"), request
+        data = task_prep.check_data(request.data)
+        request = self._ingest_first(request, observer)
+        if data.is_file():
+            source, target = task_prep.split_file(data, store.sealed_dir / "source", target=request.target,
+                                                  time_column=request.time_column, seed=self.config.seed)
+            return source, replace(request, target=target)
+        return data, request
 
     def _ingest_first(self, request: RunRequest, observer: Observer) -> RunRequest:
         """`--data DIR` with an MLOps provider that keeps data objects (metaflow): ingest the dir
         first, say so, and search the data object (candidate runs then point at its pathspec)."""
         if request.data is None or request.dataset is not None or not isinstance(self.executor, DataStore):
             return request
-        data_dir = task_prep.check_data_dir(request.data)
-        info = self.executor.ingest(data_dir.resolve(), name=None, target=None)
+        data = task_prep.check_data(request.data)
+        info = self.executor.ingest(data, name=None, target=request.target, time_column=request.time_column)
         observer.notify(Event("ingested", pathspec=info.pathspec,
-                              message=f"ingested {data_dir} as {info.pathspec}"))
-        log.info("ingested --data first", extra={"data": str(data_dir), "pathspec": info.pathspec})
+                              message=f"ingested {data} as {info.pathspec}"))
+        log.info("ingested --data first", extra={"data": str(data), "pathspec": info.pathspec})
         return replace(request, dataset=info.pathspec)  # keep --data: no round trip through the store
 
     def _materialize(self, pathspec: str, dest: Path) -> Path:
@@ -275,10 +318,32 @@ class RunSearch:
         store.append_corpus(node, task=session.task, tenant=self.config.tenant, owned_by=self.config.owned_by,
                             search=self.search.name, experiment_id=header.get("experiment_id"))
 
+    def _assessment(self, store: artifacts.RunStore, header: dict[str, Any], task: Task,
+                    ranked: list[Node]) -> dict[str, Any]:
+        """The best's final-slice estimate and what a user must know before trusting the numbers."""
+        split = dict(header.get("split") or {})
+        screen = header.get("leaks") or {}
+        best = ranked[0] if ranked and not ranked[0].buggy else None
+        estimate: Estimate | None = None
+        notes: list[str] = []
+        if best is not None:
+            try:
+                estimate = grading.final_estimate(task, store.sealed_dir, Path(best.submission) if best.submission else None,
+                                                  node_id=best.id, seed=self.config.seed, split=split.get("kind", "random"))
+            except (grading.GradingError, OSError) as exc:
+                notes.append(f"no final estimate: the best's submission cannot be graded on the final slice ({exc})")
+        dropped = set(screen.get("dropped") or [])
+        flagged = [{**f, "action": "dropped" if f["column"] in dropped else "kept"} for f in screen.get("flagged") or []]
+        return {"estimate": estimate, "split": split, "leaks": flagged,
+                "leak_mode": screen.get("mode", "warn"),
+                "warnings": notes + assessment_warnings(task, best, estimate, split, screen)}
+
     def _finish(self, store: artifacts.RunStore, header: dict[str, Any], task: Task, budget: SearchBudget,
                 meter: Meter, result: SearchResult) -> None:
         store.save_journal(self._header(header, meter), result.nodes, result.status.value)
-        store.save_leaderboard(result.leaderboard, task.metric)
+        store.save_leaderboard(result.leaderboard, task.metric, estimate=result.estimate,
+                               leaks={"mode": result.leak_mode, "flagged": result.leaks},
+                               warnings=result.warnings, split=result.split)
         best = result.best
         if best is not None:
             store.best_path.write_text(best.code, encoding="utf-8")
@@ -295,3 +360,30 @@ class RunSearch:
         if best is None:
             result.paths.pop("best_solution", None)
             result.paths.pop("submission", None)
+
+
+def assessment_warnings(task: Task, best: Node | None, estimate: Estimate | None, split: dict[str, Any],
+                        screen: dict[str, Any]) -> list[str]:
+    """Plain sentences for the summary, the JSON and the leaderboard header."""
+    metric = task.metric
+    out = []
+    if screen.get("error"):
+        out.append(f"{screen['error']}: no column was screened for leaks")
+    for flag in screen.get("flagged") or []:
+        action = "dropped" if flag["column"] in (screen.get("dropped") or []) else "kept (--leaks warn)"
+        out.append(f"leak? column '{flag['column']}' ({flag['kind']}): {flag['detail']}; {action}; fix: {flag['fix']}")
+    rows = split.get("rows") or {}
+    if split.get("kind") == "none":
+        out.append(f"only {rows.get('train', 0)} labelled rows: nothing was sealed, so the ranking uses the "
+                   "candidates' self-reported metrics and there is no independent estimate")
+    for name, value, n in (("selection", best.selection if best else None, rows.get("selection", 0)),
+                           ("final", estimate.value if estimate else None, rows.get("final", 0))):
+        if metric.is_perfect(value):
+            out.append(f"the best's {name} score is {metric.label} {value:g} on {n} rows, the metric's perfect value: "
+                       "check for a leak (a column recorded after the outcome, or the target in disguise)")
+    if estimate is not None and estimate.wide:
+        span = ("no interval" if estimate.low is None or estimate.high is None
+                else f"[{estimate.low:.4g}, {estimate.high:.4g}]")
+        out.append(f"the final estimate's 95% interval {span} is wide: the final slice has only {estimate.rows} rows; "
+                   "more labelled data narrows it")
+    return out

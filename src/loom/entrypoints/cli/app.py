@@ -50,6 +50,8 @@ app = App(
 
 for _verb, _target, _help in VERBS:
     app.command(_P + _target, name=_verb, help=_help)
+app.command(_P + "mcp_cmd:mcp_app", name="mcp", help="Serve Loom's verbs as MCP tools for agents: `loom mcp serve`.")
+app.command(_P + "skills_cmd:skills_app", name="skills", help="Install the Claude Code skill pack: `loom skills install`.")
 app.command(_P + "config_cmd:config_app", name="config", help="Show the resolved configuration and where each value came from.")
 app.command(_P + "proxy_cmd:proxy_app", name="proxy", help="The gateway: `loom proxy serve` holds the vendor key and logs calls; `keys` and `usage` report spend.")
 
@@ -77,7 +79,14 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     install()  # before cyclopts parses docstrings for --help while other threads may log tracebacks
     tokens = list(sys.argv[1:] if argv is None else argv)
-    sys.exit(run_guarded(lambda: app.meta(tokens), tokens))
+    sys.exit(run_guarded(lambda: app.meta(tokens, **_parse_errors(tokens)), tokens))
+
+
+def _parse_errors(tokens: Sequence[str]) -> dict[str, bool]:
+    """With --json a parse error is raised (not drawn as a panel), so it becomes one JSON object."""
+    from loom.entrypoints.cli.errors import wants_json
+
+    return {"exit_on_error": False, "print_error": False} if wants_json(tokens) else {}
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -74,11 +74,27 @@ def show(
     pathspec: Annotated[str, Parameter(help="Flow/RunId, e.g. IngestDataset/12.")],
     /,
     *,
+    artifact: Annotated[str | None, Parameter(help="Print only this artifact's value (JSON; frames and arrays summarised).")] = None,
     mlops: Annotated[str | None, Parameter(help=_MLOPS_HELP)] = None,
     common: Annotated[Common, Parameter(name="*")] = Common(),
 ) -> int:
-    """Show a pathspec: its status, tags and artifacts."""
-    detail = container_for(load_config(common, mlops_provider=mlops)).browse().show(pathspec)
+    """Show a pathspec: its status, tags and artifacts.
+
+    With --json the artifacts are their values: JSON-native ones (schemas, metrics, manifests,
+    plans) in full, frames and arrays summarised (type, shape, dtypes, the first rows).
+    """
+    browse = container_for(load_config(common, mlops_provider=mlops)).browse()
+    if artifact is not None:
+        value = browse.artifact(pathspec, artifact)
+
+        def one(out) -> None:  # type: ignore[no-untyped-def]
+            import json
+
+            out.print(json.dumps(value, indent=2), markup=False)
+
+        emit(common, {"status": "OK", "pathspec": pathspec, "artifact": artifact, "value": value}, one)
+        return 0
+    detail = browse.show(pathspec)
 
     def human(out) -> None:  # type: ignore[no-untyped-def]
         from rich.table import Table
@@ -98,7 +114,9 @@ def show(
         for card_path in detail.cards:
             out.print(f"card: {card_path}")
 
-    emit(common, {"status": "OK", **asdict(detail)}, human)
+    payload = asdict(detail)
+    payload["artifacts"] = payload.pop("values")
+    emit(common, {"status": "OK", **payload}, human)
     return 0
 
 

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json as _json
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -62,6 +64,37 @@ def effective(common: Common | None) -> Common:
     )
 
 
+@dataclass(frozen=True)
+class CallHooks:
+    """How an in-process caller (the MCP server) drives a command instead of a terminal.
+
+    `sink` takes the --json payload instead of stdout; `observer` also gets the progress events
+    of long verbs; `stop` (a threading.Event) stops a run like Ctrl-C does. Per call, per thread.
+    """
+
+    sink: Callable[[dict[str, Any]], None] | None = None
+    observer: Any = None
+    stop: Any = None
+
+
+_HOOKS: ContextVar[CallHooks] = ContextVar("loom_cli_hooks", default=CallHooks())
+
+
+def hooks() -> CallHooks:
+    """The hooks of the current call (none when a person runs the CLI)."""
+    return _HOOKS.get()
+
+
+@contextmanager
+def hooked(call_hooks: CallHooks) -> Iterator[CallHooks]:
+    """Run commands in this context with `call_hooks` (the MCP bridge does, per tool call)."""
+    token = _HOOKS.set(call_hooks)
+    try:
+        yield call_hooks
+    finally:
+        _HOOKS.reset(token)
+
+
 def load_config(common: Common | None, **flags: Any) -> "LoomConfig":
     """LoomConfig from every layer; `flags` are the command's overrides (None = not given)."""
     from loom.application.config import LoomConfig
@@ -90,6 +123,10 @@ def emit(
     human: Callable[["Console"], None] | None = None,
 ) -> None:
     """Print a result: one JSON object with --json, else the human rendering (rich)."""
+    sink = hooks().sink
+    if sink is not None:  # an in-process caller takes the --json object itself
+        sink(jsonable(payload))
+        return
     if effective(common).json:
         sys.stdout.write(_json.dumps(payload, default=_json_default, sort_keys=False) + "\n")
         sys.stdout.flush()
@@ -100,6 +137,12 @@ def emit(
     else:
         for key, value in payload.items():
             out.print(f"[bold]{key}[/bold]: {value}")
+
+
+def jsonable(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """The --json object as plain JSON types (what `--json` prints, parsed back)."""
+    result: dict[str, Any] = _json.loads(_json.dumps(payload, default=_json_default))
+    return result
 
 
 def _json_default(obj: Any) -> Any:

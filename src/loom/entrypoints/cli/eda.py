@@ -21,6 +21,7 @@ def eda(
     per-column stats, correlations, and leakage flags {column, kind, detail} (near-perfect
     single-feature predictor, id-like column, duplicate of / derived from the target, time
     leakage). VERDICT PASS (no flags) or REVIEW. Open the card with `loom card EdaFlow/N`.
+    The same detectors screen `loom run`'s data before its first candidate (`loom run --leaks`).
     """
     from loom.entrypoints.cli.lifecycle_view import flag_table, payload, run_quiet, verdict_block
 

@@ -15,26 +15,30 @@ def ingest(
     source: Annotated[Path, Parameter(help="A data dir (train.csv [+ test.csv] [+ sample_submission.csv]) or one CSV/Parquet file.")],
     name: Annotated[str | None, Parameter(help="A name for the dataset (default: the source's name).")] = None,
     target: Annotated[str | None, Parameter(help="Target column (inferred when omitted).")] = None,
+    time_column: Annotated[str | None, Parameter(help="Split a single file by this column's time: the latest rows become test "
+                                                      "(default: a detected date column; 'none': a seeded random split).")] = None,
     mlops: Annotated[str | None, Parameter(help="MLOps provider (LOOM_MLOPS_PROVIDER); data objects need metaflow.")] = None,
     common: Annotated[Common, Parameter(name="*")] = Common(),
 ) -> int:
     """Turn a data dir or a CSV/Parquet file into a versioned data object (IngestDataset/N).
 
     A data dir keeps its train/test/sample_submission tables; a single file is split into
-    train/test (seeded by LOOM_SEED, test share 0.2, the target column moved to test_labels).
+    train/test (test share 0.2, the target column moved to test_labels): the latest rows when it
+    has a date column (or --time-column), else seeded by LOOM_SEED. `loom run --data FILE.csv`
+    splits a file the same way.
     The run stores the tables, a schema (columns, dtypes, rows, target, id columns, task type)
     and a sha256 content fingerprint, and prints the pathspec `IngestDataset/<id>`.
     """
     config = load_config(common, mlops_provider=mlops)
     use_case = container_for(config).ingest()
     if effective(common).json:
-        info = use_case(source, name=name, target=target)
+        info = use_case(source, name=name, target=target, time_column=time_column)
     else:
         from loom.entrypoints.cli.common import console
 
         err = console(stderr=True)
         with err.status(f"ingesting {source} ...") as status:
-            info = use_case(source, name=name, target=target,
+            info = use_case(source, name=name, target=target, time_column=time_column,
                             on_progress=lambda msg: status.update(f"ingesting: {msg}"))
 
     def human(out) -> None:  # type: ignore[no-untyped-def]

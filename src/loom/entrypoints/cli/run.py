@@ -7,16 +7,22 @@ from typing import Annotated, Literal
 
 from cyclopts import Parameter
 
+from loom.domain.metrics import KNOWN
 from loom.entrypoints.cli.common import Common, console, container_for, effective, emit, load_config
+
+_METRIC_NAMES = ", ".join(KNOWN)
 
 
 def run(
     *,
-    data: Annotated[Path | None, Parameter(help="Data dir with train.csv, test.csv [, sample_submission.csv].")] = None,
+    data: Annotated[Path | None, Parameter(help="Data dir with train.csv, test.csv [, sample_submission.csv], or one CSV file (split like `loom ingest`).")] = None,
     dataset: Annotated[str | None, Parameter(help="An ingested data object, e.g. IngestDataset/12 (--mlops metaflow).")] = None,
     goal: Annotated[str | None, Parameter(help="What to predict, in words.")] = None,
-    metric: Annotated[str | None, Parameter(help='The metric with a direction, e.g. "Maximize ROC-AUC".')] = None,
-    metric_name: Annotated[str | None, Parameter(help="A known metric name when --metric is free text (roc_auc, accuracy, f1, log_loss, rmse, mae, r2).")] = None,
+    metric: Annotated[str | None, Parameter(help='The metric with a direction, e.g. "Maximize ROC-AUC" or "Minimize RMSE of the log"; a qualifier Loom does not understand is exit 2.')] = None,
+    metric_name: Annotated[str | None, Parameter(help=f"Exactly which metric to compute (then --metric only gives the direction): {_METRIC_NAMES}.")] = None,
+    target: Annotated[str | None, Parameter(help="Target column (inferred when omitted).")] = None,
+    time_column: Annotated[str | None, Parameter(help="Seal the latest rows by this column's time (default: a detected date column; 'none': never by time).")] = None,
+    leaks: Annotated[Literal["warn", "drop", "fail"] | None, Parameter(help="Leak screen before the first candidate: warn (report), drop (remove flagged columns), fail (exit 1) (LOOM_LEAKS, default warn).")] = None,
     steps: Annotated[int | None, Parameter(help="Search steps (env LOOM_BUDGET_STEPS, default 10).")] = None,
     time_budget: Annotated[float | None, Parameter(help="Wall-clock seconds for the search, next to --steps (LOOM_TIME_BUDGET): no candidate starts past it, and one still running gets at most a quarter of it more (min 5 s).")] = None,
     num_drafts: Annotated[int | None, Parameter(help="Initial drafts before improving (LOOM_BUDGET_NUM_DRAFTS).")] = None,
@@ -33,14 +39,19 @@ def run(
     workers: Annotated[int | None, Parameter(help="Candidates evaluated concurrently (LOOM_WORKERS).")] = None,
     sandbox: Annotated[Literal["auto", "bwrap", "none"] | None, Parameter(help="Where candidates run: auto (bwrap when it works) | bwrap | none (LOOM_SANDBOX).")] = None,
     resume: Annotated[str | None, Parameter(help="Continue a saved run from its journal (RUN_ID).")] = None,
+    events: Annotated[Literal["none", "jsonl"], Parameter(help="jsonl: stream one JSON line per progress event on stderr while the run goes (no progress bar).")] = "none",
     common: Annotated[Common, Parameter(name="*")] = Common(),
 ) -> int:
     """Search for the best solution: the brain writes candidates, the muscle runs and scores them.
 
-    Loom seals a holdout slice of train.csv that candidates never see and grades every
-    submission on it; the leaderboard shows self-reported vs holdout metrics. Candidates run in
-    a sandbox (bubblewrap: no secrets, no network, only ./input and ./working, nothing outlives
-    them); without bubblewrap Loom says once per run that they are not isolated. Artifacts go to
+    Loom seals two slices of train.csv that candidates never see: every submission is graded on
+    the selection slice (which ranks the leaderboard, beside each candidate's self-reported
+    metric), and the chosen best alone on the final slice, the estimate Loom reports with a 95%
+    interval. With a date column the sealed rows are the latest. A leak screen runs before the
+    first candidate (--leaks). --metric-name lists every metric Loom computes. Candidates run
+    in a sandbox (bubblewrap: no secrets, no network, only ./input and ./working, nothing
+    outlives them); without bubblewrap Loom says once per run that they are not isolated.
+    Artifacts go to
     LOOM_HOME/runs/<run-id>/ (journal.json, leaderboard.json, best_solution.py, submission.csv,
     tree.html, manifest.json). Ctrl-C saves the run (exit 130); continue it with --resume.
     """
@@ -58,11 +69,15 @@ def run(
     )
     request = RunRequest(
         data=data, dataset=dataset, goal=goal, metric=metric, metric_name=metric_name,
-        experiment_id=experiment_id, resume=resume, steps=steps,
+        experiment_id=experiment_id, resume=resume, steps=steps, target=target, time_column=time_column, leaks=leaks,
     )
     use_case = container_for(config).run_search()
-    if effective(common).json:
-        result = use_case(request)
+    from loom.entrypoints.cli.common import hooks
+    from loom.entrypoints.cli.events import command_observer
+
+    observer = command_observer(events)  # --events jsonl and/or an in-process caller (MCP)
+    if effective(common).json or observer is not None:
+        result = use_case(request, observer=observer, stop=hooks().stop)
     else:
         from loom.entrypoints.cli.run_render import RichProgress
 

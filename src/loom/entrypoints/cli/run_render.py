@@ -6,6 +6,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from loom.application.ports.observer import Event
+from loom.domain.search import ranked_on
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -18,7 +19,10 @@ def _fmt(value: float | None) -> str:
 
 
 class RichProgress:
-    """Observer: one bar over the steps; the line shows node kind, last/best metric, tokens, $."""
+    """Observer: one bar over the steps; the line shows node kind, last/best metric, tokens, $.
+
+    "best" follows the metric's direction, which arrives with run_started (new or resumed run).
+    """
 
     def __init__(self, console: "Console", steps: int, maximize: bool = True) -> None:
         self.maximize = maximize
@@ -51,13 +55,14 @@ class RichProgress:
             if event.kind == "run_started":
                 self.progress.start()
                 self.started = True
+                self.maximize = bool(event.data.get("maximize", self.maximize))
                 self.progress.update(self.task, total=event.data.get("steps"), completed=0,
                                      description=f"run {event.run_id}")
             elif event.kind == "node_started":
                 self.last = f"step {event.step} {event.node_kind}…"
             elif event.kind == "node_finished":
                 shown = "buggy" + (f" ({event.message})" if event.message else "") if event.buggy else (
-                    f"metric {_fmt(event.metric)} holdout {_fmt(event.holdout_metric)}")
+                    f"self-reported {_fmt(event.metric)} selection {_fmt(event.holdout_metric)}")
                 self.last = f"step {event.step} {event.node_kind}: {shown}"
                 value = event.holdout_metric if event.holdout_metric is not None else event.metric
                 if not event.buggy and value is not None and (
@@ -71,7 +76,7 @@ class RichProgress:
                 self.progress.console.print(f"[yellow]warning:[/] {event.message}", highlight=False)
             elif event.kind in ("stage", "ingested"):
                 self.last = event.message
-                if event.kind == "ingested":
+                if event.kind == "ingested" or event.data.get("leaks"):
                     self.progress.console.print(event.message)
             self.progress.update(self.task, info=self._info())
 
@@ -81,23 +86,44 @@ def summary(result: "SearchResult", out: "Console") -> None:
 
     data = result.to_dict()
     best = result.best
+    metric = result.metric
     out.print(f"[bold]STATUS {result.status.value}[/bold]  run {result.run_id}"
               + (f" — {result.message}" if result.message else ""))
-    metric = f"{result.metric.direction} {result.metric.label}"
+    out.print(f"metric: {metric.direction} {metric.label} — {metric.info.definition}")
+    est = result.estimate
+    if est is not None:
+        span = "no interval" if est.low is None or est.high is None else f"95% interval [{est.low:.5g}, {est.high:.5g}]"
+        out.print(f"[bold]estimate: {metric.label} {est.value:.5g}[/bold] ({span}) on {est.rows} sealed rows "
+                  f"that played no part in choosing the best" + (" · WIDE" if est.wide else ""))
+    split = result.split or {}
+    if split:
+        rows = split.get("rows") or {}
+        how = {"time": f"by time: the latest rows by '{split.get('time_column')}' are sealed",
+               "stratified": "stratified random draw", "random": "seeded random draw",
+               "none": "nothing sealed (too few rows)"}.get(split.get("kind", ""), split.get("kind", ""))
+        out.print(f"split: {how} · train {rows.get('train', 0)}, selection {rows.get('selection', 0)}, "
+                  f"final {rows.get('final', 0)} rows")
     if best is not None:
-        out.print(f"best: step {best.step} ({best.kind}) holdout {_fmt(best.holdout)} · "
-                  f"self-reported {_fmt(best.metric)} · {metric}")
+        out.print(f"best: step {best.step} ({best.kind}) · selection {_fmt(best.selection)} · "
+                  f"self-reported {_fmt(best.metric)}")
     out.print(f"nodes: {data['nodes']} ({data['buggy_nodes']} buggy) · wall {result.wall_time:.1f}s")
     for role, usage in result.usage.items():
         usd = "unknown $" if usage.usd is None else f"${usage.usd:.4f}"
         out.print(f"{role}: {usage.calls} calls · {usage.tokens} tokens · {usd}")
+    if result.leaks:
+        out.print(f"[bold]leak screen ({result.leak_mode}):[/bold] "
+                  + ", ".join(f"{f['column']} ({f['kind']})" for f in result.leaks))
+    for warning in result.warnings:
+        out.print(f"[yellow]warning:[/yellow] {warning}")
     show_pathspec = any(n.pathspec for n in result.leaderboard)
-    table = Table(title=f"Leaderboard (top 10, ranked by holdout {result.metric.label})")
-    for col in ("#", "node", "kind", "self-reported", "holdout", "time s") + (("pathspec",) if show_pathspec else ()):
+    table = Table(title=f"Leaderboard (top 10; ▲ ranks: Loom's selection-slice {metric.label}, then self-reported)")
+    for col in ("#", "node", "kind", "self-reported", "selection", "time s") + (("pathspec",) if show_pathspec else ()):
         table.add_column(col, overflow="fold", min_width=22 if col == "pathspec" else None)
     for i, node in enumerate(result.leaderboard[:10], start=1):
-        row = [str(i), node.id[:8], node.kind, "buggy" if node.buggy else _fmt(node.metric),
-               _fmt(node.holdout), f"{node.exec_time:.1f}"]
+        on = ranked_on(node)
+        mine = (lambda text, which: f"{text} ▲" if on == which else text)
+        row = [str(i), node.id[:8], node.kind, "buggy" if node.buggy else mine(_fmt(node.metric), "self_reported"),
+               mine(_fmt(node.selection), "selection"), f"{node.exec_time:.1f}"]
         table.add_row(*row, *([node.pathspec or ""] if show_pathspec else []))
     out.print(table)
     for name, path in result.paths.items():

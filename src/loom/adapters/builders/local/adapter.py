@@ -69,7 +69,7 @@ class PpmiSvdBuilder:
             "entity-column": intent.entity,
             "time-column": intent.time,
             "seed": intent.seed,
-            "holdout": self.config.holdout_fraction,
+            "holdout": self.config.holdout_fraction or 0.2,
             "plan-json": json.dumps(plan.as_dict(), sort_keys=True),
             "manifest-json": json.dumps(self.manifest().as_dict(), sort_keys=True),
         }

@@ -3,6 +3,8 @@
 `MetaflowMLOps(config)` is composed from mixins, one idea each:
 - `MetaflowExecutorMixin` (executor.py): the Executor port — every candidate of `loom run` is
   one run of the static CandidateRun flow.
+- `MetaflowSchedulingMixin` (scheduling.py): `loom pipeline --schedule CRON --deploy argo` (the
+  LoomPipeline flow compiled through Metaflow's Deployer).
 - `MetaflowDataMixin` (data.py): the DataStore port — ingest, datasets, runs, show, card,
   `materialize(pathspec, dest_dir)` for `loom run --dataset`.
 - `LifecycleMixin` from the `lifecycle` subpackage (issue 6: eda, features, validate, report,
@@ -10,61 +12,21 @@
   when that package or name is missing the adapter still works without it. A lifecycle
   mixin reaches the runtime through `self.config` and `loom.adapters.shared.metaflow_runtime`.
 
-Importing this module does not import metaflow or pandas.
+Importing this module does not import metaflow or pandas, nor the adapter itself: the class is
+loaded on first access (`loom.adapters.mlops.metaflow:MetaflowMLOps`), so code that runs inside a
+flow step (candidate_step, tabular, the lifecycle flows) does not pay for the whole adapter.
 """
 
 from __future__ import annotations
 
-import importlib
-import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from loom.adapters.mlops.metaflow.data import MetaflowDataMixin
-from loom.adapters.mlops.metaflow.executor import MetaflowExecutorMixin
-
-if TYPE_CHECKING:
-    from loom.application.config import LoomConfig
-    from loom.application.credentials import CredentialSource
-    from loom.domain.checks import Check
-
-log = logging.getLogger(__name__)
+__all__ = ["MetaflowMLOps"]
 
 
-def _lifecycle_mixin() -> type:
-    try:
-        module = importlib.import_module("loom.adapters.mlops.metaflow.lifecycle")
-    except ImportError as exc:
-        log.debug("no lifecycle mixin", extra={"error": str(exc)})
-        return object
-    mixin = getattr(module, "LifecycleMixin", None)
-    return mixin if isinstance(mixin, type) else object
+def __getattr__(name: str) -> Any:
+    if name == "MetaflowMLOps":
+        from loom.adapters.mlops.metaflow.adapter import MetaflowMLOps
 
-
-_Lifecycle: Any = _lifecycle_mixin()
-
-
-class MetaflowMLOps(MetaflowExecutorMixin, MetaflowDataMixin, *(() if _Lifecycle is object else (_Lifecycle,))):  # type: ignore[misc]
-    """Metaflow as Loom's muscle; embedded local datastore under LOOM_HOME unless a profile is set."""
-
-    name = "metaflow"
-    requires_modules = ("metaflow", "pandas")
-
-    def __init__(self, config: "LoomConfig") -> None:
-        self.config = config
-
-    @classmethod
-    def readiness(cls, config: "LoomConfig", credentials: "CredentialSource") -> list["Check"]:
-        from loom.adapters.shared import metaflow_runtime as rt
-        from loom.application.ports.readiness import generic_readiness
-        from loom.domain.checks import Check, Level
-
-        checks = generic_readiness(cls, config, credentials)
-        if rt.embedded(config):
-            checks.append(Check("metaflow datastore", Level.PASS, f"embedded local datastore at {rt.datastore_root(config)}"))
-        else:
-            checks.append(Check("metaflow datastore", Level.PASS, f"user profile {config.metaflow_profile or '(METAFLOW_* env)'}"))
-        if config.metaflow_with:
-            checks.append(Check("metaflow --with", Level.WARN if rt.embedded(config) else Level.PASS,
-                                f"candidate runs use --with {config.metaflow_with}",
-                                "remote steps need a Metaflow profile with a shared datastore" if rt.embedded(config) else ""))
-        return checks
+        return MetaflowMLOps
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

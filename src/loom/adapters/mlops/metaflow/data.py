@@ -35,6 +35,7 @@ class MetaflowDataMixin:
         name: str | None = None,
         target: str | None = None,
         on_progress: Callable[[str], None] | None = None,
+        time_column: str | None = None,
     ) -> DatasetInfo:
         from loom.adapters.mlops.metaflow import tabular as tb
 
@@ -49,7 +50,8 @@ class MetaflowDataMixin:
             if m and on_progress is not None:
                 on_progress(m.group(1))
 
-        params = {"source": str(Path(source).resolve()), "dataset": name, "target": target, "seed": self.config.seed}
+        params = {"source": str(Path(source).resolve()), "dataset": name, "target": target, "seed": self.config.seed,
+                  "time-column": time_column}
         tags = [f"tenant:{self.config.tenant}", f"owned_by:{self.config.owned_by}"]
         pathspec = rt.run_flow(INGEST_FLOW_FILE, params, self.config, tags=tags, on_line=on_line)
         return self._dataset_info(rt.get_run(self.config, pathspec))
@@ -105,13 +107,15 @@ class MetaflowDataMixin:
                 last = next(iter(run.steps()), None)
                 task = next(iter(last.tasks()), None) if last is not None else None
             artifacts: dict[str, str] = {}
+            values: dict[str, Any] = {}
             if task is not None:
                 for art in task.artifacts:
                     if not art.id.startswith("_") and art.id != "name":
-                        artifacts[art.id] = _describe(art)
+                        artifacts[art.id], values[art.id] = _describe(art)
             info = _run_info(run)
         cards = tuple(self.card(pathspec)) if run.finished else ()
-        return RunDetail(run=info, steps=steps, artifacts=dict(sorted(artifacts.items())), cards=cards)
+        return RunDetail(run=info, steps=steps, artifacts=dict(sorted(artifacts.items())), cards=cards,
+                         values=dict(sorted(values.items())))
 
     def card(self, pathspec: str) -> list[Path]:
         return rt.card_files(self.config, pathspec)
@@ -120,19 +124,24 @@ class MetaflowDataMixin:
     def _dataset_info(self, run: Any) -> DatasetInfo:
         with rt.client(self.config):
             data = run.data
-            schema = dict(data.schema) if "schema" in data else {}
-            rows = dict(schema.get("rows") or {})
-            return DatasetInfo(
-                pathspec=run.pathspec,
-                name=data.dataset_name if "dataset_name" in data else None,
-                rows={k: int(v) for k, v in rows.items()},
-                columns=len(schema.get("columns") or []),
-                target=schema.get("target"),
-                task_type=schema.get("task_type"),
-                fingerprint=str(data.fingerprint) if "fingerprint" in data else "",
-                created_at=_iso(run.created_at),
-                source=str(data.source) if "source" in data else None,
-            )
+            found = {n: getattr(data, n) for n in ("schema", "dataset_name", "fingerprint", "source") if n in data}
+            return _dataset_info_of(run, found)
+
+
+def _dataset_info_of(run: Any, data: dict[str, Any]) -> DatasetInfo:
+    schema = dict(data.get("schema") or {})
+    rows = dict(schema.get("rows") or {})
+    return DatasetInfo(
+        pathspec=run.pathspec,
+        name=data.get("dataset_name"),
+        rows={k: int(v) for k, v in rows.items()},
+        columns=len(schema.get("columns") or []),
+        target=schema.get("target"),
+        task_type=schema.get("task_type"),
+        fingerprint=str(data["fingerprint"]) if data.get("fingerprint") is not None else "",
+        created_at=_iso(run.created_at),
+        source=str(data["source"]) if data.get("source") is not None else None,
+    )
 
 
 def _run_info(run: Any) -> RunInfo:
@@ -150,16 +159,21 @@ def _iso(value: Any) -> str | None:
     return value.isoformat(timespec="seconds") if hasattr(value, "isoformat") else str(value)
 
 
-def _describe(art: Any) -> str:
+def _describe(art: Any) -> tuple[str, Any]:
+    """(a short description for people, the value as JSON)."""
+    from loom.adapters.mlops.metaflow.artifact_json import to_json
+
     size = getattr(art, "size", None)
-    if size is not None and size > _SMALL:
-        return f"{size / 1e6:,.1f} MB"
     try:
         value = art.data
     except Exception as exc:  # noqa: BLE001 - an artifact that cannot be unpickled here
-        return f"<unreadable: {type(exc).__name__}>"
+        return f"<unreadable: {type(exc).__name__}>", {"type": "unreadable", "error": type(exc).__name__}
     shape = getattr(value, "shape", None)
     if shape is not None:
-        return f"{type(value).__name__} {' x '.join(str(n) for n in shape)}"
-    text = repr(value)
-    return text if len(text) <= 100 else text[:97] + "..."
+        text = f"{type(value).__name__} {' x '.join(str(n) for n in shape)}"
+    elif size is not None and size > _SMALL:
+        text = f"{size / 1e6:,.1f} MB"
+    else:
+        text = repr(value)
+        text = text if len(text) <= 100 else text[:97] + "..."
+    return text, to_json(value)

@@ -5,6 +5,10 @@ The prepared candidate input of a search is stored once as a CandidateInput data
 works remotely: `LOOM_METAFLOW_WITH` (e.g. `kubernetes`, `batch`, several separated by `;`)
 is passed through as `--with` to candidate runs — Metaflow scales out, Loom never emulates it
 (remote runs need a Metaflow profile with a shared datastore and metadata service).
+
+`execute` returns once the run's `start` step has stored the candidate's results; the run's
+`end` step then finishes in the background while the search moves on (its next LLM call), and
+`drain()` waits for those tails (RunSearch calls it before returning; it also runs at exit).
 """
 
 from __future__ import annotations
@@ -65,6 +69,17 @@ class MetaflowExecutorMixin:
                 self._inputs_lock = threading.Lock()
         return self._inputs
 
+    def drain(self) -> None:
+        """Wait until every candidate run returned early has finished its `end` step.
+
+        `execute` returns as soon as the candidate's results are stored (the `start` step): the
+        run's `end` step finishes in the background, overlapping whatever the caller does next (the
+        next LLM call, the next candidate). RunSearch calls this before it returns; Loom's own reads
+        (the Client API views) and any flow that reads earlier runs wait for it too, and it runs at
+        exit (loom.adapters.shared.metaflow_runtime.drain).
+        """
+        rt.drain()
+
     def candidate_input(self, input_dir: Path, run_id: str = "") -> str:
         """Pathspec of the CandidateInput holding `input_dir` (stored once per content)."""
         cache = self._input_cache()
@@ -90,16 +105,24 @@ class MetaflowExecutorMixin:
 
         return None if self.config.metaflow_with else announce(select(self.config))
 
-    def _sandbox_params(self) -> dict[str, str]:
-        """The sandbox the step must use, and the digests of the secrets its output is redacted by."""
+    def _sandbox_params(self, input_dir: Path) -> dict[str, str]:
+        """The sandbox the step must use, and the digests of the secrets its output is redacted by.
+
+        A local step gets the sandbox already chosen here (bwrap | none: no second probe) and a
+        folder next to the search's input where it materializes the CandidateInput once; a remote
+        step (`--with ...`) chooses on its own machine and materializes per step.
+        """
         from loom.adapters.sandbox import limits, select
         from loom.application.redaction import digests, secret_values
 
+        choice, cache = self.config.sandbox, ""
         if not self.config.metaflow_with:
-            select(self.config)  # a forced bwrap that cannot run fails here, before the flow starts
+            # a forced bwrap that cannot run fails here, before the flow starts
+            choice, cache = select(self.config).name, str(Path(input_dir).resolve().parent / "metaflow_input")
         lim = limits(self.config)
-        spec = {"sandbox": self.config.sandbox, "home": str(self.config.home), "memory_bytes": lim.memory_bytes,
-                "cpus": lim.cpus, "network": lim.network, "env": self.config.sandbox_env or ""}
+        spec = {"sandbox": choice, "home": str(self.config.home), "memory_bytes": lim.memory_bytes,
+                "cpus": lim.cpus, "network": lim.network, "env": self.config.sandbox_env or "",
+                "input_cache": cache}
         return {"sandbox": json.dumps(spec), "redact": json.dumps(digests(secret_values()))}
 
     def execute(self, request: ExecRequest) -> ExecResult:
@@ -128,7 +151,7 @@ class MetaflowExecutorMixin:
                 tags = [t for t in tags if not t.startswith(key + ":")] + [f"{key}:{request.tags[key]}"]
         params = {"code": str(code_file), "input": input_ref, "timeout": request.timeout,
                   "node": request.node_id, "search-run": request.run_id, "sweep-id": sweep,
-                  "workspace": str(scratch) if scratch else None, **self._sandbox_params()}
+                  "workspace": str(scratch) if scratch else None, **self._sandbox_params(request.input_dir)}
         if request.metric_name:  # so a report over candidate runs ranks them the right way round
             params["metric-name"] = request.metric_name
             params["direction"] = "maximize" if request.greater_is_better is not False else "minimize"
@@ -136,7 +159,8 @@ class MetaflowExecutorMixin:
             pathspec = rt.run_flow(
                 CANDIDATE_FLOW, params, self.config, tags=tags, with_=self.config.metaflow_with,
                 timeout=request.timeout + (REMOTE_OVERHEAD_S if self.config.metaflow_with else FLOW_OVERHEAD_S),
-                cancel=request.cancel,
+                cancel=request.cancel, detach_when=rt.end_step_started,
+                drain_first=False,  # a candidate reads only its CandidateInput, never an earlier candidate
             )
         except ExecutionFailed as err:  # the flow itself failed (OOM of the step, infra, cancel)
             log.warning("candidate flow failed", extra={"node": request.node_id, "error": err.line()})
@@ -150,7 +174,7 @@ class MetaflowExecutorMixin:
             process.kill_tree(None, sweep)
             if scratch is not None:
                 shutil.rmtree(scratch, ignore_errors=True)
-        art = rt.read_artifacts(pathspec, RESULT_ARTIFACTS, self.config)
+        art = rt.read_step_artifacts(pathspec, "start", RESULT_ARTIFACTS, self.config)
         submission = None
         if art.get("submission") is not None:
             submission = workspace / "submission.csv"

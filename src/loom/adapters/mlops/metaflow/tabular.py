@@ -1,7 +1,8 @@
 """Table logic of ingestion: read, split, infer target/ids/task, schema, content fingerprint.
 
 Used inside the IngestDataset flow (and by anything else that stores the same artifacts). Only
-stdlib + pandas/numpy (imported in functions) + loom.domain, so it runs under LOOM_PYTHON.
+stdlib + pandas/numpy (imported in functions) + loom.domain/application, so it runs under
+LOOM_PYTHON. The split is `loom run`'s own (`evaluation.splits`): the same file splits the same.
 Bad input raises `LoomInputError` (its name marks the flow failure as a usage error, exit 2).
 """
 
@@ -14,9 +15,10 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import pandas as pd
 
+from loom.application.evaluation.splits import TARGET_NAMES as _TARGET_NAMES
+
 TABLE_FILES = ("train", "test", "sample_submission")
 TABLE_SUFFIXES = (".csv", ".tsv", ".parquet", ".pq")
-_TARGET_NAMES = ("target", "label", "labels", "y", "class", "outcome", "saleprice", "price", "churn")
 
 
 class LoomInputError(ValueError):
@@ -125,16 +127,43 @@ def task_type(series: "pd.Series | None") -> str | None:
     return "regression"
 
 
-def split(df: "pd.DataFrame", target: str | None, fraction: float, seed: int) -> tuple["pd.DataFrame", "pd.DataFrame", "pd.DataFrame | None"]:
-    """Seeded train/test split of one table: (train, test without the target, test labels)."""
+def time_column(df: "pd.DataFrame", target: str | None, ids: list[str], explicit: str | None) -> str | None:
+    """--time-column (or "none"), else the first column that reads as dates (never the target or an id)."""
+    from loom.application.evaluation import frames
+
+    if explicit:
+        if explicit.strip().lower() == "none":
+            return None
+        if explicit not in df.columns:
+            raise LoomInputError(f"--time-column '{explicit}' is not a column; columns: {', '.join(map(str, df.columns[:12]))}")
+        return explicit
+    found = [c for c in frames.time_columns(df.head(2000)) if c != target and c not in ids]
+    return found[0] if found else None
+
+
+def split(df: "pd.DataFrame", target: str | None, fraction: float, seed: int,
+          time_col: str | None = None) -> tuple["pd.DataFrame", "pd.DataFrame", "pd.DataFrame | None"]:
+    """Train/test split of one table: (train, test without the target, test labels). With a time
+    column the test rows are the latest ones; else a seeded draw."""
     import numpy as np
+
+    from loom.application.evaluation import frames, splits
 
     if len(df) < 5:
         raise LoomInputError(f"only {len(df)} rows: too few to split into train and test")
-    order = np.random.RandomState(seed).permutation(len(df))
-    n_test = max(1, int(round(len(df) * fraction)))
-    test = df.iloc[np.sort(order[:n_test])].reset_index(drop=True)
-    train = df.iloc[np.sort(order[n_test:])].reset_index(drop=True)
+    times = None
+    if time_col:
+        parsed = frames.as_datetime(df[time_col])
+        if parsed.dt.tz is not None:
+            parsed = parsed.dt.tz_convert(None)
+        if parsed.notna().mean() >= 0.5:
+            times = parsed.to_numpy(dtype="datetime64[ns]")
+        else:
+            raise LoomInputError(f"--time-column '{time_col}': only {parsed.notna().mean():.0%} of its values read as dates")
+    mask = np.zeros(len(df), dtype=bool)
+    mask[splits.test_rows(len(df), fraction, seed, times)] = True
+    test = df.iloc[mask.nonzero()[0]].reset_index(drop=True)
+    train = df.iloc[(~mask).nonzero()[0]].reset_index(drop=True)
     labels = None
     if target:
         labels = test[[target]].copy()
@@ -167,3 +196,46 @@ def fingerprint(tables: dict[str, "pd.DataFrame | None"]) -> str:
             h.update(f"{col}\0{dtype}\0".encode())
         h.update(pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes())
     return h.hexdigest()
+
+
+# --------------------------------------------------------------------------------------------
+# storing tables as artifacts
+# --------------------------------------------------------------------------------------------
+class ParquetFrame:
+    """A DataFrame artifact stored as Parquet (zstd) bytes; it unpickles to a plain DataFrame.
+
+    Metaflow pickles every artifact and gzips the pickle. A pickled frame is large and slow to
+    gzip; its Parquet bytes are about half the size and gzip twice as fast (1M rows x 8 columns:
+    3.8 s -> 2.2 s to store, 1.0 s -> 0.7 s to load; bench/metaflow_overhead.py). `__reduce__`
+    names `pandas.read_parquet`, so `Run(...).data.train` is a DataFrame for any reader with
+    pandas and pyarrow, Loom installed or not.
+    """
+
+    __slots__ = ("blob",)
+
+    def __init__(self, blob: bytes) -> None:
+        self.blob = blob
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        import io
+
+        import pandas as pd
+
+        return pd.read_parquet, (io.BytesIO(self.blob),)
+
+
+def for_storage(df: "pd.DataFrame | None") -> Any:
+    """What to assign to a table artifact: a ParquetFrame, or the frame itself when Parquet cannot
+    hold it exactly (mixed-type object columns, non-string column names): then it is pickled."""
+    if df is None:
+        return None
+    import io
+
+    if not all(isinstance(c, str) for c in df.columns):
+        return df
+    buf = io.BytesIO()
+    try:
+        df.to_parquet(buf, engine="pyarrow", compression="zstd")
+    except Exception:  # noqa: BLE001 - pyarrow raises several types for what it cannot type
+        return df
+    return ParquetFrame(buf.getvalue())

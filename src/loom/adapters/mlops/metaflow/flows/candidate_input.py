@@ -6,6 +6,10 @@ candidate runs the same locally or remotely (`--with kubernetes`).
 
 from metaflow import FlowSpec, Parameter, step
 
+from loom.adapters.shared.fast_exit import install as _fast_exit
+
+_fast_exit()  # no final GC sweep at exit: ~0.3 s per flow process (fast_exit.py)
+
 
 class CandidateInput(FlowSpec):
     input_dir = Parameter("input-dir", help="The prepared candidate input directory", required=True)

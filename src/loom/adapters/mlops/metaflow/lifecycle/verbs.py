@@ -39,6 +39,7 @@ class LifecycleRunner:
     config: "LoomConfig"
 
     def _run(self, flow: str, params: dict[str, Any], tags: Sequence[str] = ()) -> str:
+        """Run a verb's flow to the end: the next verb (or the user's next command) reads it whole."""
         base = [f"tenant:{self.config.tenant}", f"owned_by:{self.config.owned_by}", "loom:lifecycle"]
         return rt.run_flow(FLOWS / flow, params, self.config, tags=[*base, *tags], timeout=self.config.exec_timeout * 4)
 
@@ -92,7 +93,7 @@ class MetaflowAnalysisVerbs(LifecycleRunner):
 
         self._check_dataset(dataset)
         params: dict[str, Any] = {"dataset": dataset, "target": target or "", "sensitive": sensitive or "",
-                                  "seed": self.config.seed, "holdout_fraction": self.config.holdout_fraction,
+                                  "seed": self.config.seed, "holdout_fraction": self.config.holdout_fraction or 0.2,
                                   "python": self.config.python}
         tags: list[str] = []
         if solution:

@@ -25,10 +25,24 @@ def psi(expected: "np.ndarray", actual: "np.ndarray") -> float:
     return float(np.sum((a - e) * np.log(a / e)))
 
 
+def ks_statistic(a: "np.ndarray", b: "np.ndarray") -> float:
+    """The two-sample Kolmogorov-Smirnov statistic D = max |F_a(x) - F_b(x)|, as scipy's ks_2samp computes it.
+
+    A few lines of numpy instead of importing scipy.stats (about half a second in every flow process
+    that checks drift); tests/unit/test_lifecycle_analysis.py holds it equal to scipy's.
+    """
+    import numpy as np
+
+    a, b = np.sort(np.asarray(a, dtype=float)), np.sort(np.asarray(b, dtype=float))
+    both = np.concatenate([a, b])
+    cdf_a = np.searchsorted(a, both, side="right") / len(a)
+    cdf_b = np.searchsorted(b, both, side="right") / len(b)
+    return float(np.max(np.abs(cdf_a - cdf_b)))
+
+
 def column_drift(ref: "pd.Series", cur: "pd.Series", name: str) -> tuple[DriftColumn, dict[str, Any]]:
     import numpy as np
     import pandas as pd
-    from scipy.stats import ks_2samp
 
     r, c = ref.dropna(), cur.dropna()
     few_values = r.nunique() <= 10  # flags and codes: compare category shares, not deciles
@@ -41,7 +55,7 @@ def column_drift(ref: "pd.Series", cur: "pd.Series", name: str) -> tuple[DriftCo
         e_counts = np.histogram(r.astype(float), bins=edges)[0]
         a_counts = np.histogram(c.astype(float), bins=edges)[0]
         value = psi(e_counts, a_counts)
-        ks = float(ks_2samp(r.astype(float), c.astype(float)).statistic) if len(r) and len(c) else None
+        ks = ks_statistic(r.astype(float), c.astype(float)) if len(r) and len(c) else None
         kind = "numeric"
         hist = {"reference": (e_counts / max(e_counts.sum(), 1)).round(4).tolist(),
                 "current": (a_counts / max(a_counts.sum(), 1)).round(4).tolist()}
@@ -55,7 +69,7 @@ def column_drift(ref: "pd.Series", cur: "pd.Series", name: str) -> tuple[DriftCo
         value, kind = psi(e_counts, a_counts), "categorical"
         ks = None
         if pd.api.types.is_numeric_dtype(r) and pd.api.types.is_numeric_dtype(c) and len(r) and len(c):
-            ks = float(ks_2samp(r.astype(float), c.astype(float)).statistic)
+            ks = ks_statistic(r.astype(float), c.astype(float))
         hist = {"reference": (e_counts / max(e_counts.sum(), 1)).round(4).tolist(),
                 "current": (a_counts / max(a_counts.sum(), 1)).round(4).tolist()}
     col = DriftColumn(name, kind, round(value, 6), None if ks is None else round(ks, 6), value >= PSI_ATTENTION)

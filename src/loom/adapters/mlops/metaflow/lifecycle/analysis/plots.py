@@ -125,3 +125,28 @@ def drift_hist(name: str, hist: dict[str, Any]) -> "Figure":
     ax.set_title(f"{name}: share per bin", fontsize=10)
     ax.legend(fontsize=8)
     return fig
+
+
+# ---- Vega-Lite specs: drawn by the card's own bundled JavaScript (offline), no matplotlib import ----
+def vega_bars(labels: list[str], values: list[float], title: str, color: str = "#4C78A8") -> dict[str, Any]:
+    """Horizontal bars as a Vega-Lite spec (for metaflow.cards.VegaChart)."""
+    return {
+        "title": title, "width": 420, "height": max(60, 18 * len(labels)),
+        "data": {"values": [{"label": str(lab)[:30], "value": float(v)} for lab, v in zip(labels, values)]},
+        "mark": {"type": "bar", "color": color},
+        "encoding": {"y": {"field": "label", "type": "nominal", "sort": None, "title": None},
+                     "x": {"field": "value", "type": "quantitative", "title": None}},
+    }
+
+
+def vega_drift_hist(name: str, hist: dict[str, Any]) -> dict[str, Any]:
+    """Reference vs current share per bin, side by side, as a Vega-Lite spec."""
+    rows = [{"bin": i, "set": which, "share": float(v)}
+            for which in ("reference", "current") for i, v in enumerate(hist[which])]
+    return {
+        "title": f"{name}: share per bin", "width": 360, "height": 160, "data": {"values": rows},
+        "mark": "bar",
+        "encoding": {"x": {"field": "bin", "type": "ordinal"}, "xOffset": {"field": "set"},
+                     "y": {"field": "share", "type": "quantitative"},
+                     "color": {"field": "set", "scale": {"range": ["#4C78A8", "#E45756"]}}},
+    }

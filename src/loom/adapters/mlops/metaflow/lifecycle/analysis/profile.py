@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from loom.adapters.mlops.metaflow.lifecycle.analysis import frames, leakage
+from loom.application.evaluation import frames, leakage
 
 if TYPE_CHECKING:
     import pandas as pd

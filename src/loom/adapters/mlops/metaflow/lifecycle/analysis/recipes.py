@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from typing import TYPE_CHECKING, Any
 
-from loom.adapters.mlops.metaflow.lifecycle.analysis import frames
+from loom.application.evaluation import frames
 from loom.domain.lifecycle import DROP_KINDS
 
 if TYPE_CHECKING:

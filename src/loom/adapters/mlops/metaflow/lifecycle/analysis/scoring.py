@@ -28,7 +28,7 @@ def build_predictor(manifest: dict[str, Any], train: "pd.DataFrame") -> Any:
 
 
 def _classes(y: "pd.Series", kind: str) -> list[Any]:
-    from loom.adapters.mlops.metaflow.lifecycle.analysis import frames
+    from loom.application.evaluation import frames
 
     return frames.encode_target(y, kind)[1]
 

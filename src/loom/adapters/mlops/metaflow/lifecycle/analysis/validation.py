@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from loom.adapters.mlops.metaflow.lifecycle.analysis import frames
+from loom.application.evaluation import frames
 from loom.domain.lifecycle import SUSPICIOUS_SCORE
 
 if TYPE_CHECKING:

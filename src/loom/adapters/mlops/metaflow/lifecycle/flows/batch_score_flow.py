@@ -4,7 +4,11 @@ Scores the batch's `test` table when it has one, else its `train` table (target 
 Artifacts: manifest, deployment, dataset, predictions (DataFrame), rows_scored, predictions_path.
 """
 
-from metaflow import FlowSpec, Parameter, card, current, step
+from metaflow import FlowSpec, Parameter, current, step
+
+from loom.adapters.shared.fast_exit import install as _fast_exit
+
+_fast_exit()  # no final GC sweep at exit: ~0.3 s per flow process (fast_exit.py)
 
 
 class BatchScoreFlow(FlowSpec):
@@ -12,7 +16,6 @@ class BatchScoreFlow(FlowSpec):
     dataset = Parameter("dataset", help="Data object to score", required=True)
     out_dir = Parameter("out-dir", help="Where predictions.csv is written", required=True)
 
-    @card(type="blank", id="batch_score")
     @step
     def start(self):
         import json
@@ -20,8 +23,11 @@ class BatchScoreFlow(FlowSpec):
 
         from metaflow.cards import Markdown
 
+        from loom.adapters.mlops.metaflow import tabular
         from loom.adapters.mlops.metaflow.lifecycle import flowkit as fk
-        from loom.adapters.mlops.metaflow.lifecycle.analysis import frames, plots, scoring
+        from loom.adapters.mlops.metaflow.lifecycle.analysis import plots, scoring
+        from loom.adapters.shared.metaflow_card import StepCard
+        from loom.application.evaluation import frames
 
         self.manifest = json.loads(Path(self.manifest_path).read_text())
         self.deployment = self.manifest.get("deployment")
@@ -30,19 +36,22 @@ class BatchScoreFlow(FlowSpec):
         rows = batch["test"] if batch["test"] is not None and len(batch["test"]) else batch["train"]
         frames.check_table(rows, "batch to score")
         predictor = scoring.build_predictor(self.manifest, trained_on["train"])
-        self.predictions = scoring.predictions_frame(self.manifest, predictor, rows)
-        self.rows_scored = int(len(self.predictions))
+        predictions = scoring.predictions_frame(self.manifest, predictor, rows)
+        self.predictions = tabular.for_storage(predictions)  # Parquet bytes; unpickles to a DataFrame
+        self.rows_scored = int(len(predictions))
         out = Path(self.out_dir) / f"{current.flow_name}-{current.run_id}"
         out.mkdir(parents=True, exist_ok=True)
-        self.predictions.to_csv(out / "predictions.csv", index=False)
+        predictions.to_csv(out / "predictions.csv", index=False)
         self.predictions_path = str(out / "predictions.csv")
         target = self.manifest["target"]
-        current.card.append(Markdown(f"# Batch scoring `{self.dataset}` with `{self.deployment}`\n\n"
+        card = StepCard("batch_score")
+        card.append(Markdown(f"# Batch scoring `{self.dataset}` with `{self.deployment}`\n\n"
                                      f"**{self.rows_scored:,} rows scored** · solution `{self.manifest['solution']}`"))
-        col = f"{target}_proba" if f"{target}_proba" in self.predictions.columns else target
-        current.card.append(fk.image(plots.distributions(self.predictions, [col])))
-        head = self.predictions.head(10)
-        current.card.append(fk.markdown_table(head.values.tolist(), [str(c) for c in head.columns]))
+        col = f"{target}_proba" if f"{target}_proba" in predictions.columns else target
+        card.append(fk.image(plots.distributions(predictions, [col])))
+        head = predictions.head(10)
+        card.append(fk.markdown_table(head.values.tolist(), [str(c) for c in head.columns]))
+        card.save()
         self.next(self.end)
 
     @step

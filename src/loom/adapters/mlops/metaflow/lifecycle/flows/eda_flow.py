@@ -4,7 +4,11 @@ Artifacts: dataset, target, task_type, rows, cols, dtypes, missing, columns (per
 target_summary, correlations, time_columns, leakage ([{column, kind, detail}]), profile (all).
 """
 
-from metaflow import FlowSpec, Parameter, card, current, step
+from metaflow import FlowSpec, Parameter, current, step
+
+from loom.adapters.shared.fast_exit import install as _fast_exit
+
+_fast_exit()  # no final GC sweep at exit: ~0.3 s per flow process (fast_exit.py)
 
 
 class EdaFlow(FlowSpec):
@@ -12,7 +16,6 @@ class EdaFlow(FlowSpec):
     target_col = Parameter("target", help="Target column (inferred when empty)", default="")
     seed = Parameter("seed", help="Seed for sampling and the single-feature CV", default=0, type=int)
 
-    @card(type="blank", id="eda")
     @step
     def start(self):
         from loom.adapters.mlops.metaflow.lifecycle import flowkit as fk
@@ -27,7 +30,7 @@ class EdaFlow(FlowSpec):
             setattr(self, key, p[key])
         self.id_columns = list(tables["schema"].get("id_columns") or [])
         self.lineage = [*tables["lineage"], f"{current.flow_name}/{current.run_id}"]
-        self._card(tables["train"])
+        self._card(tables["train"]).save()
         self.next(self.end)
 
     def _card(self, train):
@@ -35,8 +38,9 @@ class EdaFlow(FlowSpec):
 
         from loom.adapters.mlops.metaflow.lifecycle import flowkit as fk
         from loom.adapters.mlops.metaflow.lifecycle.analysis import plots
+        from loom.adapters.shared.metaflow_card import StepCard
 
-        c = current.card
+        c = StepCard("eda")
         c.append(Markdown(f"# EDA `{self.dataset}`\n\n**{self.rows:,} rows x {self.cols} columns** · target "
                           f"`{self.target}` ({self.task_type})"))
         if self.leakage:
@@ -58,6 +62,7 @@ class EdaFlow(FlowSpec):
         rows = [[col["name"], col["dtype"], f"{col['missing']:.1%}", col["unique"], col.get("mean"), col.get("std"),
                  col.get("min"), col.get("max")] for col in self.columns]
         c.append(fk.markdown_table(rows, ["column", "dtype", "missing", "unique", "mean", "std", "min", "max"]))
+        return c
 
     @step
     def end(self):

@@ -14,8 +14,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
 _TARGET_NAMES = ("target", "label", "y", "class", "outcome", "price", "saleprice", "churn", "default")
-_ISO_DATE = r"^\d{4}-\d{2}-\d{2}"
-_TIME_HINTS = ("date", "time", "timestamp", "_at", "day", "month")
+ISO_DATE = r"^\d{4}-\d{2}-\d{2}"
+TIME_HINTS = ("date", "time", "timestamp", "_at", "day", "month")
 
 
 def check_table(df: "pd.DataFrame | None", what: str = "dataset") -> "pd.DataFrame":
@@ -85,8 +85,8 @@ def time_columns(df: "pd.DataFrame") -> list[str]:
             found.append(str(col))
         elif s.dtype == object or pd.api.types.is_string_dtype(s):
             head = s.dropna().astype(str).head(200)
-            named = any(h in str(col).lower() for h in _TIME_HINTS)
-            if len(head) and (named or head.str.match(_ISO_DATE).mean() > 0.95):
+            named = any(h in str(col).lower() for h in TIME_HINTS)
+            if len(head) and (named or head.str.match(ISO_DATE).mean() > 0.95):
                 parsed = pd.to_datetime(head, errors="coerce", format="mixed")
                 if parsed.notna().mean() > 0.95:
                     found.append(str(col))

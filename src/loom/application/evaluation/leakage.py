@@ -1,5 +1,8 @@
 """Leakage detection: columns that will not exist (or not mean the same) at prediction time.
 
+One set of detectors for every verb: `eda` and `validate` report them, `features` drops them,
+and `loom run` screens the training table with them before the first candidate (`screen`).
+
 Each finding is a `LeakageFlag(column, kind, detail)`:
 - target_duplicate: the column is the target again (equal, or a one-to-one relabelling);
 - target_derived: a numeric column that is (almost) a linear function of a numeric target;
@@ -15,8 +18,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from loom.adapters.mlops.metaflow.lifecycle.analysis import frames
-from loom.domain.lifecycle import LeakageFlag
+from loom.application.evaluation import frames
+from loom.domain.lifecycle import SCREEN_KINDS, LeakageFlag
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -71,6 +74,21 @@ def detect(
             flags.append(LeakageFlag(name, "near_perfect_predictor", f"alone it reaches {label} {score:.3f} (3-fold CV)"))
     flags.extend(_time_leakage(train, test, times))
     return flags
+
+
+def screen(
+    train: "pd.DataFrame",
+    target: str,
+    kind: str,
+    *,
+    test: "pd.DataFrame | None" = None,
+    id_column: str | None = None,
+    seed: int = 0,
+) -> list[LeakageFlag]:
+    """The leak screen of `loom run`: the same detectors, keeping the kinds the run acts on
+    (`--leaks drop` / `fail`); `id_column` is the task's row key, never flagged."""
+    schema = {"id_columns": [id_column] if id_column else []}
+    return [f for f in detect(train, target, kind, test=test, schema=schema, seed=seed) if f.kind in SCREEN_KINDS]
 
 
 def _duplicate_of(s: "pd.Series", y: "pd.Series") -> bool:

@@ -1,0 +1,368 @@
+"""Warm candidates: start each candidate by forking an interpreter that already imported the ML stack.
+
+A cold candidate is a fresh `python -c BOOTSTRAP runfile.py` that spends seconds importing numpy,
+pandas and scikit-learn before its first line. A WarmPool keeps one fork server (zygote.py) per
+interpreter and environment, with that stack imported and no thread started, and runs any
+`python -c CODE ARGS...` request by forking it instead, inside the same sandbox:
+
+- `bwrap`: Loom starts the candidate's own bubblewrap sandbox exactly as for a cold candidate (the
+  same mounts: its folder, ./input read-only, ./working read-write, a private /tmp, the interpreter
+  read-only, no network, the allowlisted environment), with a tiny holder process in place of the
+  interpreter. The fork joins that sandbox's namespaces (user, mount, network, IPC, UTS, cgroup,
+  PID) and drops every capability before the candidate's code exists; the candidate then lives in
+  its own sandbox (no candidate sees another) and dies with it, as a cold one does.
+- `none`: the fork runs in the candidate's folder with the scrubbed environment, as `none` does.
+
+The pool never weakens the contract: whatever it cannot do (another interpreter, a sandbox it
+does not know, a zygote that died or is still importing past `ready_timeout`, a kernel that
+refuses `setns`) raises WarmUnavailable and the caller runs the candidate cold. LOOM_EXEC_WARM=off
+turns it off for a run. Executors use it through `process.run(..., pool=shared(python, env))`.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import logging
+import os
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from loom.adapters.sandbox import zygote
+from loom.adapters.sandbox.holder import Unreachable, hold, stop_holder
+from loom.adapters.sandbox.stack import PRELOAD, WARMUP
+from loom.application.ports.sandbox import MARKER_VAR, THREAD_VARS, Sandbox, SandboxRequest
+
+log = logging.getLogger(__name__)
+
+#: Per-candidate variables: not part of the pool's identity, and not in the zygote's environment.
+PER_CANDIDATE = ("HOME", "TMPDIR", "MPLCONFIGDIR", "LOOM_RUN_ID", "LOOM_NODE_ID", MARKER_VAR)
+MAX_RESTARTS = 3
+ANSWER_TIMEOUT = 30.0  # a supervisor answers in milliseconds; seconds only on a machine under heavy load
+
+
+class WarmUnavailable(RuntimeError):
+    """The warm path cannot take this request; the caller runs it cold."""
+
+
+class WarmProcess:
+    """A forked candidate, with the part of subprocess.Popen's interface process.run uses."""
+
+    def __init__(self, pid: int, status: socket.socket, stdin: Any, stdout: Any, stderr: Any,
+                 holder: subprocess.Popen[bytes] | None) -> None:
+        self.pid, self.stdin, self.stdout, self.stderr = pid, stdin, stdout, stderr
+        self.returncode: int | None = None
+        self._status, self._holder = status, holder
+
+    def wait(self, timeout: float | None = None) -> int:
+        """The candidate's exit code (negative: killed by that signal); TimeoutExpired like Popen."""
+        if self.returncode is not None:
+            return self.returncode
+        ready, _, _ = select.select([self._status], [], [], timeout)
+        if not ready:
+            raise subprocess.TimeoutExpired(["warm candidate"], timeout or 0)
+        message = _read(self._status)
+        status = message.get("status") if message else None
+        self.returncode = os.waitstatus_to_exitcode(status) if isinstance(status, int) else -signal.SIGKILL
+        return self.returncode
+
+    def close(self) -> None:
+        """Kill the candidate (if still running) and its sandbox; release every descriptor."""
+        try:
+            if self.returncode is None:
+                self._status.send(b"kill")
+                self.wait(timeout=10)
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+        if self.returncode is None:  # its supervisor never answered: it was SIGKILLed with the sandbox
+            self.returncode = -signal.SIGKILL
+        self._status.close()
+        stop_holder(self._holder)
+        if self.stdin is not None:
+            try:
+                self.stdin.close()
+            except OSError:
+                pass
+
+
+class WarmPool:
+    """One fork server for one interpreter and base environment. Thread-safe; start() is lazy."""
+
+    def __init__(self, python: str, env: Mapping[str, str], *, preload: Sequence[str] = PRELOAD,
+                 warmup: str = WARMUP, ready_timeout: float = 180.0) -> None:
+        self.python = python
+        self.env = {k: v for k, v in env.items() if k not in PER_CANDIDATE}
+        self.preload = tuple(preload)
+        self.warmup = warmup
+        self.ready_timeout = ready_timeout
+        self.info: dict[str, Any] = {}
+        self._lock = threading.Lock()
+        self._ready = threading.Event()
+        self._settled = threading.Event()  # the current launch said ready, or failed
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._ctrl: socket.socket | None = None
+        self._dir: Path | None = None
+        self._restarts = 0
+        self.forked = 0  # candidates started warm by this pool
+        self.declined = 0  # requests it handed back (run cold)
+        self._no_namespaces = ""  # why joining a sandbox failed here (then bwrap candidates run cold)
+        self._broken = ""  # why the server cannot start at all
+
+    # ---- the zygote ---------------------------------------------------------------------------
+    def start(self) -> None:
+        """Start the fork server in the background (no-op when it is running or starting)."""
+        with self._lock:
+            self._start_locked()
+
+    def _start_locked(self) -> bool:
+        """Launch unless running; a server that died is relaunched at most MAX_RESTARTS times."""
+        if self._proc is not None and self._proc.poll() is None:
+            return True
+        if self._broken:
+            return False
+        if self._proc is not None:
+            if self._restarts >= MAX_RESTARTS:
+                return False
+            self._restarts += 1
+            log.warning("warm pool: the fork server exited (%s); restarting it", self._proc.returncode)
+        try:
+            self._launch()
+        except OSError as exc:  # e.g. LOOM_PYTHON cannot be started: every candidate runs cold
+            self._broken = f"the fork server cannot start ({exc})"
+            log.warning("warm pool: %s; candidates run cold", self._broken)
+            self._close_locked()
+            return False
+        return True
+
+    def _launch(self) -> None:
+        self._close_locked()
+        self._ready.clear()
+        self._dir = Path(tempfile.mkdtemp(prefix="loom-warm-"))
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        env = {**self.env, **{name: "1" for name in THREAD_VARS}, "HOME": str(self._dir), "TMPDIR": str(self._dir),
+               "MPLCONFIGDIR": str(self._dir / "matplotlib"), MARKER_VAR: "_" * zygote.MARKER_SLOT,
+               # pyarrow's jemalloc would start a background thread at import: no threads before fork
+               "JE_ARROW_MALLOC_CONF": "background_thread:false"}
+        try:
+            with (self._dir / "zygote.log").open("wb") as log_file:
+                self._proc = subprocess.Popen(
+                    [self.python, "-c", _source(), str(theirs.fileno()), json.dumps(self.preload), self.warmup],
+                    cwd=self._dir, env=env, stdin=subprocess.DEVNULL, stdout=log_file, stderr=log_file,
+                    pass_fds=[theirs.fileno()], start_new_session=True,
+                )
+        except OSError:
+            ours.close()
+            raise
+        finally:
+            theirs.close()
+        self._ctrl = ours
+        self._settled = threading.Event()
+        threading.Thread(target=self._await_ready, args=(ours, self._proc, self._settled), daemon=True,
+                         name="loom-warm-ready").start()
+
+    def _await_ready(self, ctrl: socket.socket, proc: subprocess.Popen[bytes], settled: threading.Event) -> None:
+        try:
+            ready, _, _ = select.select([ctrl], [], [], self.ready_timeout)
+            message = _read(ctrl) if ready else None
+        except (OSError, ValueError):
+            message = None
+        with self._lock:
+            if proc is not self._proc:  # a later launch replaced this one
+                settled.set()
+                return
+            if message and message.get("ready"):
+                self.info = message
+                if message.get("threads", 1) > 1:
+                    log.warning("warm pool: the fork server runs %s threads before forking", message["threads"])
+                log.info("warm pool ready", extra={"pid": message.get("pid"), "vm_rss": message.get("vm_rss"),
+                                                   "loaded": len(message.get("loaded", []))})
+                self._ready.set()
+            else:
+                log.warning("warm pool: the fork server did not become ready (exit %s); candidates run cold",
+                            proc.poll())
+            settled.set()
+
+    def ready(self, timeout: float | None = None) -> bool:
+        """Start if needed and wait until the stack is imported (False: it failed, or not within `timeout`)."""
+        with self._lock:
+            if not self._start_locked():
+                return False
+            settled = self._settled
+        settled.wait(self.ready_timeout if timeout is None else timeout)
+        return self._ready.is_set()
+
+    def close(self) -> None:
+        """Stop the fork server (running candidates are not affected: each has its own supervisor)."""
+        with self._lock:
+            self._close_locked()
+
+    def _close_locked(self) -> None:
+        if self._ctrl is not None:
+            self._ctrl.close()  # the zygote reads EOF and exits
+            self._ctrl = None
+        if self._proc is not None:
+            try:
+                self._proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
+            self._proc = None
+        if self._dir is not None:
+            shutil.rmtree(self._dir, ignore_errors=True)
+            self._dir = None
+        self._ready.clear()
+
+    # ---- candidates ---------------------------------------------------------------------------
+    def supports(self, sandbox: Sandbox, request: SandboxRequest) -> str | None:
+        """Why this request must run cold (None: the pool can take it)."""
+        argv = list(request.argv)
+        if len(argv) < 3 or argv[1] != "-c":
+            return "not a `python -c` command"
+        if os.path.realpath(argv[0]) != os.path.realpath(self.python):
+            return "another interpreter"
+        if sandbox.name not in ("bwrap", "none"):
+            return f"sandbox {sandbox.name!r} is not supported"
+        if sandbox.isolated and self._no_namespaces:
+            return self._no_namespaces
+        vm_kb = str(self.info.get("vm_size", "0 kB")).split()[0]
+        cap = request.limits.memory_bytes
+        if cap and vm_kb.isdigit() and cap < 2 * int(vm_kb) * 1024:  # the warm heap alone would eat the cap
+            return f"a memory cap of {cap // 1024**2} MB is too small for the warm interpreter"
+        return None
+
+    def spawn(self, sandbox: Sandbox, request: SandboxRequest, *, stdin: bool = False) -> WarmProcess:
+        """Fork `request` (a `python -c` command) inside `sandbox`; WarmUnavailable when it cannot."""
+        try:
+            proc = self._spawn(sandbox, request, stdin)
+        except WarmUnavailable:
+            self.declined += 1
+            raise
+        self.forked += 1
+        return proc
+
+    def _spawn(self, sandbox: Sandbox, request: SandboxRequest, stdin: bool) -> WarmProcess:
+        why = self.supports(sandbox, request)
+        if why:
+            raise WarmUnavailable(why)
+        with self._lock:
+            if self._ready.is_set() and self._proc is not None and self._proc.poll() is not None:
+                self._start_locked()  # it died after serving: rewarm in the background, this one runs cold
+                raise WarmUnavailable("the fork server exited; it is restarting")
+        if not self.ready():
+            raise WarmUnavailable(self._broken or "the fork server is not ready")
+        why = self.supports(sandbox, request)  # again: the server's own size is known now
+        if why:
+            raise WarmUnavailable(why)
+        workdir = str(Path(request.workdir).resolve())
+        sandbox_proc: subprocess.Popen[bytes] | None = None
+        names: list[str] = []
+        theirs: list[int] = []  # descriptors that go to the candidate's side
+        ours: list[int] = []  # and the ends Loom keeps
+        try:
+            if sandbox.isolated:
+                sandbox_proc, names, theirs = hold(sandbox, request)
+                env = {**request.env, "PWD": workdir}  # what bwrap gives the process it starts
+            else:
+                env = sandbox.wrap(request).env
+            stdin_r, stdin_w = os.pipe() if stdin else (os.open(os.devnull, os.O_RDONLY), -1)
+            out_r, out_w = os.pipe()
+            err_r, err_w = os.pipe()
+            status, status_peer = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+            ours += [fd for fd in (stdin_w, out_r, err_r) if fd >= 0]
+            theirs = [stdin_r, out_w, err_w, status_peer.detach(), *theirs]
+            payload = json.dumps({"code": request.argv[2], "args": list(request.argv[3:]), "env": env, "cwd": workdir,
+                                  "ns": names, "isolate": sandbox.isolated, "cpus": request.limits.cpus}).encode()
+            self._send(payload, theirs)
+            _close(theirs)
+            theirs = []
+            ready, _, _ = select.select([status], [], [], ANSWER_TIMEOUT)
+            first = _read(status) if ready else None
+            if not first or not isinstance(first.get("pid"), int):
+                status.close()
+                error = (first or {}).get("error")
+                if sandbox.isolated and error:  # e.g. a kernel that refuses setns: it will not change
+                    self._no_namespaces = f"a fork cannot enter a bwrap sandbox here ({error})"
+                    log.warning("warm pool: %s; bwrap candidates run cold", self._no_namespaces)
+                raise WarmUnavailable(error or "the fork server did not answer")
+        except Unreachable as exc:
+            _close(theirs + ours)
+            raise WarmUnavailable(str(exc)) from exc
+        except BaseException:
+            _close(theirs + ours)
+            stop_holder(sandbox_proc)
+            raise
+        return WarmProcess(first["pid"], status, os.fdopen(stdin_w, "wb") if stdin_w >= 0 else None,
+                           os.fdopen(out_r, "rb"), os.fdopen(err_r, "rb"), sandbox_proc)
+
+    def _send(self, payload: bytes, fds: list[int]) -> None:
+        if len(payload) > zygote.MAX_MESSAGE:
+            raise WarmUnavailable("the command is too large for the fork server")
+        with self._lock:
+            try:
+                if self._ctrl is None:
+                    raise OSError("closed")
+                socket.send_fds(self._ctrl, [payload], fds)
+            except OSError as exc:
+                if self._proc is not None and self._proc.poll() is None:
+                    self._proc.kill()
+                self._proc is not None and self._proc.wait()
+                self._start_locked()
+                raise WarmUnavailable(f"the fork server is gone ({exc}); it is restarting") from exc
+
+
+def _close(fds: list[int]) -> None:
+    for fd in fds:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+
+
+def _read(sock: socket.socket) -> dict[str, Any] | None:
+    try:
+        data = sock.recv(zygote.MAX_MESSAGE)
+        return json.loads(data) if data else None
+    except (OSError, ValueError):
+        return None
+
+
+_SOURCE: str | None = None
+_POOLS: dict[tuple[str, tuple[tuple[str, str], ...]], WarmPool] = {}
+_POOLS_LOCK = threading.Lock()
+
+
+def _source() -> str:
+    global _SOURCE
+    if _SOURCE is None:
+        _SOURCE = Path(zygote.__file__).read_text(encoding="utf-8")
+    return _SOURCE
+
+
+def shared(python: str, env: Mapping[str, str]) -> WarmPool:
+    """The process-wide pool for this interpreter and base environment (per-candidate values ignored)."""
+    pool = WarmPool(python, env)
+    key = (os.path.realpath(python), tuple(sorted(pool.env.items())))
+    with _POOLS_LOCK:
+        if key not in _POOLS:
+            if not _POOLS:
+                atexit.register(close_all)
+            _POOLS[key] = pool
+        return _POOLS[key]
+
+
+def close_all() -> None:
+    """Stop every shared fork server (at exit, and in tests)."""
+    with _POOLS_LOCK:
+        pools = list(_POOLS.values())
+        _POOLS.clear()
+    for pool in pools:
+        pool.close()
+

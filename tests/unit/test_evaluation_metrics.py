@@ -1,0 +1,140 @@
+"""Loom's numpy metrics equal scikit-learn's (with sample weights = bootstrap counts), and the
+final estimate's interval behaves: seeded, honest on small slices, degenerate never."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from loom.application.evaluation.interval import bootstrap, is_wide, wilson
+from loom.application.evaluation.metrics import Scorer, ScoringError
+from loom.domain.metrics import MetricSpec, parse_metric
+
+sk = pytest.importorskip("sklearn.metrics")
+
+
+def _spec(name: str) -> MetricSpec:
+    return parse_metric(None, name)
+
+
+@pytest.fixture(params=[0, 1, 2])
+def rng(request: pytest.FixtureRequest) -> np.random.Generator:
+    return np.random.default_rng(request.param)
+
+
+def _weights(rng: np.random.Generator, n: int) -> np.ndarray:
+    return np.bincount(rng.integers(0, n, n), minlength=n).astype(float)
+
+
+@pytest.mark.parametrize("name, fn", [
+    ("rmse", lambda y, p, w: sk.mean_squared_error(y, p, sample_weight=w) ** 0.5),
+    ("mse", lambda y, p, w: sk.mean_squared_error(y, p, sample_weight=w)),
+    ("mae", lambda y, p, w: sk.mean_absolute_error(y, p, sample_weight=w)),
+    ("rmsle", lambda y, p, w: sk.mean_squared_log_error(y, p, sample_weight=w) ** 0.5),
+    ("mape", lambda y, p, w: sk.mean_absolute_percentage_error(y, p, sample_weight=w)),
+    ("r2", lambda y, p, w: sk.r2_score(y, p, sample_weight=w)),
+])
+def test_value_metrics_equal_sklearn(name: str, fn, rng: np.random.Generator) -> None:
+    y = rng.lognormal(3, 1, 300)
+    p = np.abs(y + rng.normal(0, 5, 300))
+    w = _weights(rng, 300)
+    scorer = Scorer(_spec(name), y, p)
+    assert scorer() == pytest.approx(fn(y, p, None), rel=1e-9)
+    assert scorer(w) == pytest.approx(fn(y, p, w), rel=1e-9)
+
+
+@pytest.mark.parametrize("name, fn", [
+    ("accuracy", lambda t, q, w: sk.accuracy_score(t, q, sample_weight=w)),
+    ("balanced_accuracy", lambda t, q, w: sk.balanced_accuracy_score(t, q, sample_weight=w)),
+    ("f1_macro", lambda t, q, w: sk.f1_score(t, q, average="macro", sample_weight=w)),
+    ("f1_micro", lambda t, q, w: sk.f1_score(t, q, average="micro", sample_weight=w)),
+    ("f1_weighted", lambda t, q, w: sk.f1_score(t, q, average="weighted", sample_weight=w)),
+    ("mcc", lambda t, q, w: sk.matthews_corrcoef(t, q, sample_weight=w)),
+    ("qwk", lambda t, q, w: sk.cohen_kappa_score(t, q, weights="quadratic", labels=[0, 1, 2, 3], sample_weight=w)),
+])
+def test_label_metrics_equal_sklearn_on_multiclass(name: str, fn, rng: np.random.Generator) -> None:
+    t = rng.integers(0, 4, 250)
+    q = np.where(rng.random(250) < 0.6, t, rng.integers(0, 4, 250))
+    w = _weights(rng, 250)
+    scorer = Scorer(_spec(name), t, q, n_classes=4)
+    assert scorer() == pytest.approx(fn(t, q, None), abs=1e-12)
+    assert scorer(w) == pytest.approx(fn(t, q, w), abs=1e-12)
+
+
+def test_unknown_predicted_labels_count_as_their_own_class_like_sklearn() -> None:
+    t = np.array([0, 1, 2, 0, 1, 2])
+    q = np.array([0, 1, 3, 0, 2, 2])  # 3 = a label the target never had
+    assert Scorer(_spec("f1_macro"), t, q, n_classes=3)() == pytest.approx(sk.f1_score(t, q, average="macro"))
+    assert Scorer(_spec("accuracy"), t, q, n_classes=3)() == pytest.approx(4 / 6)
+    with pytest.raises(ScoringError):
+        Scorer(_spec("qwk"), t, q, n_classes=3)
+
+
+def test_binary_f1_is_the_positive_class(rng: np.random.Generator) -> None:
+    t = rng.integers(0, 2, 200)
+    q = np.where(rng.random(200) < 0.7, t, 1 - t)
+    w = _weights(rng, 200)
+    assert Scorer(_spec("f1"), t, q, n_classes=2, positive=1)(w) == pytest.approx(sk.f1_score(t, q, sample_weight=w))
+    assert Scorer(_spec("f1"), t, q, n_classes=2, positive=0)() == pytest.approx(sk.f1_score(t, q, pos_label=0))
+
+
+@pytest.mark.parametrize("name", ["roc_auc", "pr_auc", "log_loss"])
+def test_binary_probability_metrics_equal_sklearn(name: str, rng: np.random.Generator) -> None:
+    t = rng.integers(0, 2, 300)
+    p = np.clip(np.round(0.3 * t + rng.random(300) * 0.7, 2), 0, 1)  # rounded: ties exercise the rank average
+    w = _weights(rng, 300)
+    fn = {"roc_auc": sk.roc_auc_score, "pr_auc": sk.average_precision_score,
+          "log_loss": lambda a, b, sample_weight=None: sk.log_loss(a, b, sample_weight=sample_weight)}[name]
+    scorer = Scorer(_spec(name), t, np.column_stack([1 - p, p]), n_classes=2, positive=1)
+    assert scorer() == pytest.approx(fn(t, p), rel=1e-9)
+    assert scorer(w) == pytest.approx(fn(t, p, sample_weight=w), rel=1e-9)
+
+
+def test_multiclass_probability_metrics_equal_sklearn(rng: np.random.Generator) -> None:
+    t = rng.integers(0, 3, 300)
+    raw = rng.random((300, 3)) + np.eye(3)[t]
+    P = raw / raw.sum(axis=1, keepdims=True)
+    w = _weights(rng, 300)
+    auc = Scorer(_spec("roc_auc"), t, P, n_classes=3)
+    assert auc() == pytest.approx(sk.roc_auc_score(t, P, multi_class="ovr", average="macro"), rel=1e-9)
+    ap = np.mean([sk.average_precision_score(t == k, P[:, k], sample_weight=w) for k in range(3)])
+    assert Scorer(_spec("pr_auc"), t, P, n_classes=3)(w) == pytest.approx(ap, rel=1e-9)
+    assert Scorer(_spec("log_loss"), t, P, n_classes=3)(w) == pytest.approx(sk.log_loss(t, P, sample_weight=w), rel=1e-9)
+    # rows that do not sum to 1 are rescaled first (said in the metric's definition)
+    assert Scorer(_spec("log_loss"), t, raw, n_classes=3)() == pytest.approx(sk.log_loss(t, P), rel=1e-9)
+
+
+def test_one_class_rows_cannot_score_auc() -> None:
+    with pytest.raises(ScoringError):
+        Scorer(_spec("roc_auc"), np.ones(10, dtype=int), np.column_stack([np.zeros(10), np.ones(10)]), n_classes=2)()
+
+
+def test_bootstrap_interval_is_seeded_and_covers_the_value() -> None:
+    rng = np.random.default_rng(5)
+    t = rng.integers(0, 2, 400)
+    p = np.clip(0.4 * t + rng.random(400) * 0.6, 0, 1)
+    scorer = Scorer(_spec("roc_auc"), t, np.column_stack([1 - p, p]), n_classes=2)
+    first, second = bootstrap(scorer, seed=3), bootstrap(scorer, seed=3)
+    assert first == second
+    value, low, high, resamples, method = first
+    assert low < value < high and resamples == 1000 and "bootstrap" in method
+    # the width is about 2 x 1.96 Hanley-McNeil standard errors of this AUC
+    n1, n2 = int(t.sum()), int((1 - t).sum())
+    q1, q2 = value / (2 - value), 2 * value ** 2 / (1 + value)
+    se = ((value * (1 - value) + (n1 - 1) * (q1 - value ** 2) + (n2 - 1) * (q2 - value ** 2)) / (n1 * n2)) ** 0.5
+    assert 0.7 < (high - low) / (2 * 1.96 * se) < 1.4
+
+
+def test_a_perfect_score_on_few_rows_gets_a_wilson_floor() -> None:
+    t = np.array([0, 1, 2] * 6 + [0])
+    scorer = Scorer(_spec("accuracy"), t, t.copy(), n_classes=3)
+    value, low, high, _, method = bootstrap(scorer, seed=0)
+    assert value == high == 1.0 and low == pytest.approx(wilson(1.0, 19)[0]) and 0.8 < low < 0.86
+    assert "Wilson" in method and is_wide(value, low, high, bounded=True)
+
+
+def test_wide_rule() -> None:
+    assert not is_wide(0.85, 0.80, 0.90, bounded=True)
+    assert is_wide(0.85, 0.70, 0.95, bounded=True)
+    assert is_wide(50.0, 35.0, 70.0, bounded=False) and not is_wide(50.0, 45.0, 55.0, bounded=False)
+    assert is_wide(1.0, None, None, bounded=True)

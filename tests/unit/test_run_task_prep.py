@@ -1,0 +1,195 @@
+"""Task preparation and grading, columnar: slices by rows, time order, the leak screen, ids, values
+kept as written, and grades equal to scikit-learn on the sealed labels."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from loom.application.run_search import grading, task_prep
+from loom.domain.errors import LeaksFound, UsageError
+from loom.domain.metrics import parse_metric
+
+sk = pytest.importorskip("sklearn.metrics")
+
+
+def _write(d: Path, train: pd.DataFrame, test: pd.DataFrame | None = None) -> Path:
+    d.mkdir(parents=True, exist_ok=True)
+    train.to_csv(d / "train.csv", index=False)
+    if test is not None:
+        test.to_csv(d / "test.csv", index=False)
+    return d
+
+
+def _prepare(tmp: Path, data: Path, metric: str, **kw):
+    return task_prep.prepare_task(data, tmp / "task", tmp / "sealed", goal="g", metric=parse_metric(metric), seed=0, **kw)
+
+
+def _toy(n: int, seed: int = 0, classes: int = 2) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=n)
+    y = np.clip(np.round(x * classes / 3 + classes / 2 + rng.normal(0, 0.7, n)), 0, classes - 1).astype(int)
+    return pd.DataFrame({"id": np.arange(n), "x": x.round(4), "c": rng.choice(["a", "b"], n), "y": y})
+
+
+def test_slices_are_disjoint_stratified_and_sized_by_rows(tmp_path: Path) -> None:
+    data = _write(tmp_path / "d", _toy(178, classes=3), _toy(40, seed=1, classes=3).drop(columns="y").assign(id=range(500, 540)))
+    prep = _prepare(tmp_path, data, "Maximize accuracy")
+    rows = prep.split["rows"]
+    assert prep.split["kind"] == "stratified" and rows["selection"] + rows["final"] == round(178 * 0.3)
+    sel = pd.read_csv(tmp_path / "sealed" / "selection.csv")
+    fin = pd.read_csv(tmp_path / "sealed" / "final.csv")
+    train = pd.read_csv(tmp_path / "task" / "input" / "train.csv")
+    test = pd.read_csv(tmp_path / "task" / "input" / "test.csv")
+    assert len(train) == prep.task.n_train == 178 - len(sel) - len(fin)
+    assert not (set(sel.id) & set(fin.id)) and not ((set(sel.id) | set(fin.id)) & set(train.id))
+    assert set(sel.id) | set(fin.id) | set(range(500, 540)) == set(test.id) and "y" not in test.columns
+    whole = _toy(178, classes=3).y.value_counts(normalize=True)
+    assert (fin.y.value_counts(normalize=True) - whole).abs().max() < 0.1  # stratified
+    assert prep.task.classes == ("0", "1", "2")
+    for path in (tmp_path / "task").rglob("*"):
+        assert "selection" not in path.name and "final" not in path.name  # labels only under sealed_dir
+
+
+def test_big_data_seals_a_fifth_and_tiny_data_seals_nothing(tmp_path: Path) -> None:
+    prep = _prepare(tmp_path / "a", _write(tmp_path / "a" / "d", _toy(5000)), "Maximize ROC-AUC")
+    assert prep.split["rows"]["selection"] == prep.split["rows"]["final"] == 500
+    tiny = _prepare(tmp_path / "b", _write(tmp_path / "b" / "d", _toy(15)), "Maximize accuracy")
+    assert tiny.split["kind"] == "none" and tiny.task.n_train == 15
+    assert grading.grade(tiny.task, tmp_path / "b" / "sealed", None) is None
+
+
+def test_values_reach_candidates_as_written(tmp_path: Path) -> None:
+    d = tmp_path / "d"
+    d.mkdir()
+    body = "\n".join(f'{i},007,"a, b",3.50,{i % 2}' for i in range(40))
+    (d / "train.csv").write_text("id,zip,text,price,y\n" + body + "\n")
+    prep = _prepare(tmp_path, d, "Maximize accuracy")
+    lines = (tmp_path / "task" / "input" / "train.csv").read_text().splitlines()
+    assert lines[0] == "id,zip,text,price,y" and all(',007,"a, b",3.50,' in line for line in lines[1:])
+    assert prep.task.n_train == len(lines) - 1
+
+
+def test_a_date_column_seals_the_latest_rows(tmp_path: Path) -> None:
+    df = _toy(400)
+    df.insert(1, "day", pd.date_range("2024-01-01", periods=400, freq="D").strftime("%Y-%m-%d"))
+    df = df.sample(frac=1, random_state=3)  # file order is not time order
+    prep = _prepare(tmp_path, _write(tmp_path / "d", df), "Maximize ROC-AUC")
+    assert prep.split["kind"] == "time" and prep.split["time_column"] == "day" and prep.task.time_column == "day"
+    by_id = df.set_index("id")["day"]
+    train_days = by_id[pd.read_csv(tmp_path / "task" / "input" / "train.csv").id]
+    sel_days = by_id[pd.read_csv(tmp_path / "sealed" / "selection.csv").id]
+    fin_days = by_id[pd.read_csv(tmp_path / "sealed" / "final.csv").id]
+    assert train_days.max() < sel_days.min() and sel_days.max() < fin_days.min()
+    none = _prepare(tmp_path / "n", _write(tmp_path / "n" / "d", df), "Maximize ROC-AUC", time_column="none")
+    assert none.split["kind"] == "stratified"
+    with pytest.raises(UsageError, match="--time-column 'c'"):
+        _prepare(tmp_path / "c", _write(tmp_path / "c" / "d", df), "Maximize ROC-AUC", time_column="c")
+
+
+def _leaky(n: int = 600) -> pd.DataFrame:
+    df = _toy(n)
+    df.insert(1, "refund_flag_after_churn", df.y * 3 + 1)
+    return df
+
+
+def test_the_leak_screen_warns_drops_or_fails(tmp_path: Path) -> None:
+    warn = _prepare(tmp_path / "w", _write(tmp_path / "w" / "d", _leaky()), "Maximize ROC-AUC")
+    flagged = {f.column: f.kind for f in warn.leaks}
+    assert flagged == {"refund_flag_after_churn": "target_duplicate"} and not warn.dropped
+    assert "refund_flag_after_churn" in pd.read_csv(tmp_path / "w" / "task" / "input" / "train.csv").columns
+    drop = _prepare(tmp_path / "d", _write(tmp_path / "d" / "d", _leaky()), "Maximize ROC-AUC", leaks="drop")
+    assert drop.dropped == ["refund_flag_after_churn"] and "refund_flag_after_churn" not in drop.task.columns
+    for name in ("train.csv", "test.csv"):
+        assert "refund_flag_after_churn" not in pd.read_csv(tmp_path / "d" / "task" / "input" / name).columns
+    with pytest.raises(LeaksFound) as err:
+        _prepare(tmp_path / "f", _write(tmp_path / "f" / "d", _leaky()), "Maximize ROC-AUC", leaks="fail")
+    assert err.value.exit_code == 1 and "refund_flag_after_churn" in err.value.line()
+
+
+def test_a_float_copy_of_a_regression_target_is_flagged(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    close = rng.lognormal(9, 0.3, 300).round(2)
+    df = pd.DataFrame({"Date": pd.date_range("2020-01-01", periods=300).strftime("%Y-%m-%d"),
+                       "Open": (close * rng.uniform(0.5, 1.5, 300)).round(2), "Adj Close": close, "Close": close})
+    prep = _prepare(tmp_path, _write(tmp_path / "d", df), "Minimize RMSE")
+    assert {f.column for f in prep.leaks} == {"Adj Close"} and prep.split["kind"] == "time"
+
+
+def _submission(tmp: Path, prep, values) -> Path:
+    test = pd.read_csv(Path(prep.task.input_dir) / "test.csv")
+    sub = pd.DataFrame({prep.task.id_column: test[prep.task.id_column], prep.task.target: values(test)})
+    path = tmp / "sub.csv"
+    sub.to_csv(path, index=False)
+    return path
+
+
+def test_grades_equal_sklearn_on_the_sealed_labels(tmp_path: Path) -> None:
+    prep = _prepare(tmp_path, _write(tmp_path / "d", _toy(800)), "Maximize ROC-AUC")
+    path = _submission(tmp_path, prep, lambda t: 1 / (1 + np.exp(-t.x.to_numpy())))
+    sub = pd.read_csv(path).set_index("id")["y"]
+    for name, grade in (("selection", grading.grade(prep.task, tmp_path / "sealed", path)),
+                        ("final", grading.final_estimate(prep.task, tmp_path / "sealed", path, node_id="n", seed=0,
+                                                         split="stratified").value)):
+        labels = pd.read_csv(tmp_path / "sealed" / f"{name}.csv")
+        assert grade == pytest.approx(sk.roc_auc_score(labels.y, sub[labels.id]))
+
+
+def test_ids_match_in_canonical_form_and_missing_rows_are_an_error(tmp_path: Path) -> None:
+    prep = _prepare(tmp_path, _write(tmp_path / "d", _toy(200)), "Maximize accuracy")
+    test = pd.read_csv(Path(prep.task.input_dir) / "test.csv")
+    path = tmp_path / "sub.csv"
+    pd.DataFrame({"id": test.id.astype(float), "y": (test.x > 0).astype(int)}).to_csv(path, index=False)  # 12.0
+    assert 0.5 < grading.grade(prep.task, tmp_path / "sealed", path) <= 1
+    pd.DataFrame({"id": test.id[:5], "y": 0}).to_csv(path, index=False)
+    with pytest.raises(grading.GradingError, match="lacks"):
+        grading.grade(prep.task, tmp_path / "sealed", path)
+    pd.DataFrame({"id": test.id, "y": "n/a"}).to_csv(path, index=False)
+    assert grading.grade(prep.task, tmp_path / "sealed", path) == 0.0  # an unknown label is wrong, not an error
+
+
+def test_multiclass_probabilities_come_as_one_column_per_class(tmp_path: Path) -> None:
+    prep = _prepare(tmp_path, _write(tmp_path / "d", _toy(600, classes=3)), "Minimize log loss")
+    sample = pd.read_csv(Path(prep.task.input_dir) / "sample_submission.csv")
+    assert list(sample.columns) == ["id", "0", "1", "2"] and "one column per class" in prep.task.description()
+    test = pd.read_csv(Path(prep.task.input_dir) / "test.csv")
+    rng = np.random.default_rng(1)
+    P = rng.dirichlet([1, 1, 1], len(test))
+    path = tmp_path / "sub.csv"
+    pd.DataFrame({"id": test.id, "0": P[:, 0], "1": P[:, 1], "2": P[:, 2]}).to_csv(path, index=False)
+    labels = pd.read_csv(tmp_path / "sealed" / "selection.csv")
+    by_id = pd.read_csv(path).set_index("id").loc[labels.id]
+    assert grading.grade(prep.task, tmp_path / "sealed", path) == pytest.approx(
+        sk.log_loss(labels.y, by_id[["0", "1", "2"]].to_numpy(), labels=[0, 1, 2]))
+
+
+@pytest.mark.parametrize("metric, data, message", [
+    ("Maximize F1", _toy(200, classes=3), "f1_macro"),
+    ("Minimize RMSE", _toy(200).assign(y=lambda d: np.where(d.y == 1, "yes", "no")), "numeric target"),
+    ("Maximize accuracy", _toy(200).assign(y=lambda d: d.x), "looks continuous"),
+    ("Maximize QWK", _toy(200).assign(y=lambda d: np.where(d.y == 1, "high", "low")), "numeric classes"),
+])
+def test_a_metric_the_target_cannot_carry_is_exit_2(tmp_path: Path, metric: str, data: pd.DataFrame, message: str) -> None:
+    with pytest.raises(UsageError, match=message):
+        _prepare(tmp_path, _write(tmp_path / "d", data), metric)
+
+
+def test_a_single_file_splits_like_ingest(tmp_path: Path) -> None:
+    from loom.adapters.mlops.metaflow import tabular as tb
+
+    df = _toy(300)
+    df.to_csv(tmp_path / "all.csv", index=False)
+    dest, target = task_prep.split_file(tmp_path / "all.csv", tmp_path / "src", target="y", time_column=None, seed=4)
+    train, test, _ = tb.split(df, "y", 0.2, 4)
+    assert target == "y" and list(pd.read_csv(dest / "train.csv").id) == list(train.id)
+    assert list(pd.read_csv(dest / "test.csv").id) == list(test.id) and "y" not in pd.read_csv(dest / "test.csv")
+    df["day"] = pd.date_range("2024-01-01", periods=300).strftime("%Y-%m-%d")
+    df = df.sample(frac=1, random_state=0)
+    df.to_csv(tmp_path / "all.csv", index=False)
+    dest, _ = task_prep.split_file(tmp_path / "all.csv", tmp_path / "src2", target="y", time_column=None, seed=4)
+    train, test, _ = tb.split(df.reset_index(drop=True), "y", 0.2, 4, tb.time_column(df, "y", ["id"], None))
+    got = pd.read_csv(dest / "test.csv")
+    assert sorted(got.id) == sorted(test.id) and got.day.min() > pd.read_csv(dest / "train.csv").day.max()

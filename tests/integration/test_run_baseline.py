@@ -132,3 +132,83 @@ def test_regression_run_through_the_use_case(tmp_path: Path) -> None:
     assert result.estimate is not None and result.estimate.node_id == best.id
     kinds = [e.kind for e in events]
     assert kinds[0] == "run_started" and kinds[-1] == "run_finished" and kinds.count("node_finished") == 2
+
+
+@pytest.fixture(scope="module")
+def ladder_run(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
+    """The ladder on churn with two workers: drafts, then the ensemble on the last step."""
+    from loom.application.config import LoomConfig
+    from loom.application.run_search import RunRequest
+    from loom.entrypoints.container import build_container
+
+    home = tmp_path_factory.mktemp("ladder_home")
+    config = LoomConfig.load(env_file=None, flags={"home": str(home), "search_provider": "baseline",
+                                                   "mlops_provider": "local", "budget_steps": 6, "workers": 2})
+    return build_container(config).run_search()(
+        RunRequest(data=CHURN, goal="Predict churn", metric="Maximize ROC-AUC"))
+
+
+def _frame(path: Path):  # noqa: ANN202
+    import pandas as pd
+
+    return pd.read_csv(path)
+
+
+def test_every_candidate_reports_a_cross_validated_mean_and_spread(ladder_run) -> None:  # noqa: ANN001
+    assert ladder_run.status.value == "OK" and len(ladder_run.nodes) == 6
+    run_dir = Path(ladder_run.run_dir)
+    for node in ladder_run.nodes:
+        assert not node.buggy, node.term_out[-2000:]
+        cv = json.loads((run_dir / "nodes" / node.id / "working" / "cv.json").read_text())
+        assert node.metric == pytest.approx(cv["mean"], abs=1e-6)
+        assert node.metric_std == pytest.approx(cv["std"], abs=1e-6) and len(cv["folds"]) >= 5
+        assert "over" in node.analysis and "CV folds" in node.analysis
+    rows = {r["node_id"]: r for r in ladder_run.to_dict()["leaderboard"]}
+    assert all(rows[n.id]["self_reported_std"] == n.metric_std for n in ladder_run.nodes)
+    families = [node.plan.split("]")[0].split()[1].split("/")[0] for node in ladder_run.nodes]
+    # two workers: recorded as they finish; the drafts come first, the ensemble last
+    assert set(families[:5]) == {"dummy", "linear", "lightgbm", "extra_trees", "svm"} and families[-1] == "ensemble"
+    assert not (run_dir / "stage").exists() or not any((run_dir / "stage").iterdir())  # staged inputs removed
+
+
+def test_the_ensemble_node_predicts_the_combination_its_manifest_claims(ladder_run) -> None:  # noqa: ANN001
+    import numpy as np
+    from sklearn.metrics import roc_auc_score
+
+    run_dir = Path(ladder_run.run_dir)
+    node = ladder_run.nodes[-1]
+    manifest = json.loads((run_dir / "nodes" / node.id / "working" / "ensemble.json").read_text())
+    members = {p["node_id"]: p["weight"] for p in manifest["members"]}
+    assert members and sum(members.values()) == pytest.approx(1.0)
+    others = {n.id for n in ladder_run.nodes[:-1]}
+    assert set(members) <= others and all(nid[:8] in node.plan for nid in members)
+    positive = manifest["classes"].index("1")
+    combo = sum(w * _frame(run_dir / "nodes" / nid / "working" / "test_pred.csv")[f"p{positive}"].to_numpy()
+                for nid, w in members.items())
+    submission = _frame(run_dir / "nodes" / node.id / "submission.csv")
+    assert np.allclose(submission["churn"].to_numpy(), combo, atol=1e-9)
+    # on the leaderboard like any other candidate, graded by Loom on the selection slice
+    row = next(r for r in ladder_run.to_dict()["leaderboard"] if r["node_id"] == node.id)
+    y, p = _independent_holdout(run_dir, node.id, "customer_id", "churn")
+    assert row["selection"] == pytest.approx(roc_auc_score([int(v) for v in y], [float(v) for v in p]))
+    assert row["ranked_on"] == "selection"
+
+
+def test_a_time_budget_ends_the_run_within_the_budget_plus_one_candidate_timeout(tmp_path: Path) -> None:
+    import time
+
+    from loom.application.config import LoomConfig
+    from loom.application.run_search import RunRequest
+    from loom.entrypoints.container import build_container
+
+    budget, timeout = 20.0, 30.0
+    config = LoomConfig.load(env_file=None, flags={
+        "home": str(tmp_path), "search_provider": "baseline", "mlops_provider": "local", "budget_steps": 50,
+        "time_budget": budget, "exec_timeout": timeout})
+    use_case = build_container(config).run_search()
+    started = time.monotonic()
+    result = use_case(RunRequest(data=CHURN, goal="Predict churn", metric="Maximize ROC-AUC"))
+    elapsed = time.monotonic() - started
+    assert elapsed < budget + timeout, elapsed
+    assert result.status.value == "OK" and 1 <= len(result.nodes) < 50
+    assert all(n.exec_time <= min(timeout, budget + 5.0) + 2.0 for n in result.nodes)

@@ -114,6 +114,9 @@ class LoomConfig(BaseSettings):
     )
     max_usd: float | None = Field(None, ge=0, description="spend cap in USD (run, train)")
     workers: int = Field(1, ge=1, le=64, description="candidates evaluated concurrently")
+    time_budget: float | None = Field(
+        None, gt=0, description="wall-clock seconds for a search: no candidate starts past it (unset: --steps only)"
+    )
     holdout_fraction: float | None = Field(
         None, gt=0, lt=0.9,
         description="sealed share of train (selection + final slices); unset: by rows (0.3 under 1,000, else 0.2)")

@@ -77,6 +77,7 @@ class SearchBudget:
     exec_timeout: float = 600.0
     max_usd: float | None = None
     workers: int = 1
+    time_budget: float | None = None  # wall-clock seconds for the search (None: steps only)
 
 
 @dataclass
@@ -104,6 +105,7 @@ class Node:
     pathspec: str | None = None
     tokens: int = 0
     usd: float | None = None
+    metric_std: float | None = None  # spread of the self-reported metric over its CV folds, when reported
     ctime: float = 0.0
 
     @property
@@ -246,4 +248,5 @@ def leaderboard_row(node: Node) -> dict[str, Any]:
         "buggy": node.buggy,
         "exec_time": round(node.exec_time, 3),
         "pathspec": node.pathspec,
+        "self_reported_std": node.metric_std,  # spread over the candidate's CV folds, when it says
     }

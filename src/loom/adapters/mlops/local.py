@@ -17,6 +17,7 @@ import json
 import shutil
 import tempfile
 import threading
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -108,7 +109,8 @@ class LocalMLOps:
                     shutil.move(str(ws / name), str(keep / name))
         finally:
             shutil.rmtree(ws, ignore_errors=True)
-        return to_result(out, exc, request.timeout, keep_submission(keep), keep)
+        result = to_result(out, exc, request.timeout, keep_submission(keep), keep)
+        return replace(result, outputs=keep / "working") if (keep / "working").is_dir() else result
 
 
 def prepare_workspace(ws: Path, code: str, input_dir: Path, *, copy_input: bool) -> None:

@@ -5,7 +5,8 @@ supplies everything around it: the config (from LoomConfig, per-run folders), th
 (through the model ports handed over in the session: a call with a tool spec goes to the
 feedback model, any other to the code model), the executions (through the session, i.e. the
 MLOps port, as an aide `exec_callback`), the metric direction (fixed from --metric), and the
-journal Loom keeps. With `--workers N`, up to N drafts are written and run at once.
+journal Loom keeps. With `--workers N`, up to N steps (drafts, improves and debugs, from
+different parents when there are) are written and run at once.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import contextvars
 import logging
 import random
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -133,28 +134,64 @@ class _AideRun:
         return run
 
     def loop(self) -> None:
-        session, workers = self.session, max(1, self.session.budget.workers)
-        drafts_wanted = lambda: self.agent.acfg.search.num_drafts - len(self.journal.draft_nodes)  # noqa: E731
-        if workers > 1 and drafts_wanted() > 1:
-            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="loom-aide") as pool:
-                while session.steps_left() > 0 and drafts_wanted() > 0:
-                    k = min(workers, drafts_wanted(), session.steps_left())
-                    futures = [pool.submit(contextvars.copy_context().run, self.step, None) for _ in range(k)]
-                    errors = []
-                    for future in futures:
-                        try:
-                            future.result()
-                        except BaseException as exc:  # noqa: BLE001 - re-raised below, after the batch
-                            session.stop()
-                            errors.append(exc)
-                    if errors:
-                        raise errors[0]
-        while session.steps_left() > 0:
-            self.step(self.agent.search_policy())
+        workers = max(1, self.session.budget.workers)
+        if workers == 1:  # aide's own policy, one step at a time
+            while self.session.steps_left() > 0:
+                self.step(self.agent.search_policy())
+            return
+        self.parallel(workers)
 
-    def step(self, parent: Any) -> None:
+    def parallel(self, workers: int) -> None:
+        """Up to `workers` steps at once: drafts, improves and debugs, each from a different parent
+        when there is one (a parent being improved or debugged is not picked again meanwhile)."""
+        session = self.session
+        running: dict[Future, Any] = {}
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="loom-aide") as pool:
+            try:
+                while True:
+                    while len(running) < workers and session.steps_left() > 0:
+                        parent = self.choose_parent(running.values())
+                        kind = "draft" if parent is None else ("debug" if parent.is_buggy else "improve")
+                        step = session.reserve_step(kind)
+                        if step is None:
+                            break
+                        context = contextvars.copy_context()  # the run's Router lives in a ContextVar
+                        running[pool.submit(context.run, self.step, parent, step)] = parent
+                    if not running:
+                        break
+                    done, _ = wait(list(running), return_when=FIRST_COMPLETED)
+                    for future in done:
+                        running.pop(future)
+                        future.result()
+            except BaseException:
+                session.stop()  # Ctrl-C / a failure: the other steps' candidates stop now
+                raise
+
+    def choose_parent(self, busy_parents: Any) -> Any:
+        """aide's search policy (draft until num_drafts, debug with debug_prob, else improve the
+        best), aware of the steps in flight: drafts in flight count, busy parents are skipped."""
+        busy = [p for p in busy_parents]
+        busy_ids = {p.id for p in busy if p is not None}
+        search = self.agent.acfg.search
+        rng = aide_bridge.run_rng()
+        with self.lock:
+            if len(self.journal.draft_nodes) + sum(1 for p in busy if p is None) < search.num_drafts:
+                return None
+            if rng.random() < search.debug_prob:
+                debuggable = [n for n in self.journal.buggy_nodes if n.is_leaf and n.id not in busy_ids
+                              and n.debug_depth <= search.max_debug_depth]
+                if debuggable:
+                    return rng.choice(debuggable)
+            good = self.journal.good_nodes
+            if not good:
+                return None
+            free = [n for n in good if n.id not in busy_ids]
+            return max(free or good, key=lambda n: n.metric)
+
+    def step(self, parent: Any, step: int | None = None) -> None:
         kind = "draft" if parent is None else ("debug" if parent.is_buggy else "improve")
-        step = self.session.reserve_step(kind)
+        if step is None:
+            step = self.session.reserve_step(kind)
         if step is None:
             return
         usage = aide_bridge.count_step_usage()

@@ -32,12 +32,88 @@ _INSTALL_LOCK = threading.Lock()
 _STEP_USAGE: contextvars.ContextVar[list | None] = contextvars.ContextVar("loom_aide_step_usage", default=None)
 
 
+def _deferred_module(name: str, search_path: str, eager: tuple[str, ...] = ()) -> Any:
+    """Register `name` (a module of aide's) without running it; it runs on first use of a name
+    it defines. `eager` names a light submodule whose public names are there at once."""
+    import importlib.machinery  # noqa: PLC0415
+    import importlib.util  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+
+    spec = importlib.machinery.PathFinder.find_spec(name, [search_path])
+    if spec is None or spec.loader is None:
+        return None
+    module = importlib.util.module_from_spec(spec)
+    loaded = threading.RLock()  # re-entered: the module imports its submodules via its own names
+
+    def load() -> None:
+        with loaded:
+            if not module.__dict__.get("_loom_loaded"):
+                module.__dict__["_loom_loaded"] = True
+                spec.loader.exec_module(module)  # type: ignore[union-attr]
+
+    def __getattr__(attr: str) -> Any:  # PEP 562: called only for names not (yet) defined
+        if attr.startswith("__"):
+            raise AttributeError(attr)
+        load()
+        try:
+            return module.__dict__[attr]
+        except KeyError:
+            raise AttributeError(f"module {name!r} has no attribute {attr!r}") from None
+
+    module.__getattr__ = __getattr__  # type: ignore[method-assign]
+    sys.modules[name] = module
+    for sub in eager:
+        light = importlib.import_module(f"{name}.{sub}")
+        for key, value in vars(light).items():
+            if not key.startswith("_"):
+                module.__dict__.setdefault(key, value)
+    return module
+
+
+def _defer_unused_aide_modules() -> None:
+    """aide imports every vendor SDK (aide.backend: anthropic, openai, ... 2-3 s) and igraph ->
+    matplotlib (aide.utils.tree_export, ~2 s) when it is imported, though Loom routes every LLM
+    call through its own model ports and writes its own tree. Both are registered unrun: they run
+    only if something really uses them (aide's own `query` outside a Loom run, `save_run`)."""
+    import importlib.util  # noqa: PLC0415
+    import os  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+
+    if "aide" in sys.modules:
+        return
+    found = importlib.util.find_spec("aide")
+    if found is None or not found.submodule_search_locations:
+        return
+    root = list(found.submodule_search_locations)[0]
+    backend = _deferred_module("aide.backend", root, eager=("utils",))
+    if backend is not None:
+        def query(*args: Any, **kwargs: Any) -> Any:  # aide's own dispatcher, loaded on first call
+            backend.__getattr__("query")
+            return backend.__dict__["query"](*args, **kwargs)
+
+        backend.__dict__["query"] = query
+    _deferred_module("aide.utils.tree_export", os.path.join(root, "utils"))
+
+
+def _link_deferred_modules() -> None:
+    """A module registered unrun is not yet an attribute of its package (`aide.backend`)."""
+    import sys  # noqa: PLC0415
+
+    for name in ("aide.backend", "aide.utils.tree_export"):
+        parent, _, child = name.rpartition(".")
+        if name in sys.modules and parent in sys.modules and child not in vars(sys.modules[parent]):
+            setattr(sys.modules[parent], child, sys.modules[name])
+
+
 def import_aide() -> Any:
     """Import aide.agent, then undo its process-wide side effects. Returns the aide.agent module."""
     root = logging.getLogger()
     before = list(root.handlers)
     level = root.level
-    import aide.agent as agent_module  # noqa: PLC0415 - heavy (2-3 s), only when the aide brain runs
+    _defer_unused_aide_modules()
+    import aide.agent as agent_module  # noqa: PLC0415 - heavy, only when the aide brain runs
+
+    _link_deferred_modules()
 
     try:
         import shutup  # noqa: PLC0415
@@ -89,7 +165,44 @@ def install_dispatch() -> Any:
             agent_module.query = dispatch
             agent_module.random = _RandomProxy()
             agent_module.print = _print_to_log
+            _memoize_format_code()
         return agent_module
+
+
+def _memoize_format_code() -> None:
+    """aide formats every reply with black twice (each code block, then the joined result: the
+    same text again when there is one block). black is deterministic and idempotent, so a small
+    memo of input -> output, which also knows its outputs are formatted, halves that work. It is
+    CPU time in Loom's process under the GIL: with --workers it is what candidates wait behind."""
+    from aide.utils import response  # noqa: PLC0415
+
+    original = response.format_code
+    if getattr(original, "_loom_memo", False):
+        return
+    memo: dict[str, str] = {}
+    lock = threading.Lock()
+
+    def format_code(code: str) -> str:
+        with lock:
+            found = memo.get(code)
+        if found is not None:
+            return found
+        out = original(code)
+        with lock:
+            if len(memo) > 512:
+                memo.clear()
+            memo[code] = out
+            memo[out] = out
+        return out
+
+    format_code._loom_memo = True  # type: ignore[attr-defined]
+    response.format_code = format_code
+
+
+def run_rng() -> Any:
+    """The current run's seeded RNG (the global `random` outside a Loom run)."""
+    router = _ROUTER.get()
+    return router.rng if router is not None else random
 
 
 def activate(router: "Router") -> contextvars.Token:

@@ -46,6 +46,7 @@ class ExecResult:
     submission: Path | None = None  # Loom's own copy of working/submission.csv, if written
     pathspec: str | None = None  # the Metaflow run of this candidate (metaflow executor)
     workspace: Path | None = None
+    outputs: Path | None = None  # Loom's copy of what the candidate wrote in ./working, if kept
 
     @property
     def ok(self) -> bool:

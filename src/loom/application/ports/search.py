@@ -3,8 +3,9 @@
 A brain never touches files, executors or models directly: RunSearch hands it a
 `SearchSession` holding the task, the budget, the model ports per role (metered), and an
 `evaluate` that runs a candidate through the MLOps port, grades it on the sealed holdout,
-and records it in the journal. A brain loops until `session.steps_left() == 0`; it may
-evaluate several candidates at once from threads (up to `session.budget.workers`).
+and records it in the journal. A brain loops until `session.steps_left() == 0` (which also
+happens when the wall-clock budget, --time-budget, is spent); it may evaluate several
+candidates at once from threads (up to `session.budget.workers`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from loom.application.ports.mlops import ExecResult
     from loom.application.ports.models import ModelPort
     from loom.domain.search import Node, SearchBudget, Task
@@ -48,8 +51,17 @@ class SearchSession(Protocol):
         """Give back a reserved step that produced no node (e.g. the LLM call failed)."""
         ...
 
-    def execute(self, code: str, *, node_id: str) -> "ExecResult":
-        """Run one candidate through the MLOps port (timeout, isolation); never raises on its failure."""
+    def execute(self, code: str, *, node_id: str,
+                attach: "Mapping[str, tuple[str, str]] | None" = None) -> "ExecResult":
+        """Run one candidate through the MLOps port (timeout, isolation); never raises on its failure.
+
+        `attach` shows files earlier candidates wrote in their ./working to this one, read-only,
+        at ./input/<name>: {name: (node id, file name)}; a file that was never written is left out.
+        """
+        ...
+
+    def time_left(self) -> float | None:
+        """Seconds left of the wall-clock budget (--time-budget); None when there is none."""
         ...
 
     def record(self, node: "Node", result: "ExecResult | None") -> "Node":

@@ -6,13 +6,14 @@ import logging
 import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from loom.application.ports.mlops import ExecRequest, ExecResult, Executor
 from loom.application.ports.models import ModelPort
 from loom.application.ports.observer import Event, Observer
 from loom.application.ports.search import SearchStopped
+from loom.application.run_search import staging
 from loom.application.run_search.grading import GradingError, grade
 from loom.domain.search import Node, SearchBudget, Task
 
@@ -41,6 +42,7 @@ class RunSession:
         tags: dict[str, str] | None = None,
         on_node: Callable[[Node], None] | None = None,
         cancel: threading.Event | None = None,
+        stage_root: Path | None = None,
     ) -> None:
         self.run_id = run_id
         self.task = task
@@ -59,11 +61,36 @@ class RunSession:
         self._in_flight = 0
         self._lock = threading.RLock()
         self._on_node = on_node
+        self._stage_root = stage_root  # where per-candidate inputs with attached files are staged
+        self._outputs: dict[str, Path] = {}  # node id -> what that candidate wrote in ./working
+        self.last_note = ""  # the brain's last word (why it stopped before the budget, ...)
+        self.started = time.monotonic()
+        self.deadline = None if budget.time_budget is None else self.started + budget.time_budget
 
     # ---- budget ------------------------------------------------------------------------
     def steps_left(self) -> int:
+        """Steps still to run; 0 once the time budget is spent (no candidate starts past it)."""
         with self._lock:
+            if self.out_of_time():
+                return 0
             return max(0, self.total_steps - len(self._nodes) - self._in_flight)
+
+    def time_left(self) -> float | None:
+        """Seconds left of --time-budget (None: no time budget)."""
+        return None if self.deadline is None else self.deadline - time.monotonic()
+
+    def out_of_time(self) -> bool:
+        left = self.time_left()
+        return left is not None and left <= 0
+
+    def exec_timeout(self) -> float:
+        """A candidate's timeout: --exec-timeout, and with a time budget never far past its end
+        (the rest of the budget plus a grace of max(5 s, a quarter of the budget))."""
+        left = self.time_left()
+        if left is None or self.budget.time_budget is None:
+            return self.budget.exec_timeout
+        grace = max(5.0, 0.25 * self.budget.time_budget)
+        return max(1.0, min(self.budget.exec_timeout, max(0.0, left) + grace))
 
     def reserve_step(self, kind: str) -> int | None:
         with self._lock:
@@ -81,13 +108,36 @@ class RunSession:
             self._in_flight = max(0, self._in_flight - 1)
 
     # ---- execution ---------------------------------------------------------------------
-    def execute(self, code: str, *, node_id: str) -> ExecResult:
+    def execute(self, code: str, *, node_id: str, attach: Mapping[str, tuple[str, str]] | None = None) -> ExecResult:
         if self.cancel.is_set():
             raise SearchStopped("interrupted")
+        stage = staging.stage_input(Path(self.task.input_dir), self._stage_dir(node_id), attach, self.node_outputs) \
+            if attach else None
+        try:
+            return self._execute(code, node_id, stage or Path(self.task.input_dir))
+        finally:
+            if stage is not None:
+                staging.remove(stage)
+
+    def _stage_dir(self, node_id: str) -> Path:
+        root = self._stage_root or Path(self.task.input_dir).parent.parent / "stage"
+        return root / node_id
+
+    def node_outputs(self, node_id: str) -> Path | None:
+        """The folder holding what an earlier candidate wrote in its ./working (None: not kept)."""
+        with self._lock:
+            found = self._outputs.get(node_id)
+            if found is None:  # a resumed run: the executors keep working/ next to submission.csv
+                node = next((n for n in self._nodes if n.id == node_id), None)
+                if node is not None and node.submission:
+                    found = Path(node.submission).parent / "working"
+        return found if found is not None and found.is_dir() else None
+
+    def _execute(self, code: str, node_id: str, input_dir: Path) -> ExecResult:
         request = ExecRequest(
             code=code,
-            input_dir=Path(self.task.input_dir),
-            timeout=self.budget.exec_timeout,
+            input_dir=input_dir,
+            timeout=self.exec_timeout(),
             run_id=self.run_id,
             node_id=node_id,
             experiment_id=self.experiment_id,
@@ -114,6 +164,9 @@ class RunSession:
             self.release_step(node.step)  # stopped by Ctrl-C: not a candidate failure, not recorded
             raise SearchStopped("interrupted")
         if result is not None:
+            if result.outputs is not None:
+                with self._lock:
+                    self._outputs[node.id] = result.outputs
             node.term_out = result.term_out[-TERM_TAIL:]
             node.exec_time = result.exec_time
             node.exit_code = result.exit_code
@@ -131,6 +184,7 @@ class RunSession:
                 node.selection_error = str(exc)
         if node.buggy:
             node.metric = None  # a buggy node reports nothing Loom would rank
+            node.metric_std = None
         node.ctime = node.ctime or time.time()
         with self._lock:
             node.step = len(self._nodes)
@@ -154,6 +208,7 @@ class RunSession:
             return list(self._nodes)
 
     def note(self, message: str) -> None:
+        self.last_note = message
         self._emit(Event("stage", self.run_id, message=message))
 
     def _emit(self, event: Event) -> None:

@@ -154,6 +154,10 @@ class RunSearch:
             raise
         if stop is not None and stop.is_set() and status is Status.OK:
             status, message = Status.INTERRUPTED, f"stopped; continue with: loom run --resume {store.run_id} --steps N"
+        if status is Status.OK and session.out_of_time():
+            message = f"stopped at the time budget ({budget.time_budget:g} s)"
+        elif status is Status.OK and session.steps_left() > 0 and session.last_note:
+            message = session.last_note  # e.g. the baseline stopped early: what it saw
         all_nodes = session.nodes()
         ranked = rank(all_nodes, task.metric)
         if status is Status.OK and not any(not n.buggy for n in all_nodes):
@@ -301,7 +305,7 @@ class RunSearch:
         return SearchBudget(
             steps=request.steps or c.budget_steps, num_drafts=c.budget_num_drafts,
             debug_prob=c.budget_debug_prob, max_debug_depth=c.budget_max_debug_depth,
-            exec_timeout=c.exec_timeout, max_usd=c.max_usd, workers=c.workers,
+            exec_timeout=c.exec_timeout, max_usd=c.max_usd, workers=c.workers, time_budget=c.time_budget,
         )
 
     # ---- recording ---------------------------------------------------------------------

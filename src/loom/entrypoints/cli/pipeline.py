@@ -19,6 +19,7 @@ def pipeline(
     target: Annotated[str | None, Parameter(help="Target column (inferred when omitted).")] = None,
     search: Annotated[str | None, Parameter(help="Search brain for the run stage: aide | baseline.")] = None,
     steps: Annotated[int | None, Parameter(help="Search steps for the run stage.")] = None,
+    time_budget: Annotated[float | None, Parameter(help="Wall-clock seconds for the run stage's search (LOOM_TIME_BUDGET).")] = None,
     experiment_id: Annotated[str | None, Parameter(help="Experiment id tagged on the run stage's candidate runs.")] = None,
     schedule: Annotated[str | None, Parameter(help="Cron expression: compile the pipeline as a scheduled workflow "
                                                    "instead of running it now (needs --deploy).")] = None,
@@ -36,7 +37,7 @@ def pipeline(
     """
     from loom.entrypoints.cli.lifecycle_view import payload, styled
 
-    config = load_config(common, search_provider=search, budget_steps=steps)
+    config = load_config(common, search_provider=search, budget_steps=steps, time_budget=time_budget)
     if schedule or deploy:
         return _schedule(common, config, schedule, deploy, apply, dataset=dataset, source=source, goal=goal,
                          metric=metric, target=target, search=config.search_provider, steps=steps,

@@ -24,6 +24,7 @@ def run(
     time_column: Annotated[str | None, Parameter(help="Seal the latest rows by this column's time (default: a detected date column; 'none': never by time).")] = None,
     leaks: Annotated[Literal["warn", "drop", "fail"] | None, Parameter(help="Leak screen before the first candidate: warn (report), drop (remove flagged columns), fail (exit 1) (LOOM_LEAKS, default warn).")] = None,
     steps: Annotated[int | None, Parameter(help="Search steps (env LOOM_BUDGET_STEPS, default 10).")] = None,
+    time_budget: Annotated[float | None, Parameter(help="Wall-clock seconds for the search, next to --steps (LOOM_TIME_BUDGET): no candidate starts past it, and one still running gets at most a quarter of it more (min 5 s).")] = None,
     num_drafts: Annotated[int | None, Parameter(help="Initial drafts before improving (LOOM_BUDGET_NUM_DRAFTS).")] = None,
     debug_prob: Annotated[float | None, Parameter(help="Chance to debug a buggy node (LOOM_BUDGET_DEBUG_PROB).")] = None,
     max_debug_depth: Annotated[int | None, Parameter(help="Max consecutive debug steps (LOOM_BUDGET_MAX_DEBUG_DEPTH).")] = None,
@@ -64,7 +65,7 @@ def run(
         common, search_provider=search, mlops_provider=mlops,
         **provider_overrides(model_provider, code_provider, feedback_provider),
         budget_steps=steps, budget_num_drafts=num_drafts, budget_debug_prob=debug_prob, budget_max_debug_depth=max_debug_depth,
-        exec_timeout=exec_timeout, max_usd=max_usd, workers=workers, sandbox=sandbox,
+        exec_timeout=exec_timeout, max_usd=max_usd, workers=workers, sandbox=sandbox, time_budget=time_budget,
     )
     request = RunRequest(
         data=data, dataset=dataset, goal=goal, metric=metric, metric_name=metric_name,

@@ -19,6 +19,26 @@ from typing import Any
 
 #: Where a candidate may leave its submission (AIDE-style candidates use ./submission/).
 SUBMISSIONS = ("working/submission.csv", "submission/submission.csv")
+OUTPUTS_MAX_BYTES = 256 * 1024**2  # what the candidate wrote in ./working that is kept (oof.csv, ...)
+
+
+def outputs(working: Path) -> dict[str, bytes]:
+    """{relative path: bytes} of the regular files the candidate wrote in ./working (no submission,
+    no symlink, no dotfile), up to OUTPUTS_MAX_BYTES in all: what later candidates may be shown."""
+    found: dict[str, bytes] = {}
+    left = OUTPUTS_MAX_BYTES
+    if not working.is_dir():
+        return found
+    for path in sorted(working.rglob("*")):
+        rel = path.relative_to(working)
+        if (path.is_symlink() or not path.is_file() or rel.as_posix() == "submission.csv"
+                or any(part.startswith(".") for part in rel.parts)):
+            continue
+        size = path.stat().st_size
+        if size <= left:
+            found[rel.as_posix()] = path.read_bytes()
+            left -= size
+    return found
 
 
 def write_input(input_ref: str, dest: Path) -> None:
@@ -105,6 +125,7 @@ def run(flow: Any) -> Any:
         sub = next((ws / rel for rel in SUBMISSIONS if (ws / rel).is_file()), None)
         flow.submission = redact_digests(sub.read_text(encoding="utf-8", errors="replace"), digests) if sub else None
         flow.metric = metric_from(flow.stdout)
+        flow.outputs = outputs(ws / "working")
     finally:
         shutil.rmtree(ws, ignore_errors=True)
     return card(flow)

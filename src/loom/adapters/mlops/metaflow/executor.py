@@ -43,7 +43,7 @@ REMOTE_OVERHEAD_S = 1800.0
 _CACHE_INIT = threading.Lock()
 
 RESULT_ARTIFACTS = ("stdout", "stderr", "exit_code", "timed_out", "exec_time", "exc_type",
-                    "exc_message", "exc_trace", "submission", "metric")
+                    "exc_message", "exc_trace", "submission", "metric", "outputs")
 
 
 def _digest(input_dir: Path) -> str:
@@ -179,6 +179,7 @@ class MetaflowExecutorMixin:
         if art.get("submission") is not None:
             submission = workspace / "submission.csv"
             submission.write_text(art["submission"], encoding="utf-8")
+        outputs = _write_outputs(workspace / "working", art.get("outputs"))
         return ExecResult(
             stdout=art.get("stdout") or "",
             stderr=art.get("stderr") or "",
@@ -191,4 +192,21 @@ class MetaflowExecutorMixin:
             submission=submission,
             pathspec=pathspec,
             workspace=workspace,
+            outputs=outputs,
         )
+
+
+def _write_outputs(dest: Path, files: object) -> Path | None:
+    """The candidate's kept ./working files (an artifact of its run) as Loom's local copy."""
+    if not isinstance(files, dict) or not files:
+        return None
+    if dest.exists():
+        shutil.rmtree(dest)
+    for rel, blob in files.items():
+        parts = Path(str(rel)).parts
+        if not parts or Path(str(rel)).is_absolute() or ".." in parts or not isinstance(blob, bytes):
+            continue
+        target = dest.joinpath(*parts)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(blob)
+    return dest if dest.is_dir() else None

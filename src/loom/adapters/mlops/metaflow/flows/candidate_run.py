@@ -6,8 +6,8 @@ the candidate sandbox (LOOM_SANDBOX: bwrap or none), exactly as the local execut
 bootstrap caps memory and records an uncaught exception, the wall timeout and a cancel kill the
 whole process tree, and the environment is an allowlist without secrets. Artifacts: code, stdout,
 stderr, exit_code, timed_out, exec_time, exc_type, exc_message, exc_trace, metric (parsed from
-stdout, best effort), submission (the text of working/submission.csv or None), sandbox (which one
-ran it). Output is redacted by the digests of the secrets Loom knows (the step never holds the
+stdout, best effort), submission (the text of working/submission.csv or None), outputs (the other
+files it wrote in ./working, e.g. out-of-fold predictions), sandbox (which one ran it). Output is redacted by the digests of the secrets Loom knows (the step never holds the
 secrets themselves). A crashing candidate is a successful run of this flow with exc_type set.
 
 One card per run (id `candidate`: code, output, metric), rendered inside the step by

@@ -1,0 +1,139 @@
+"""Candidate part 1: read ./input, canonical labels, column kinds, the data profile."""
+
+import os
+import warnings
+
+import numpy as np
+import pandas as pd
+
+
+def canonical_label(value):
+    """A class label as text: 1.0 -> "1" (what Loom's grading compares), anything else str()."""
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def order_labels(labels):
+    """Numeric labels in numeric order, others alphabetically (the order Loom uses for classes)."""
+    try:
+        return sorted(labels, key=float)
+    except ValueError:
+        return sorted(labels)
+
+
+def positive_label(classes):
+    return next((c for w in ("1", "true", "yes", "y", "positive", "pos") for c in classes if c.lower() == w),
+                classes[-1])
+
+
+def thread_budget():
+    """The CPU threads this candidate may use (the sandbox sets OMP_NUM_THREADS: cores / workers)."""
+    try:
+        cpus = max(1, int(os.environ.get("OMP_NUM_THREADS") or os.cpu_count() or 1))
+    except ValueError:
+        cpus = 1
+    try:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(cpus)  # BLAS / OpenMP pools already loaded follow the budget too
+    except Exception:  # noqa: BLE001 - threadpoolctl is a nicety; the env variables already apply
+        pass
+    return cpus
+
+
+def _looks_datetime(values):
+    sample = values.sample(min(len(values), 200), random_state=0) if len(values) > 200 else values
+    if sample.str.fullmatch(r"\s*[-+]?\d+(\.\d+)?\s*").mean() > 0.5:
+        return False  # numbers stored as text, not dates
+    if not sample.str.contains(r"\d[-/:.]\d|\d{4}").mean() > 0.9:
+        return False
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            parsed = pd.to_datetime(sample, errors="coerce", format="mixed")
+        except (TypeError, ValueError):
+            return False
+    return parsed.notna().mean() >= 0.9
+
+
+def column_kinds(frame):
+    """{column: numeric | categorical | high_card | text | datetime | drop} from the training rows."""
+    n = len(frame)
+    kinds = {}
+    for col in frame.columns:
+        series = frame[col]
+        if pd.api.types.is_bool_dtype(series) or pd.api.types.is_numeric_dtype(series):
+            kinds[col] = "numeric" if series.notna().any() and series.nunique() > 1 else "drop"
+            continue
+        values = series.dropna().astype(str)
+        unique = values.nunique()
+        if unique <= 1:
+            kinds[col] = "drop"
+        elif _looks_datetime(values):
+            kinds[col] = "datetime"
+        elif unique <= 50 or (unique <= 200 and unique <= n // 20):
+            kinds[col] = "categorical"
+        elif values.str.count(r"\s+").mean() >= 2.0:
+            kinds[col] = "text"
+        elif unique >= 0.9 * len(values):
+            kinds[col] = "drop"  # an identifier: one value per row says nothing about new rows
+        else:
+            kinds[col] = "high_card"
+    return kinds
+
+
+class Data:
+    """The task as a candidate sees it: features, target, classes, kinds and time order."""
+
+    def __init__(self, C):
+        self.C = C
+        self.target, self.id_column = C["target"], C["id_column"]
+        self.metric = C["metric"]
+        self.classify = C["task_type"] == "classification"
+        self.train = pd.read_csv("./input/train.csv")
+        self.test = pd.read_csv("./input/test.csv")
+        features = [c for c in self.train.columns if c not in (self.target, self.id_column)]
+        self.X = self.train[features]
+        self.X_test = self.test.reindex(columns=features)
+        self.kinds = column_kinds(self.X)
+        self.used = [c for c in features if self.kinds[c] != "drop"]
+        if self.classify:
+            self.y = self.train[self.target].map(canonical_label)
+            seen = order_labels(self.y.unique())
+            given = [str(c) for c in C.get("classes") or ()]
+            self.classes = given + [c for c in seen if c not in given] if given else seen
+            self.positive = positive_label(self.classes)
+            self.binary = len(self.classes) == 2
+        else:
+            self.y = self.train[self.target].astype(float)
+            self.classes, self.positive, self.binary = [], None, False
+        time_col = C.get("time_column")
+        self.time_column = time_col if time_col in self.train.columns else None
+
+    def time_order(self):
+        """Row positions in time order (None when the rows are not ordered by time)."""
+        if self.time_column is None:
+            return None
+        stamps = self.train[self.time_column]
+        if not pd.api.types.is_numeric_dtype(stamps):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                stamps = pd.to_datetime(stamps, errors="coerce", format="mixed")
+        return np.argsort(stamps.to_numpy(), kind="stable")
+
+    def profile(self):
+        """What the brain plans the ladder by (printed as one JSON line)."""
+        counts = {}
+        for kind in self.kinds.values():
+            counts[kind] = counts.get(kind, 0) + 1
+        out = {"rows": int(len(self.train)), "test_rows": int(len(self.test)), "features": len(self.used),
+               "kinds": counts, "time_ordered": self.time_column is not None}
+        if self.classify:
+            sizes = self.y.value_counts()
+            out.update(classes=len(self.classes), smallest_class=int(sizes.min()))
+        else:
+            y = self.y.dropna()
+            out.update(positive=bool((y > 0).all()), nonnegative=bool((y >= 0).all()),
+                       skew=round(float(y.skew()), 3) if len(y) > 2 else 0.0)
+        return out

@@ -1,0 +1,122 @@
+"""The baseline candidate program: its metric is the run's metric, its folds are honest, no
+useful column is dropped, and the rendered script is the program (imports of its parts removed)."""
+
+from __future__ import annotations
+
+import ast
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn import metrics
+
+from loom.adapters.search.baseline_program import PARTS
+from loom.adapters.search.baseline_program.data import canonical_label, column_kinds, order_labels
+from loom.adapters.search.baseline_program.scoring import evaluate, folds, output
+from loom.adapters.search.baseline_script import program, render
+
+RNG = np.random.default_rng(0)
+
+
+def _classes(metric: str, labels: list[str], class_columns: bool = False) -> SimpleNamespace:
+    y = pd.Series(RNG.choice(labels, 60))
+    return SimpleNamespace(classify=True, metric=metric, classes=labels, positive=labels[-1],
+                           binary=len(labels) == 2, C={"class_columns": class_columns}, y=y)
+
+
+@pytest.mark.parametrize("metric, expected", [
+    ("roc_auc", lambda y, P: metrics.roc_auc_score(y == "1", P[:, 1])),
+    ("pr_auc", lambda y, P: metrics.average_precision_score(y == "1", P[:, 1])),
+    ("log_loss", lambda y, P: metrics.log_loss(y == "1", P[:, 1])),
+    ("accuracy", lambda y, P: metrics.accuracy_score(y, np.where(P[:, 1] > 0.5, "1", "0"))),
+    ("f1", lambda y, P: metrics.f1_score(y, np.where(P[:, 1] > 0.5, "1", "0"), pos_label="1")),
+    ("mcc", lambda y, P: metrics.matthews_corrcoef(y, np.where(P[:, 1] > 0.5, "1", "0"))),
+])
+def test_binary_metrics_are_the_runs_metric(metric: str, expected) -> None:  # noqa: ANN001
+    data = _classes(metric, ["0", "1"])
+    p = RNG.random(60)
+    P = np.column_stack([1 - p, p])
+    assert evaluate(data.y, P, data) == pytest.approx(expected(data.y.to_numpy(), P))
+
+
+def test_multiclass_probabilities_and_labels() -> None:
+    data = _classes("roc_auc", ["a", "b", "c"], class_columns=True)
+    P = RNG.dirichlet([1, 1, 1], 60)
+    assert evaluate(data.y, P, data) == pytest.approx(metrics.roc_auc_score(data.y, P, multi_class="ovr"))
+    frame = output(P, data)
+    assert list(frame.columns) == ["a", "b", "c"]  # one probability column per class
+    data.metric = "f1_macro"
+    labels = np.asarray(["a", "b", "c"])[P.argmax(1)]
+    assert evaluate(data.y, P, data) == pytest.approx(metrics.f1_score(data.y, labels, average="macro"))
+    data.metric = "qwk"
+    assert evaluate(data.y, P, data) == pytest.approx(
+        metrics.cohen_kappa_score(data.y, labels, weights="quadratic", labels=["a", "b", "c"]))
+    data.metric = "gini_at_5"
+    with pytest.raises(ValueError, match="cannot compute"):  # never a stand-in for a metric it lacks
+        evaluate(data.y, P, data)
+
+
+@pytest.mark.parametrize("metric, expected", [
+    ("rmse", lambda t, p: metrics.mean_squared_error(t, p) ** 0.5),
+    ("mae", metrics.mean_absolute_error),
+    ("r2", metrics.r2_score),
+    ("mape", metrics.mean_absolute_percentage_error),
+    ("rmsle", lambda t, p: metrics.mean_squared_log_error(t, p) ** 0.5),
+])
+def test_regression_metrics_are_the_runs_metric(metric: str, expected) -> None:  # noqa: ANN001
+    truth = RNG.uniform(1, 100, 50)
+    data = SimpleNamespace(classify=False, metric=metric, y=pd.Series(truth), C={})
+    pred = truth * RNG.uniform(0.8, 1.2, 50)
+    assert evaluate(pd.Series(truth), pred, data) == pytest.approx(expected(truth, pred))
+
+
+def test_labels_are_canonical_and_ordered() -> None:
+    assert [canonical_label(v) for v in (1.0, 2, "x", 0.5)] == ["1", "2", "x", "0.5"]
+    assert order_labels(["10", "9", "1"]) == ["1", "9", "10"] and order_labels(["b", "a"]) == ["a", "b"]
+
+
+def test_every_useful_column_has_a_kind() -> None:
+    n = 400
+    frame = pd.DataFrame({
+        "amount": RNG.normal(size=n),
+        "plan": RNG.choice(["basic", "pro", "team"], n),
+        "city": [f"city{i}" for i in RNG.integers(0, 150, n)],  # high cardinality, repeated values
+        "review": [" ".join(RNG.choice(["good", "bad", "slow", "fast", "price"], 6)) for _ in range(n)],
+        "signup": pd.date_range("2024-01-01", periods=n, freq="D").strftime("%Y-%m-%d"),
+        "ref": [f"R{i:05d}" for i in range(n)],  # one value per row: an identifier
+        "constant": ["x"] * n,
+    })
+    assert column_kinds(frame) == {"amount": "numeric", "plan": "categorical", "city": "high_card",
+                                   "review": "text", "signup": "datetime", "ref": "drop", "constant": "drop"}
+
+
+def test_folds_are_stratified_repeated_or_time_ordered() -> None:
+    y = pd.Series(["a"] * 30 + ["b"] * 10)
+    data = SimpleNamespace(classify=True, y=y, time_order=lambda: None)
+    splits = folds(data, 5, 2, 0)
+    assert len(splits) == 10
+    for tr, va in splits:
+        assert set(y.iloc[va]) == {"a", "b"} and not set(tr) & set(va)
+    order = np.arange(40)[::-1]  # the rows are in reverse time order
+    timed = SimpleNamespace(classify=False, y=pd.Series(np.arange(40.0)), time_order=lambda: order)
+    for tr, va in folds(timed, 5, 3, 0):
+        assert min(tr) > max(va)  # trains only on rows before the ones it validates on
+
+
+def test_the_script_is_the_program_in_one_namespace() -> None:
+    text = program()
+    assert "from loom" not in text and "import loom" not in text
+    import loom.adapters.search.baseline_program as package
+    from pathlib import Path
+
+    for part in PARTS:  # every part is in, in order
+        first = (Path(package.__file__).parent / f"{part}.py").read_text().splitlines()[0]
+        assert first in text
+    assert [text.index(f'"""Candidate part {i}') for i in range(1, 7)] == sorted(
+        text.index(f'"""Candidate part {i}') for i in range(1, 7))
+    script = render({"family": "linear", "params": {}, "target": "y", "id_column": "id"})
+    tree = ast.parse(script)
+    names = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
+    assert {"main", "run_model", "run_ensemble", "evaluate", "folds", "column_kinds"} <= names
+    assert script.rstrip().endswith("main(CANDIDATE)")

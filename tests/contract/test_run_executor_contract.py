@@ -44,6 +44,8 @@ def executor(request: pytest.FixtureRequest, clean_env: Path):  # noqa: ANN201
     name, warm = request.param
     executor = _executor(name, clean_env, warm)
     pool = executor.warm_pool(Path(tempfile.gettempdir())) if warm else None  # type: ignore[attr-defined]
+    if pool is not None:
+        assert pool.ready(), "the fork server did not become ready"  # else the cases would run cold
     forked = pool.forked if pool else 0
     yield executor
     if pool is not None:  # the warm variant really forked (a silent cold fallback would hide a bug)

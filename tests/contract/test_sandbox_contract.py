@@ -67,6 +67,7 @@ def make_executor(executor_name: str, sandbox: str, warm: bool, home: Path):  # 
         executor = _executor(executor_name, sandbox, home, exec_warm=warm, **flags)
         if warm:
             pool = executor.warm_pool(Path(tempfile.gettempdir()))  # type: ignore[attr-defined]
+            assert pool.ready(), "the fork server did not become ready"  # else the cases would run cold
             pools.append((pool, pool.forked))
         return executor
 

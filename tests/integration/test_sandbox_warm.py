@@ -189,6 +189,31 @@ def test_a_dead_fork_server_costs_one_cold_candidate_then_comes_back(tmp_path: P
         pool.close()
 
 
+def test_a_candidate_never_waits_for_the_fork_servers_imports(tmp_path: Path) -> None:
+    # the zygote is still importing (a slow warm-up): the candidate runs cold at once, the next one warm
+    (tmp_path / "working").mkdir()
+    env = candidate_env(tmp_path, cpus=1, python=sys.executable)
+    pool = warm.WarmPool(sys.executable, env, preload=("fractions",), warmup="import time\ntime.sleep(8)")
+    try:
+        request = _request(sys.executable, "import sys; print('fractions' in sys.modules)", tmp_path)
+        started = time.monotonic()
+        out = process.run(NoSandbox(), request, timeout=60, pool=pool)
+        assert out.returncode == 0 and out.stdout.strip() == "False" and pool.declined == 1  # cold, at once
+        assert time.monotonic() - started < 6
+        assert pool.ready(timeout=60)  # it kept warming meanwhile
+        out = process.run(NoSandbox(), request, timeout=60, pool=pool)
+        assert out.returncode == 0 and out.stdout.strip() == "True" and pool.forked == 1
+        waiting = warm.WarmPool(sys.executable, env, preload=("fractions",), warmup="import time\ntime.sleep(1)",
+                                wait_ready=True)  # the opt-in: a request waits for the imports instead
+        try:
+            out = process.run(NoSandbox(), request, timeout=60, pool=waiting)
+            assert out.returncode == 0 and out.stdout.strip() == "True" and waiting.forked == 1
+        finally:
+            waiting.close()
+    finally:
+        pool.close()
+
+
 def test_a_fork_server_that_cannot_start_leaves_candidates_cold(tmp_path: Path) -> None:
     (tmp_path / "working").mkdir()
     missing = str(tmp_path / "no-python")
@@ -208,6 +233,7 @@ def test_a_fork_server_that_cannot_start_leaves_candidates_cold(tmp_path: Path) 
 def test_what_the_pool_cannot_take_runs_cold(tmp_path: Path) -> None:
     (tmp_path / "working").mkdir()
     pool = warm.shared(sys.executable, candidate_env(tmp_path, cpus=1, python=sys.executable))
+    assert pool.ready()  # its own size decides the memory case below
     other = tmp_path / "python"
     other.symlink_to("/bin/true")
     assert pool.supports(NoSandbox(), _request(str(other), "pass", tmp_path)) == "another interpreter"

@@ -110,6 +110,24 @@ def test_the_leak_screen_warns_drops_or_fails(tmp_path: Path) -> None:
     assert err.value.exit_code == 1 and "refund_flag_after_churn" in err.value.line()
 
 
+def test_a_deferred_warn_screen_is_collected_after_the_input_is_written(tmp_path: Path) -> None:
+    # --leaks warn: the candidates' input is complete while the screen still runs; its flags come later
+    prep = _prepare(tmp_path, _write(tmp_path / "d", _leaky()), "Maximize ROC-AUC", defer_screen=True)
+    assert prep.pending is not None and prep.leaks == [] and prep.screen_error is None
+    assert (tmp_path / "task" / "input" / "test.csv").is_file() and (tmp_path / "sealed" / "selection.csv").is_file()
+    prep.collect_screen()
+    assert prep.pending is None and {f.column for f in prep.leaks} == {"refund_flag_after_churn"}
+    assert not (tmp_path / "sealed" / ".screen").exists()  # the child and its files are gone
+    # drop and fail must act before any candidate: they never defer
+    drop = _prepare(tmp_path / "x", _write(tmp_path / "x" / "d", _leaky()), "Maximize ROC-AUC", leaks="drop",
+                    defer_screen=True)
+    assert drop.pending is None and drop.dropped == ["refund_flag_after_churn"]
+    # a screen nobody collects is stopped
+    gone = _prepare(tmp_path / "g", _write(tmp_path / "g" / "d", _leaky()), "Maximize ROC-AUC", defer_screen=True)
+    gone.discard_screen()
+    assert gone.pending is None and not (tmp_path / "g" / "sealed" / ".screen").exists()
+
+
 def test_a_float_copy_of_a_regression_target_is_flagged(tmp_path: Path) -> None:
     rng = np.random.default_rng(0)
     close = rng.lognormal(9, 0.3, 300).round(2)

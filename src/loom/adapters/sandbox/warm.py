@@ -14,8 +14,11 @@ interpreter and environment, with that stack imported and no thread started, and
 - `none`: the fork runs in the candidate's folder with the scrubbed environment, as `none` does.
 
 The pool never weakens the contract: whatever it cannot do (another interpreter, a sandbox it
-does not know, a zygote that died or is still importing past `ready_timeout`, a kernel that
-refuses `setns`) raises WarmUnavailable and the caller runs the candidate cold. LOOM_EXEC_WARM=off
+does not know, a zygote that died or is still importing, a kernel that refuses `setns`) raises
+WarmUnavailable and the caller runs the candidate cold. A candidate never waits for the zygote's
+imports (unless the pool was built with `wait_ready`): the first ones of a run start cold beside
+it, so a light candidate is not held up for the seconds the stack takes to import, and side-by-side
+workers really run side by side from the first step. LOOM_EXEC_WARM=off
 turns it off for a run. Executors use it through `process.run(..., pool=shared(python, env))`.
 """
 
@@ -97,8 +100,9 @@ class WarmPool:
     """One fork server for one interpreter and base environment. Thread-safe; start() is lazy."""
 
     def __init__(self, python: str, env: Mapping[str, str], *, preload: Sequence[str] = PRELOAD,
-                 warmup: str = WARMUP, ready_timeout: float = 180.0) -> None:
+                 warmup: str = WARMUP, ready_timeout: float = 180.0, wait_ready: bool = False) -> None:
         self.python = python
+        self.wait_ready = wait_ready  # True: a request waits for the imports instead of running cold
         self.env = {k: v for k, v in env.items() if k not in PER_CANDIDATE}
         self.preload = tuple(preload)
         self.warmup = warmup
@@ -256,8 +260,8 @@ class WarmPool:
             if self._ready.is_set() and self._proc is not None and self._proc.poll() is not None:
                 self._start_locked()  # it died after serving: rewarm in the background, this one runs cold
                 raise WarmUnavailable("the fork server exited; it is restarting")
-        if not self.ready():
-            raise WarmUnavailable(self._broken or "the fork server is not ready")
+        if not self.ready(timeout=None if self.wait_ready else 0):
+            raise WarmUnavailable(self._broken or "the fork server is still importing the ML stack")
         why = self.supports(sandbox, request)  # again: the server's own size is known now
         if why:
             raise WarmUnavailable(why)

@@ -6,7 +6,10 @@ chosen best once: the estimate Loom reports). Candidates get `train.csv` without
 rows, and a `test.csv` holding the user's test rows plus both slices' features, shuffled
 together; the labels stay under the run store's `sealed_dir`, outside anything a brain or a
 candidate sees. With a time column the sealed rows are the latest ones. The leak screen runs on
-a sample of the labelled rows before any candidate; `--leaks drop` removes what it flags.
+a sample of the labelled rows in a child process; `--leaks drop` removes what it flags and
+`--leaks fail` stops, so both wait for it before any candidate. With `--leaks warn` nothing the
+candidates see depends on it: the caller may take it unfinished (`defer_screen`) and collect its
+flags at the end of the search (`Prepared.collect_screen`), so it no longer delays the first one.
 
 Columnar throughout: pyarrow streams the CSVs as text (values reach candidates unchanged),
 numpy does the index math, pandas only sees a few thousand sampled rows.
@@ -46,6 +49,24 @@ class Prepared:
     leaks: list[LeakageFlag] = field(default_factory=list)
     dropped: list[str] = field(default_factory=list)
     screen_error: str | None = None  # the leak screen could not run (said in the run's warnings)
+    pending: "sealing.Screen | None" = None  # --leaks warn, deferred: still screening (collect_screen)
+
+    def collect_screen(self, timeout: float = 600.0) -> None:
+        """Wait for a deferred screen and fill `leaks` / `screen_error` (no-op when none is pending)."""
+        if self.pending is None:
+            return
+        screen, self.pending = self.pending, None
+        try:
+            flags, self.screen_error = screen.result(timeout)  # (flags, None) or ([], why)
+        finally:
+            screen.stop()
+        self.leaks = flags
+
+    def discard_screen(self) -> None:
+        """Stop a deferred screen that will not be collected (the run failed or was interrupted)."""
+        if self.pending is not None:
+            self.pending.stop()
+            self.pending = None
 
 
 # ---- the data the user points at ------------------------------------------------------------------
@@ -264,8 +285,12 @@ def prepare_task(
     time_column: str | None = None,
     share: float | None = None,
     leaks: str = "warn",
+    defer_screen: bool = False,
 ) -> Prepared:
-    """Write task_dir/input (the candidates' view) and sealed_dir (slice labels, test ids)."""
+    """Write task_dir/input (the candidates' view) and sealed_dir (slice labels, test ids).
+
+    With `defer_screen` and `leaks == "warn"` the leak screen is handed over still running in
+    `Prepared.pending`: the caller collects it (`collect_screen`) or discards it."""
     import pyarrow.compute as pc
 
     train_path = data_dir / "train.csv"
@@ -281,18 +306,23 @@ def prepare_task(
             id_col = None  # not a key after all: Loom numbers the rows itself
 
     screen = sealing.Screen(sealed_dir / ".screen")  # its imports overlap the scan and the checks
+    defer = defer_screen and leaks == "warn"
     try:
-        return _prepare(data_dir, task_dir, sealed_dir, screen, goal=goal, metric=metric, seed=seed, dataset=dataset,
-                        target=target, id_col=id_col, time_column=time_column, share=share, leaks=leaks,
-                        names=(train_names, test_names), user_test=user_test)
-    finally:
+        prepared = _prepare(data_dir, task_dir, sealed_dir, screen, goal=goal, metric=metric, seed=seed,
+                            dataset=dataset, target=target, id_col=id_col, time_column=time_column, share=share,
+                            leaks=leaks, names=(train_names, test_names), user_test=user_test, defer=defer)
+    except BaseException:
         screen.stop()
+        raise
+    if prepared.pending is None:
+        screen.stop()
+    return prepared
 
 
 def _prepare(data_dir: Path, task_dir: Path, sealed_dir: Path, screen: "sealing.Screen", *, goal: str,
              metric: MetricSpec, seed: int, dataset: str | None, target: str, id_col: str | None,
              time_column: str | None, share: float | None, leaks: str, names: tuple[list[str], list[str] | None],
-             user_test: "pa.Table | None") -> Prepared:
+             user_test: "pa.Table | None", defer: bool = False) -> Prepared:
     import numpy as np
     import pyarrow.compute as pc
 
@@ -332,7 +362,7 @@ def _prepare(data_dir: Path, task_dir: Path, sealed_dir: Path, screen: "sealing.
     quoted = tables.has_quotes(train_path) or (test_path.is_file() and tables.has_quotes(test_path))
     written = sealing.write_input(train_path, user_test, task_dir, target=target, id_col=id_col,
                                   synthetic=synthetic, slice_of=slice_of, quoted=quoted)
-    flags, screen_error = screen.result()
+    flags, screen_error = ([], None) if defer else screen.result()
     if screen_error and leaks == "fail":
         raise ExecutionFailed(f"{screen_error}; --leaks fail stops rather than run unscreened")
     acted = [f for f in flags if f.column not in (id_col, target)]
@@ -364,4 +394,5 @@ def _prepare(data_dir: Path, task_dir: Path, sealed_dir: Path, screen: "sealing.
         n_train=written.kept, n_test=test_rows, classes=tuple(classes), dataset=dataset, time_column=column,
     )
     log.info("task prepared", extra={"rows": n, "split": split, "flags": len(flags), "dropped": dropped})
-    return Prepared(task=task, split=split, leaks=flags, dropped=dropped, screen_error=screen_error)
+    return Prepared(task=task, split=split, leaks=flags, dropped=dropped, screen_error=screen_error,
+                    pending=screen if defer else None)

@@ -106,7 +106,7 @@ class RunSearch:
              held: ExitStack) -> SearchResult:
         observer = observer or self.observer
         started = time.monotonic()
-        store, header, nodes, prior_usage = self._open(request, observer, held)
+        store, header, nodes, prior_usage, prepared = self._open(request, observer, held)
         self._announce_sandbox(store.run_id, observer)
         task = artifacts.task_from_dict(header["task"])
         budget = self._budget(request)
@@ -139,6 +139,7 @@ class RunSearch:
             status, message = Status.INTERRUPTED, f"interrupted; continue with: loom run --resume {store.run_id} --steps N"
         except BaseException as exc:  # a real failure (e.g. the LLM is down): keep what was found, then raise
             session.cancel.set()
+            self._collect_screen(prepared, header, store.run_id, observer, wait=5.0)
             nodes_so_far = session.nodes()
             failed = SearchResult(
                 run_id=store.run_id, status=Status.FAILED, run_dir=str(store.dir), metric=task.metric,
@@ -154,6 +155,8 @@ class RunSearch:
             raise
         if stop is not None and stop.is_set() and status is Status.OK:
             status, message = Status.INTERRUPTED, f"stopped; continue with: loom run --resume {store.run_id} --steps N"
+        self._collect_screen(prepared, header, store.run_id, observer,
+                             wait=5.0 if status is Status.INTERRUPTED else 600.0)
         if status is Status.OK and session.out_of_time():
             message = f"stopped at the time budget ({budget.time_budget:g} s)"
         elif status is Status.OK and session.steps_left() > 0 and session.last_note:
@@ -175,10 +178,11 @@ class RunSearch:
         return result
 
     # ---- steps -------------------------------------------------------------------------
-    def _open(self, request: RunRequest, observer: Observer,
-              held: ExitStack) -> tuple[artifacts.RunStore, dict[str, Any], list[Node], dict]:
+    def _open(self, request: RunRequest, observer: Observer, held: ExitStack
+              ) -> tuple[artifacts.RunStore, dict[str, Any], list[Node], dict, task_prep.Prepared | None]:
         """A new run (validate input, seal the slices, screen for leaks) or a saved one (--resume),
-        locked in `held`."""
+        locked in `held`. With `--leaks warn` the screen is still running when this returns (nothing
+        the candidates see depends on it): `_collect_screen` adds its flags after the search."""
         if request.resume:
             if request.data is not None or request.dataset is not None:
                 raise UsageError("--resume continues a saved run on its own data; drop --data/--dataset")
@@ -191,7 +195,10 @@ class RunSearch:
                 raise UsageError(f"run {request.resume} was searched by '{data['search']}'; "
                                  f"resume it with --search {data['search']}")
             self._preflight()
-            return store, data, nodes, data.get("usage", {})
+            screen = data.get("leaks") or {}
+            if screen.pop("pending", None):  # the process that ran it died before collecting it
+                screen["error"] = "the leak screen did not finish before the run stopped"
+            return store, data, nodes, data.get("usage", {}), None
         goal = (request.goal or "").strip()
         if not goal:
             raise UsageError('--goal is required: say what to predict, e.g. --goal "Predict churn"')
@@ -212,8 +219,9 @@ class RunSearch:
             prepared = task_prep.prepare_task(
                 data_dir, store.task_dir, store.sealed_dir, goal=goal, metric=metric, seed=self.config.seed,
                 dataset=request.dataset, target=request.target, time_column=request.time_column,
-                share=self.config.holdout_fraction, leaks=leaks,
+                share=self.config.holdout_fraction, leaks=leaks, defer_screen=True,
             )
+            held.callback(prepared.discard_screen)  # never outlives the run, whatever ends it
         except BaseException:
             shutil.rmtree(store.dir, ignore_errors=True)  # bad input or --leaks fail: no half-made run is left
             shutil.rmtree(store.sealed_dir, ignore_errors=True)
@@ -221,10 +229,7 @@ class RunSearch:
         task = prepared.task
         flagged = [f.as_dict() for f in prepared.leaks]
         if flagged:
-            observer.notify(Event("stage", store.run_id, message=(
-                f"leak screen ({leaks}): flagged {', '.join(f['column'] for f in flagged)}"
-                + (f"; dropped {', '.join(prepared.dropped)}" if prepared.dropped else "")),
-                data={"leaks": flagged}))
+            self._announce_leaks(store.run_id, observer, leaks, flagged, prepared.dropped)
         sources = [request.data] if request.data is not None and Path(request.data).is_file() else sorted(data_dir.glob("*.csv"))
         inputs: dict[str, Any] = {"data": str(request.data or data_dir), "data_dir": str(data_dir), "dataset": request.dataset,
                                   "files": [artifacts.file_digest(Path(p)) for p in sources]}
@@ -235,8 +240,30 @@ class RunSearch:
             "task": artifacts.task_to_dict(task), "inputs": inputs, "split": prepared.split,
             "leaks": {"mode": leaks, "flagged": flagged, "dropped": prepared.dropped, "error": prepared.screen_error},
         }
+        if prepared.pending is not None:
+            header["leaks"]["pending"] = True  # the screen is still running (saved so while it is)
         store.save_journal(header, [], "RUNNING")
-        return store, header, [], {}
+        return store, header, [], {}, prepared
+
+    @staticmethod
+    def _announce_leaks(run_id: str, observer: Observer, mode: str, flagged: list[dict[str, Any]],
+                        dropped: list[str]) -> None:
+        observer.notify(Event("stage", run_id, message=(
+            f"leak screen ({mode}): flagged {', '.join(f['column'] for f in flagged)}"
+            + (f"; dropped {', '.join(dropped)}" if dropped else "")), data={"leaks": flagged}))
+
+    def _collect_screen(self, prepared: task_prep.Prepared | None, header: dict[str, Any], run_id: str,
+                        observer: Observer, *, wait: float) -> None:
+        """A deferred (--leaks warn) screen's flags into the header, announced like an early one's."""
+        if prepared is None or prepared.pending is None:
+            return
+        prepared.collect_screen(wait)
+        flagged = [f.as_dict() for f in prepared.leaks]
+        screen = header["leaks"]
+        screen.pop("pending", None)
+        screen.update(flagged=flagged, error=prepared.screen_error)
+        if flagged:
+            self._announce_leaks(run_id, observer, screen.get("mode", "warn"), flagged, prepared.dropped)
 
     def _source(self, request: RunRequest, store: artifacts.RunStore, observer: Observer) -> tuple[Path, RunRequest]:
         """The data dir to prepare: --data DIR as is; --data FILE split as ingest splits it;

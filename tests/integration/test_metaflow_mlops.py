@@ -245,7 +245,10 @@ def test_loom_run_with_metaflow_makes_one_run_per_candidate(world, cli):
     assert code == 0, err
     mf = _client(world)
     runs = [r for r in mf.Flow("CandidateRun").runs() if "experiment:exp-run" in r.user_tags]
-    assert len(runs) == 2 and all(r.successful for r in runs)
+    refits = [r for r in runs if any(t.startswith("node:") and t.endswith("-refit") for t in r.user_tags)]
+    assert len(runs) == 3 and all(r.successful for r in runs)  # two candidates, and the best refit on every row
+    best = json.loads(out)["best"]["node_id"]
+    assert len(refits) == 1 and f"node:{best}-refit" in refits[0].user_tags
     for run in runs:
         assert world["mlops"].card(run.pathspec)[0].is_file()
         assert run.data.metric_name == "accuracy" and run.data.greater_is_better is True
@@ -275,5 +278,6 @@ def test_loom_run_with_data_dir_on_metaflow_ingests_first_and_says_so(world, cli
     assert f"as {new[0].pathspec}" in out + err  # the user is told what was ingested
     manifests = [json.loads(p.read_text()) for p in (world["home"] / "runs").glob("*/manifest.json")]
     assert any(m.get("inputs", {}).get("dataset") == new[0].pathspec for m in manifests)
-    (candidate,) = [r for r in _client(world).Flow("CandidateRun").runs() if "experiment:exp-ingest-first" in r.user_tags]
+    (candidate,) = [r for r in _client(world).Flow("CandidateRun").runs() if "experiment:exp-ingest-first" in r.user_tags
+                    and not any(t.endswith("-refit") for t in r.user_tags)]  # the one candidate, not its refit
     assert candidate.data.metric_name == "log_loss" and candidate.data.greater_is_better is False

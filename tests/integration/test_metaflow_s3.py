@@ -108,7 +108,7 @@ def test_every_verb_ran_and_nothing_went_to_the_local_datastore(s3, lifecycle):
     assert lifecycle["train"]["status"] == "BUILT" and lifecycle["train"]["pathspec"].startswith("TrainBackbone/")
     assert lifecycle["run"]["status"] == "OK" and lifecycle["run"]["metric"]["name"] == "roc_auc"
     candidates = lifecycle["report"]["runs"]
-    assert len(candidates) == 2 and all(r.startswith("CandidateRun/") for r in candidates)
+    assert len(candidates) == 3 and all(r.startswith("CandidateRun/") for r in candidates)  # 2 nodes + the refit
     assert not (s3["home"] / "metaflow").exists()  # LOOM_HOME's embedded datastore was never touched
     assert not list(s3["work"].rglob(".metaflow"))  # nor a datastore in the working directory
 

@@ -110,6 +110,21 @@ def test_run_artifacts_and_corpus(churn_run: dict) -> None:
     assert len(corpus) == 2 and all(r["tenant"] == "local" and r["owned_by"] for r in corpus)
 
 
+def test_the_submission_is_the_best_refit_on_every_labelled_row(churn_run: dict) -> None:
+    payload = churn_run["payload"]
+    run_dir, best = Path(payload["run_dir"]), payload["best"]["node_id"]
+    refit = payload["refit"]
+    assert refit["used"] and refit["node_id"] == best and refit["why"] is None
+    assert refit["rows"] == len(_rows(CHURN / "train.csv")) == 2000  # train slice + both sealed slices
+    assert json.loads((run_dir / "leaderboard.json").read_text())["refit"] == refit
+    delivered = {r["customer_id"]: r["churn"] for r in _rows(run_dir / "submission.csv")}
+    refit_out = {r["customer_id"]: r["churn"] for r in _rows(run_dir / "nodes" / f"{best}-refit" / "submission.csv")}
+    chosen = {r["customer_id"]: r["churn"] for r in _rows(run_dir / "nodes" / best / "submission.csv")}
+    assert set(refit_out) == set(delivered) and all(refit_out[k] == v for k, v in delivered.items())
+    assert any(chosen[k] != v for k, v in delivered.items())  # a different fit, not the chosen one's predictions
+    assert not (_sealed(run_dir) / "refit").exists()  # the refit input held the sealed labels: gone
+
+
 def test_regression_run_through_the_use_case(tmp_path: Path) -> None:
     from sklearn.metrics import mean_squared_error
 
@@ -118,7 +133,7 @@ def test_regression_run_through_the_use_case(tmp_path: Path) -> None:
     from loom.entrypoints.container import build_container
 
     config = LoomConfig.load(flags={"home": str(tmp_path), "search_provider": "baseline",
-                                    "mlops_provider": "local", "budget_steps": 2, "workers": 2})
+                                    "mlops_provider": "local", "budget_steps": 2, "workers": 2, "refit": False})
     events = []
     from loom.application.ports.observer import CallbackObserver
 
@@ -132,6 +147,12 @@ def test_regression_run_through_the_use_case(tmp_path: Path) -> None:
     assert result.estimate is not None and result.estimate.node_id == best.id
     kinds = [e.kind for e in events]
     assert kinds[0] == "run_started" and kinds[-1] == "run_finished" and kinds.count("node_finished") == 2
+    # --no-refit: the delivered submission is the chosen node's own predictions for the user's rows
+    assert result.refit is not None and not result.refit["used"] and "--no-refit" in result.refit["why"]
+    chosen = {r["id"]: r["price"] for r in _rows(Path(best.submission))}
+    delivered = _rows(Path(result.run_dir) / "submission.csv")
+    assert [r["id"] for r in delivered] == [r["id"] for r in _rows(HOUSES / "test.csv")]
+    assert all(chosen[r["id"]] == r["price"] for r in delivered)
 
 
 @pytest.fixture(scope="module")

@@ -128,6 +128,25 @@ def test_a_deferred_warn_screen_is_collected_after_the_input_is_written(tmp_path
     assert gone.pending is None and not (tmp_path / "g" / "sealed" / ".screen").exists()
 
 
+def test_the_refit_input_is_every_labelled_row_and_only_the_users_test_rows(tmp_path: Path) -> None:
+    from loom.application.run_search import refit
+
+    df, test = _toy(300, classes=3), _toy(40, seed=1, classes=3).drop(columns="y")
+    test["id"] = test["id"] + 1000
+    data = _write(tmp_path / "d", df, test.sample(frac=1, random_state=0))
+    prep = _prepare(tmp_path, data, "Maximize accuracy")
+    rows = refit.write_input(prep.task, tmp_path / "sealed", tmp_path / "refit")
+    train = pd.read_csv(tmp_path / "refit" / "train.csv")
+    original = pd.read_csv(data / "train.csv")
+    assert rows == len(train) == len(original) and list(train.columns) == list(original.columns)
+    merged = train.merge(original, on="id", suffixes=("", "_src"))
+    assert len(merged) == len(original) and (merged.y == merged.y_src).all() and (merged.x == merged.x_src).all()
+    test = pd.read_csv(tmp_path / "refit" / "test.csv")
+    assert list(test.id) == list(pd.read_csv(data / "test.csv").id) and "y" not in test.columns
+    sample = pd.read_csv(tmp_path / "refit" / "sample_submission.csv")
+    assert list(sample.id) == list(test.id)
+
+
 def test_a_float_copy_of_a_regression_target_is_flagged(tmp_path: Path) -> None:
     rng = np.random.default_rng(0)
     close = rng.lognormal(9, 0.3, 300).round(2)
@@ -211,3 +230,21 @@ def test_a_single_file_splits_like_ingest(tmp_path: Path) -> None:
     train, test, _ = tb.split(df.reset_index(drop=True), "y", 0.2, 4, tb.time_column(df, "y", ["id"], None))
     got = pd.read_csv(dest / "test.csv")
     assert sorted(got.id) == sorted(test.id) and got.day.min() > pd.read_csv(dest / "train.csv").day.max()
+
+
+def test_a_refit_is_skipped_with_its_reason_when_it_cannot_stand_for_the_best(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from loom.application.run_search import refit
+    from loom.domain.search import Node
+
+    ran: list[str] = []
+    session = SimpleNamespace(task=None, sealed_dir=tmp_path, combined={"ens"}, time_left=lambda: None,
+                              execute_on=lambda *a, **k: ran.append("ran"))
+    ensemble = refit.refit_best(session, Node(id="ens", step=0, kind="draft", code=""), tmp_path / "w")
+    assert not ensemble.used and "ensemble" in (ensemble.why or "")
+    session.combined, session.time_left = set(), (lambda: 3.0)
+    slow = refit.refit_best(session, Node(id="n", step=0, kind="draft", code="", exec_time=9.0), tmp_path / "w")
+    assert not slow.used and "--time-budget has 3 s left" in (slow.why or "")
+    off = refit.refit_best(session, Node(id="n", step=0, kind="draft", code=""), tmp_path / "w", "refit off")
+    assert off.why == "refit off" and not ran  # nothing ran for any of them

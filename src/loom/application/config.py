@@ -117,6 +117,8 @@ class LoomConfig(BaseSettings):
     time_budget: float | None = Field(
         None, gt=0, description="wall-clock seconds for a search: no candidate starts past it (unset: --steps only)"
     )
+    refit: bool = Field(
+        True, description="deliver the chosen solution refit on every labelled row (after its estimate; off: as chosen)")
     holdout_fraction: float | None = Field(
         None, gt=0, lt=0.9,
         description="sealed share of train (selection + final slices); unset: by rows (0.3 under 1,000, else 0.2)")

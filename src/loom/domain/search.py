@@ -107,6 +107,7 @@ class Node:
     usd: float | None = None
     metric_std: float | None = None  # spread of the self-reported metric over its CV folds, when reported
     ctime: float = 0.0
+    combined: bool = False  # it read other candidates' outputs (an ensemble of them)
 
     @property
     def holdout(self) -> float | None:
@@ -203,6 +204,7 @@ class SearchResult:
     leaks: list[dict[str, str]] = field(default_factory=list)  # the leak screen's flags (column, kind, detail, fix)
     leak_mode: str = "warn"
     warnings: list[str] = field(default_factory=list)  # what a user must read before trusting the numbers
+    refit: dict[str, Any] | None = None  # the delivered submission's refit on every labelled row (used, rows, why)
 
     @property
     def best(self) -> Node | None:
@@ -228,6 +230,7 @@ class SearchResult:
             "split": dict(self.split),
             "leaks": {"mode": self.leak_mode, "flagged": [dict(f) for f in self.leaks]},
             "warnings": list(self.warnings),
+            "refit": None if self.refit is None else dict(self.refit),
             "paths": dict(self.paths),
             "ranked_by": RANKED_BY,
             "leaderboard": [leaderboard_row(n) for n in self.leaderboard[:10]],

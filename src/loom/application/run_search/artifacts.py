@@ -129,12 +129,14 @@ class RunStore:
 
     def save_leaderboard(self, ranked: list[Node], metric: MetricSpec, *, estimate: Estimate | None = None,
                          leaks: dict[str, Any] | None = None, warnings: list[str] | None = None,
-                         split: dict[str, Any] | None = None) -> None:
-        """The ranked nodes under a header: what ranks them, the best's estimate, the leak screen."""
+                         split: dict[str, Any] | None = None, refit: dict[str, Any] | None = None) -> None:
+        """The ranked nodes under a header: what ranks them, the best's estimate, the leak screen,
+        whether submission.csv is the best refit on every labelled row."""
         _write_json(self.leaderboard_path, {
             "run_id": self.run_id, "metric": asdict(metric),
             "ranked_by": RANKED_BY,
             "estimate": None if estimate is None else estimate.to_dict(),
+            "refit": refit,
             "split": split or {},
             "leaks": leaks or {"mode": "warn", "flagged": []},
             "warnings": warnings or [],

@@ -63,6 +63,7 @@ class RunSession:
         self._on_node = on_node
         self._stage_root = stage_root  # where per-candidate inputs with attached files are staged
         self._outputs: dict[str, Path] = {}  # node id -> what that candidate wrote in ./working
+        self.combined: set[str] = set()  # node ids that were handed other candidates' outputs
         self.last_note = ""  # the brain's last word (why it stopped before the budget, ...)
         self.started = time.monotonic()
         self.deadline = None if budget.time_budget is None else self.started + budget.time_budget
@@ -113,11 +114,18 @@ class RunSession:
             raise SearchStopped("interrupted")
         stage = staging.stage_input(Path(self.task.input_dir), self._stage_dir(node_id), attach, self.node_outputs) \
             if attach else None
+        if attach:
+            with self._lock:
+                self.combined.add(node_id)  # it read other candidates' files (an ensemble)
         try:
             return self._execute(code, node_id, stage or Path(self.task.input_dir))
         finally:
             if stage is not None:
                 staging.remove(stage)
+
+    def execute_on(self, code: str, *, node_id: str, input_dir: Path) -> ExecResult:
+        """Run `code` on another prepared input (the refit of the chosen best); not a node."""
+        return self._execute(code, node_id, input_dir)
 
     def _stage_dir(self, node_id: str) -> Path:
         root = self._stage_root or Path(self.task.input_dir).parent.parent / "stage"
@@ -182,6 +190,7 @@ class RunSession:
             except (GradingError, OSError) as exc:
                 node.selection = None
                 node.selection_error = str(exc)
+        node.combined = node.combined or node.id in self.combined
         if node.buggy:
             node.metric = None  # a buggy node reports nothing Loom would rank
             node.metric_std = None

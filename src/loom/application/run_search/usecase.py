@@ -29,6 +29,7 @@ from loom.application.redaction import RedactingExecutor
 from loom.application.ports.search import BudgetExhausted, SearchPort, SearchStopped
 from loom.application.run_search import artifacts, grading, task_prep, tree_html
 from loom.application.run_search.metering import Meter, MeteredModel
+from loom.application.run_search.refit import Refit, refit_best
 from loom.application.run_search.session import RunSession
 from loom.domain.errors import UsageError
 from loom.domain.metrics import parse_metric
@@ -171,7 +172,9 @@ class RunSearch:
             wall_time=time.monotonic() - started, message=message, paths=store.paths(),
             **self._assessment(store, header, task, ranked),
         )
-        self._finish(store, header, task, budget, meter, result)
+        refit = self._refit(session, store, result, observer)
+        result.refit = None if refit is None else refit.to_dict()
+        self._finish(store, header, task, budget, meter, result, refit)
         observer.notify(Event("run_finished", store.run_id, message=status.value,
                               metric=result.best.metric if result.best else None,
                               holdout_metric=result.best.selection if result.best else None))
@@ -365,16 +368,34 @@ class RunSearch:
                 "leak_mode": screen.get("mode", "warn"),
                 "warnings": notes + assessment_warnings(task, best, estimate, split, screen)}
 
+    def _refit(self, session: RunSession, store: artifacts.RunStore, result: SearchResult,
+               observer: Observer) -> Refit | None:
+        """The chosen best refit on every labelled row for submission.csv (refit.py); None: nothing to refit."""
+        best = result.best
+        if best is None or (result.split or {}).get("kind", "none") == "none":
+            return None  # nothing was sealed: the best already fit on every labelled row
+        why = None
+        if not self.config.refit:
+            why = "refit off (LOOM_REFIT / --no-refit)"
+        elif result.status is not Status.OK:
+            why = f"the run ended {result.status.value}"
+        if why is None:
+            observer.notify(Event("stage", store.run_id, message="refitting the best on every labelled row"))
+        return refit_best(session, best, store.sealed_dir / "refit", why)
+
     def _finish(self, store: artifacts.RunStore, header: dict[str, Any], task: Task, budget: SearchBudget,
-                meter: Meter, result: SearchResult) -> None:
+                meter: Meter, result: SearchResult, refit: Refit | None = None) -> None:
         store.save_journal(self._header(header, meter), result.nodes, result.status.value)
         store.save_leaderboard(result.leaderboard, task.metric, estimate=result.estimate,
                                leaks={"mode": result.leak_mode, "flagged": result.leaks},
-                               warnings=result.warnings, split=result.split)
+                               warnings=result.warnings, split=result.split, refit=result.refit)
         best = result.best
         if best is not None:
             store.best_path.write_text(best.code, encoding="utf-8")
-            if best.submission and Path(best.submission).is_file():
+            if refit is not None and refit.used and refit.submission is not None:
+                shutil.copyfile(refit.submission, store.submission_path)
+                shutil.rmtree(refit.submission.parent, ignore_errors=True)
+            elif best.submission and Path(best.submission).is_file():
                 try:
                     grading.user_submission(task, store.sealed_dir, Path(best.submission), store.submission_path)
                 except (OSError, ValueError, KeyError) as exc:

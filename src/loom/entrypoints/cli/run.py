@@ -37,6 +37,7 @@ def run(
     feedback_provider: Annotated[str | None, Parameter(help="LLM provider for the judge (LOOM_FEEDBACK_PROVIDER).")] = None,
     max_usd: Annotated[float | None, Parameter(help="Stop before a call that would pass this spend (LOOM_MAX_USD).")] = None,
     workers: Annotated[int | None, Parameter(help="Candidates evaluated concurrently (LOOM_WORKERS).")] = None,
+    refit: Annotated[bool | None, Parameter(help="Deliver the chosen solution refit on every labelled row, train and sealed slices, once its estimate is fixed (LOOM_REFIT, default on); --no-refit delivers it as chosen.")] = None,
     sandbox: Annotated[Literal["auto", "bwrap", "none"] | None, Parameter(help="Where candidates run: auto (bwrap when it works) | bwrap | none (LOOM_SANDBOX).")] = None,
     resume: Annotated[str | None, Parameter(help="Continue a saved run from its journal (RUN_ID).")] = None,
     events: Annotated[Literal["none", "jsonl"], Parameter(help="jsonl: stream one JSON line per progress event on stderr while the run goes (no progress bar).")] = "none",
@@ -66,6 +67,7 @@ def run(
         **provider_overrides(model_provider, code_provider, feedback_provider),
         budget_steps=steps, budget_num_drafts=num_drafts, budget_debug_prob=debug_prob, budget_max_debug_depth=max_debug_depth,
         exec_timeout=exec_timeout, max_usd=max_usd, workers=workers, sandbox=sandbox, time_budget=time_budget,
+        refit=refit,
     )
     request = RunRequest(
         data=data, dataset=dataset, goal=goal, metric=metric, metric_name=metric_name,

@@ -106,6 +106,12 @@ def summary(result: "SearchResult", out: "Console") -> None:
     if best is not None:
         out.print(f"best: step {best.step} ({best.kind}) · selection {_fmt(best.selection)} · "
                   f"self-reported {_fmt(best.metric)}")
+    refit = result.refit or {}
+    if refit.get("used"):
+        out.print(f"submission: the best refit on all {refit['rows']} labelled rows ({refit['exec_time']:.1f}s); "
+                  "the estimate is of the same code fit without the sealed rows")
+    elif refit:
+        out.print(f"submission: the best as chosen ({refit.get('why')})")
     out.print(f"nodes: {data['nodes']} ({data['buggy_nodes']} buggy) · wall {result.wall_time:.1f}s")
     for role, usage in result.usage.items():
         usd = "unknown $" if usage.usd is None else f"${usage.usd:.4f}"

@@ -248,3 +248,22 @@ def test_a_refit_is_skipped_with_its_reason_when_it_cannot_stand_for_the_best(tm
     assert not slow.used and "--time-budget has 3 s left" in (slow.why or "")
     off = refit.refit_best(session, Node(id="n", step=0, kind="draft", code=""), tmp_path / "w", "refit off")
     assert off.why == "refit off" and not ran  # nothing ran for any of them
+
+
+def test_ctrl_c_during_the_refit_delivers_the_best_as_chosen(tmp_path: Path) -> None:
+    import threading
+    from types import SimpleNamespace
+
+    from loom.application.run_search import refit
+    from loom.domain.search import Node
+
+    prep = _prepare(tmp_path, _write(tmp_path / "d", _toy(200), _toy(20, seed=1).drop(columns="y")), "Maximize ROC-AUC")
+
+    def interrupted(*_a, **_k):  # noqa: ANN002, ANN003, ANN202
+        raise KeyboardInterrupt
+
+    session = SimpleNamespace(task=prep.task, sealed_dir=tmp_path / "sealed", combined=set(), time_left=lambda: None,
+                              execute_on=interrupted, cancel=threading.Event())
+    out = refit.refit_best(session, Node(id="n", step=0, kind="draft", code="pass"), tmp_path / "w")
+    assert not out.used and out.why == "the refit was interrupted" and session.cancel.is_set()
+    assert out.rows == 200 and not (tmp_path / "w" / "input").exists()  # its input (sealed labels) is gone

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from loom.application.ports.search import SearchStopped
 from loom.application.run_search import tables
 from loom.application.run_search.grading import FINAL, SELECTION, TEST_IDS, user_submission
 
@@ -116,6 +117,9 @@ def refit_best(session: "RunSession", best: "Node", work: Path, why_not: str | N
         out.used, out.submission = True, dest
     except (OSError, ValueError, tables.TableError) as exc:
         out.why = f"the refit input could not be written ({str(exc).splitlines()[0][:200]})"
+    except (KeyboardInterrupt, SearchStopped):  # Ctrl-C during the refit: deliver the best as chosen
+        session.cancel.set()
+        out.why = "the refit was interrupted"
     finally:
         shutil.rmtree(work / "input", ignore_errors=True)  # it holds the sealed labels
     log.info("refit", extra=out.to_dict())

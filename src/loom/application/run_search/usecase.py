@@ -28,12 +28,13 @@ from loom.application.preflight import require_models_ready
 from loom.application.redaction import RedactingExecutor
 from loom.application.ports.search import BudgetExhausted, SearchPort, SearchStopped
 from loom.application.run_search import artifacts, grading, task_prep, tree_html
+from loom.application.run_search.assessment import assess
 from loom.application.run_search.metering import Meter, MeteredModel
 from loom.application.run_search.refit import Refit, refit_best
 from loom.application.run_search.session import RunSession
 from loom.domain.errors import UsageError
 from loom.domain.metrics import parse_metric
-from loom.domain.search import Estimate, Node, SearchBudget, SearchResult, Task, rank
+from loom.domain.search import Node, SearchBudget, SearchResult, Task, rank
 from loom.domain.status import Status
 
 log = logging.getLogger(__name__)
@@ -170,7 +171,7 @@ class RunSearch:
             run_id=store.run_id, status=status, run_dir=str(store.dir), metric=task.metric,
             nodes=all_nodes, leaderboard=ranked, usage=dict(meter.usage),
             wall_time=time.monotonic() - started, message=message, paths=store.paths(),
-            **self._assessment(store, header, task, ranked),
+            **assess(store.sealed_dir, header, task, ranked, seed=self.config.seed),
         )
         refit = self._refit(session, store, result, observer)
         result.refit = None if refit is None else refit.to_dict()
@@ -236,15 +237,17 @@ class RunSearch:
         sources = [request.data] if request.data is not None and Path(request.data).is_file() else sorted(data_dir.glob("*.csv"))
         inputs: dict[str, Any] = {"data": str(request.data or data_dir), "data_dir": str(data_dir), "dataset": request.dataset,
                                   "files": [artifacts.file_digest(Path(p)) for p in sources]}
+        leak_state: dict[str, Any] = {"mode": leaks, "flagged": flagged, "dropped": prepared.dropped,
+                                      "error": prepared.screen_error}
+        if prepared.pending is not None:
+            leak_state["pending"] = True  # the screen is still running (saved so while it is)
         header = {
             "run_id": store.run_id, "created": time.time(), "search": self.search.name,
             "mlops": getattr(self.executor, "name", "?"), "experiment_id": request.experiment_id,
             "tenant": self.config.tenant, "owned_by": self.config.owned_by,
             "task": artifacts.task_to_dict(task), "inputs": inputs, "split": prepared.split,
-            "leaks": {"mode": leaks, "flagged": flagged, "dropped": prepared.dropped, "error": prepared.screen_error},
+            "leaks": leak_state,
         }
-        if prepared.pending is not None:
-            header["leaks"]["pending"] = True  # the screen is still running (saved so while it is)
         store.save_journal(header, [], "RUNNING")
         return store, header, [], {}, prepared
 
@@ -348,26 +351,6 @@ class RunSearch:
         store.append_corpus(node, task=session.task, tenant=self.config.tenant, owned_by=self.config.owned_by,
                             search=self.search.name, experiment_id=header.get("experiment_id"))
 
-    def _assessment(self, store: artifacts.RunStore, header: dict[str, Any], task: Task,
-                    ranked: list[Node]) -> dict[str, Any]:
-        """The best's final-slice estimate and what a user must know before trusting the numbers."""
-        split = dict(header.get("split") or {})
-        screen = header.get("leaks") or {}
-        best = ranked[0] if ranked and not ranked[0].buggy else None
-        estimate: Estimate | None = None
-        notes: list[str] = []
-        if best is not None:
-            try:
-                estimate = grading.final_estimate(task, store.sealed_dir, Path(best.submission) if best.submission else None,
-                                                  node_id=best.id, seed=self.config.seed, split=split.get("kind", "random"))
-            except (grading.GradingError, OSError) as exc:
-                notes.append(f"no final estimate: the best's submission cannot be graded on the final slice ({exc})")
-        dropped = set(screen.get("dropped") or [])
-        flagged = [{**f, "action": "dropped" if f["column"] in dropped else "kept"} for f in screen.get("flagged") or []]
-        return {"estimate": estimate, "split": split, "leaks": flagged,
-                "leak_mode": screen.get("mode", "warn"),
-                "warnings": notes + assessment_warnings(task, best, estimate, split, screen)}
-
     def _refit(self, session: RunSession, store: artifacts.RunStore, result: SearchResult,
                observer: Observer) -> Refit | None:
         """The chosen best refit on every labelled row for submission.csv (refit.py); None: nothing to refit."""
@@ -408,30 +391,3 @@ class RunSearch:
         if best is None:
             result.paths.pop("best_solution", None)
             result.paths.pop("submission", None)
-
-
-def assessment_warnings(task: Task, best: Node | None, estimate: Estimate | None, split: dict[str, Any],
-                        screen: dict[str, Any]) -> list[str]:
-    """Plain sentences for the summary, the JSON and the leaderboard header."""
-    metric = task.metric
-    out = []
-    if screen.get("error"):
-        out.append(f"{screen['error']}: no column was screened for leaks")
-    for flag in screen.get("flagged") or []:
-        action = "dropped" if flag["column"] in (screen.get("dropped") or []) else "kept (--leaks warn)"
-        out.append(f"leak? column '{flag['column']}' ({flag['kind']}): {flag['detail']}; {action}; fix: {flag['fix']}")
-    rows = split.get("rows") or {}
-    if split.get("kind") == "none":
-        out.append(f"only {rows.get('train', 0)} labelled rows: nothing was sealed, so the ranking uses the "
-                   "candidates' self-reported metrics and there is no independent estimate")
-    for name, value, n in (("selection", best.selection if best else None, rows.get("selection", 0)),
-                           ("final", estimate.value if estimate else None, rows.get("final", 0))):
-        if metric.is_perfect(value):
-            out.append(f"the best's {name} score is {metric.label} {value:g} on {n} rows, the metric's perfect value: "
-                       "check for a leak (a column recorded after the outcome, or the target in disguise)")
-    if estimate is not None and estimate.wide:
-        span = ("no interval" if estimate.low is None or estimate.high is None
-                else f"[{estimate.low:.4g}, {estimate.high:.4g}]")
-        out.append(f"the final estimate's 95% interval {span} is wide: the final slice has only {estimate.rows} rows; "
-                   "more labelled data narrows it")
-    return out

@@ -155,6 +155,30 @@ def test_regression_run_through_the_use_case(tmp_path: Path) -> None:
     assert all(chosen[r["id"]] == r["price"] for r in delivered)
 
 
+def test_an_ensemble_best_is_refit_whole_members_first(tmp_path: Path) -> None:
+    from loom.application.config import LoomConfig
+    from loom.application.run_search import RunRequest
+    from loom.entrypoints.container import build_container
+
+    config = LoomConfig.load(env_file=None, flags={"home": str(tmp_path), "search_provider": "baseline",
+                                                   "mlops_provider": "local"})
+    result = build_container(config).run_search()(
+        RunRequest(data=HOUSES, goal="Predict the sale price", metric="Minimize RMSE"))
+    best, run_dir = result.best, Path(result.run_dir)
+    assert best is not None and best.plan.startswith("[baseline ensemble") and best.combined  # the precondition
+    refit = result.refit
+    assert refit is not None and refit["used"] and refit["rows"] == len(_rows(HOUSES / "train.csv"))
+    refit_members = {p.name[:-len("-refit")] for p in (run_dir / "nodes").glob("*-refit")} - {best.id}
+    assert refit["members"] == len(refit_members) >= 2 and refit_members <= {n.id for n in result.nodes}
+    refit_out = {r["id"]: r["price"] for r in _rows(run_dir / "nodes" / f"{best.id}-refit" / "submission.csv")}
+    delivered = _rows(run_dir / "submission.csv")
+    assert [r["id"] for r in delivered] == [r["id"] for r in _rows(HOUSES / "test.csv")]
+    assert all(refit_out[r["id"]] == r["price"] for r in delivered)
+    # the ensemble's refit combined its members' refit predictions, as its own manifest says
+    combined = json.loads((run_dir / "nodes" / f"{best.id}-refit" / "working" / "ensemble.json").read_text())
+    assert combined["members"] and {m["node_id"] for m in combined["members"]} <= refit_members
+
+
 @pytest.fixture(scope="module")
 def ladder_run(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
     """The ladder on churn with two workers: drafts, then the ensemble on the last step."""

@@ -239,11 +239,15 @@ def test_a_refit_is_skipped_with_its_reason_when_it_cannot_stand_for_the_best(tm
     from loom.domain.search import Node
 
     ran: list[str] = []
-    session = SimpleNamespace(task=None, sealed_dir=tmp_path, combined={"ens"}, time_left=lambda: None,
-                              execute_on=lambda *a, **k: ran.append("ran"))
-    ensemble = refit.refit_best(session, Node(id="ens", step=0, kind="draft", code=""), tmp_path / "w")
-    assert not ensemble.used and "ensemble" in (ensemble.why or "")
-    session.combined, session.time_left = set(), (lambda: 3.0)
+    session = SimpleNamespace(task=None, sealed_dir=tmp_path, attachments={}, time_left=lambda: None,
+                              execute_on=lambda *a, **k: ran.append("ran"), nodes=lambda: [])
+    # an ensemble recorded before a --resume: what it was handed is unknown, so it cannot be rebuilt
+    old = refit.refit_best(session, Node(id="ens", step=0, kind="draft", code="", combined=True), tmp_path / "w")
+    assert not old.used and "before a --resume" in (old.why or "")
+    session.attachments = {"ens": {"members/gone/oof.csv": ("gone", "oof.csv")}}
+    lost = refit.refit_best(session, Node(id="ens", step=0, kind="draft", code="", combined=True), tmp_path / "w")
+    assert not lost.used and "not in this run's journal" in (lost.why or "")
+    session.attachments, session.time_left = {}, (lambda: 3.0)
     slow = refit.refit_best(session, Node(id="n", step=0, kind="draft", code="", exec_time=9.0), tmp_path / "w")
     assert not slow.used and "--time-budget has 3 s left" in (slow.why or "")
     off = refit.refit_best(session, Node(id="n", step=0, kind="draft", code=""), tmp_path / "w", "refit off")
@@ -262,8 +266,8 @@ def test_ctrl_c_during_the_refit_delivers_the_best_as_chosen(tmp_path: Path) -> 
     def interrupted(*_a, **_k):  # noqa: ANN002, ANN003, ANN202
         raise KeyboardInterrupt
 
-    session = SimpleNamespace(task=prep.task, sealed_dir=tmp_path / "sealed", combined=set(), time_left=lambda: None,
-                              execute_on=interrupted, cancel=threading.Event())
+    session = SimpleNamespace(task=prep.task, sealed_dir=tmp_path / "sealed", attachments={}, time_left=lambda: None,
+                              execute_on=interrupted, cancel=threading.Event(), nodes=lambda: [])
     out = refit.refit_best(session, Node(id="n", step=0, kind="draft", code="pass"), tmp_path / "w")
     assert not out.used and out.why == "the refit was interrupted" and session.cancel.is_set()
     assert out.rows == 200 and not (tmp_path / "w" / "input").exists()  # its input (sealed labels) is gone

@@ -8,10 +8,14 @@ their labels) and predicts only the user's own test rows: the final model uses a
 data scientist expects. The estimate stays that of the same code fit without the sealed rows (on
 average a little pessimistic for the refit), and the summary says which submission was delivered.
 
+An ensemble (a best that was handed other candidates' files) is refit whole: each member is refit
+on the same rows first, then the ensemble runs on their refit outputs (out-of-fold predictions over
+every labelled row, test predictions for the user's rows), staged exactly as during the search.
+
 The best's own predictions are kept instead (with the reason recorded) when nothing was sealed,
-the run did not end OK, what is left of `--time-budget` is shorter than the best took, the best combined other candidates' files
-(an ensemble: its members would need refitting too), train.csv has columns test.csv lacks, or the
-refit fails or does not predict every test row.
+the run did not end OK, what is left of `--time-budget` is shorter than the refits should take,
+the best is an ensemble from before a --resume (Loom no longer knows what it was handed),
+train.csv has columns test.csv lacks, or a refit fails or does not predict every test row.
 """
 
 from __future__ import annotations
@@ -25,8 +29,10 @@ from typing import TYPE_CHECKING, Any
 from loom.application.ports.search import SearchStopped
 from loom.application.run_search import tables
 from loom.application.run_search.grading import FINAL, SELECTION, TEST_IDS, user_submission
+from loom.application.run_search.staging import stage_input
 
 if TYPE_CHECKING:
+    from loom.application.ports.mlops import ExecResult
     from loom.application.run_search.session import RunSession
     from loom.domain.search import Node, Task
 
@@ -41,13 +47,14 @@ class Refit:
     node_id: str  # the best node it refit
     used: bool = False
     rows: int = 0  # labelled rows it was fit on
+    members: int = 0  # ensemble members refit before it
     exec_time: float = 0.0
     why: str | None = None  # why the best's own predictions were kept
     submission: Path | None = None  # the refit's predictions for the user's test rows
 
     def to_dict(self) -> dict[str, Any]:
-        return {"node_id": self.node_id, "used": self.used, "rows": self.rows, "exec_time": round(self.exec_time, 3),
-                "why": self.why}
+        return {"node_id": self.node_id, "used": self.used, "rows": self.rows, "members": self.members,
+                "exec_time": round(self.exec_time, 3), "why": self.why}
 
 
 def write_input(task: "Task", sealed_dir: Path, dest: Path) -> int:
@@ -90,23 +97,40 @@ def write_input(task: "Task", sealed_dir: Path, dest: Path) -> int:
 
 
 def refit_best(session: "RunSession", best: "Node", work: Path, why_not: str | None = None) -> Refit:
-    """Run the best's code on every labelled row (see the module doc); never raises for a bad refit."""
+    """Run the best's code (an ensemble: its members' first) on every labelled row; never raises for a bad refit."""
     task = session.task
     out = Refit(node_id=best.id)
-    if why_not is None and (best.combined or best.id in session.combined):
-        why_not = "the best combines other candidates' predictions (an ensemble): its members would need refitting too"
+    attach = session.attachments.get(best.id) or {}
+    if why_not is None and best.combined and not attach:
+        why_not = "the best combines other candidates' predictions from before a --resume: its members are unknown"
+    by_id = {n.id: n for n in session.nodes()} if attach else {}
+    members = [by_id.get(nid) for nid in dict.fromkeys(nid for nid, _ in attach.values())]
+    if why_not is None and any(m is None for m in members):
+        why_not = "an ensemble member is not in this run's journal"
+    need = best.exec_time + sum(m.exec_time for m in members if m is not None)
     left = session.time_left()
-    if why_not is None and left is not None and left < best.exec_time:
-        why_not = f"--time-budget has {max(0.0, left):.0f} s left, the best took {best.exec_time:.0f} s"
+    if why_not is None and left is not None and left < need:
+        why_not = f"--time-budget has {max(0.0, left):.0f} s left, the refit would take about {need:.0f} s"
     if why_not is not None:
         out.why = why_not
         return out
     try:
         out.rows = write_input(task, session.sealed_dir, work / "input")
-        result = session.execute_on(best.code, node_id=f"{best.id}-refit", input_dir=work / "input")
-        out.exec_time = result.exec_time
+        outputs: dict[str, Path] = {}
+        for member in members:
+            assert member is not None
+            done = session.execute_on(member.code, node_id=f"{member.id}-refit", input_dir=work / "input")
+            out.exec_time += done.exec_time
+            if not done.ok or done.outputs is None:
+                out.why = f"the refit of ensemble member {member.id[:8]} failed ({_failure(done)})"
+                return out
+            outputs[member.id] = done.outputs
+            out.members += 1
+        input_dir = stage_input(work / "input", work / "staged", attach, outputs.get) if attach else work / "input"
+        result = session.execute_on(best.code, node_id=f"{best.id}-refit", input_dir=input_dir)
+        out.exec_time += result.exec_time
         if not result.ok or result.submission is None:
-            out.why = f"the refit failed ({result.exc_type or f'exit code {result.exit_code}'})"
+            out.why = f"the refit failed ({_failure(result)})"
             return out
         dest = work / "submission.csv"
         wanted = tables.read(session.sealed_dir / TEST_IDS).num_rows
@@ -121,6 +145,11 @@ def refit_best(session: "RunSession", best: "Node", work: Path, why_not: str | N
         session.cancel.set()
         out.why = "the refit was interrupted"
     finally:
-        shutil.rmtree(work / "input", ignore_errors=True)  # it holds the sealed labels
+        for folder in ("input", "staged"):  # they hold the sealed labels
+            shutil.rmtree(work / folder, ignore_errors=True)
     log.info("refit", extra=out.to_dict())
     return out
+
+
+def _failure(result: "ExecResult") -> str:
+    return result.exc_type or f"exit code {result.exit_code}"

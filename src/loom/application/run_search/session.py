@@ -63,7 +63,7 @@ class RunSession:
         self._on_node = on_node
         self._stage_root = stage_root  # where per-candidate inputs with attached files are staged
         self._outputs: dict[str, Path] = {}  # node id -> what that candidate wrote in ./working
-        self.combined: set[str] = set()  # node ids that were handed other candidates' outputs
+        self.attachments: dict[str, dict[str, tuple[str, str]]] = {}  # node id -> the files it was handed
         self.last_note = ""  # the brain's last word (why it stopped before the budget, ...)
         self.started = time.monotonic()
         self.deadline = None if budget.time_budget is None else self.started + budget.time_budget
@@ -116,7 +116,7 @@ class RunSession:
             if attach else None
         if attach:
             with self._lock:
-                self.combined.add(node_id)  # it read other candidates' files (an ensemble)
+                self.attachments[node_id] = dict(attach)  # it read other candidates' files (an ensemble)
         try:
             return self._execute(code, node_id, stage or Path(self.task.input_dir))
         finally:
@@ -190,7 +190,7 @@ class RunSession:
             except (GradingError, OSError) as exc:
                 node.selection = None
                 node.selection_error = str(exc)
-        node.combined = node.combined or node.id in self.combined
+        node.combined = node.combined or node.id in self.attachments
         if node.buggy:
             node.metric = None  # a buggy node reports nothing Loom would rank
             node.metric_std = None

@@ -25,6 +25,7 @@ import pytest
 from loom.adapters import sandbox as sandboxes
 from loom.adapters.mlops.local import LocalMLOps
 from loom.adapters.sandbox import process, warm
+from loom.adapters.sandbox.bwrap import BwrapSandbox
 from loom.adapters.sandbox.none import NoSandbox
 from loom.application.config import LoomConfig
 from loom.application.ports.mlops import ExecRequest
@@ -245,3 +246,22 @@ def test_what_the_pool_cannot_take_runs_cold(tmp_path: Path) -> None:
     out = process.run(NoSandbox(), tiny, timeout=60, pool=pool)
     assert out.returncode == 0 and out.stdout == "small\n" and pool.declined == declined + 1
     assert "too small" in (pool.supports(NoSandbox(), tiny) or "")
+
+
+@BWRAP
+def test_an_interpreter_under_tmp_still_runs_in_the_private_tmp(tmp_path: Path) -> None:
+    # a venv (or a whole clone) under /tmp: bwrap's private /tmp must not hide it
+    import venv
+
+    env_dir = tmp_path / "venv-under-tmp"
+    venv.create(env_dir, with_pip=False, system_site_packages=True)
+    python = str(env_dir / "bin" / "python")
+    assert str(env_dir).startswith(tempfile.gettempdir())
+    ws = tmp_path / "ws"
+    (ws / "working").mkdir(parents=True)
+    (tmp_path / "host-only").write_text("secret")
+    code = ("import os, sys; print(sys.prefix); "
+            f"print(os.path.exists({str(tmp_path / 'host-only')!r}))")  # the rest of /tmp stays private
+    out = process.run(BwrapSandbox(), _request(python, code, ws), timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == [str(env_dir), "False"]

@@ -70,12 +70,13 @@ class BwrapSandbox:
             args += _ro_binds(["/etc/resolv.conf", "/etc/hosts"])
         args += _system_mounts()
         args += _ro_binds(ETC_FILES)
+        # the private /tmp first: what is bound after it shows through (a venv or a clone under /tmp)
+        args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
         for root in roots:
             args += ["--ro-bind", root, root]
         for hidden in self.mask:  # e.g. LOOM_HOME inside a venv: an empty tmpfs over it
             if any(_under(hidden, root) for root in roots) and not _under(ws, hidden):
                 args += ["--tmpfs", hidden]
-        args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
         args += ["--ro-bind", ws, ws]
         for rel, host in request.inputs.items():
             args += ["--ro-bind", str(Path(host).resolve()), str(Path(ws) / rel)]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from collections.abc import Iterable, MutableMapping
+from collections.abc import Iterable, Mapping, MutableMapping
 from typing import Any
 
 from loom.application.credentials import looks_secret
@@ -33,6 +33,18 @@ def redact_text(text: str, secrets: Iterable[str]) -> str:
         if secret in text:
             text = text.replace(secret, REDACTED)
     return text
+
+
+def redact_payload(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """A JSON-ready copy of `payload` with every secret value from the environment replaced."""
+    import json
+
+    text = json.dumps(payload, default=str)
+    secrets = secret_values()
+    if secrets:
+        text = redact_text(text, secrets)
+    result: dict[str, Any] = json.loads(text)
+    return result
 
 
 class RedactSecrets:

@@ -20,7 +20,7 @@ EVENT_FORMATS = ("none", "jsonl")
 
 def event_record(event: Event) -> dict[str, Any]:
     """A JSON-ready dict of one event (None / empty fields dropped, secrets redacted)."""
-    from loom.entrypoints.logging import redact_text, secret_values
+    from loom.entrypoints.logging import redact_payload
 
     record: dict[str, Any] = {"event": event.kind, "ts": round(time.time(), 3)}
     for f in fields(event):
@@ -30,12 +30,7 @@ def event_record(event: Event) -> dict[str, Any]:
         if value is None or value == "" or value == {}:
             continue
         record[f.name] = value
-    text = json.dumps(record, default=str)
-    secrets = secret_values()
-    if secrets:
-        text = redact_text(text, secrets)
-    result: dict[str, Any] = json.loads(text)
-    return result
+    return redact_payload(record)
 
 
 class JsonlEvents:

@@ -93,14 +93,9 @@ class ProgressForwarder:
 
 def scrubbed(payload: Mapping[str, Any]) -> dict[str, Any]:
     """The payload with every secret value from the environment replaced (defence in depth)."""
-    from loom.entrypoints.logging import redact_text, secret_values
+    from loom.entrypoints.logging import redact_payload
 
-    text = json.dumps(payload, default=str)
-    secrets = secret_values()
-    if secrets:
-        text = redact_text(text, secrets)
-    result: dict[str, Any] = json.loads(text)
-    return result
+    return redact_payload(payload)
 
 
 def tool_result(payload: Mapping[str, Any], *, error: bool = False) -> Any:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from cyclopts import App, Parameter
 
@@ -57,9 +57,10 @@ def serve(
         keyring = caller_keys(config)
 
     from loom.entrypoints.mcp_server.server import build_server
+    from loom.entrypoints.signals import term_as_interrupt
 
     server = build_server(allowed, common.config)
-    previous = _term_as_interrupt()
+    previous = term_as_interrupt()
     try:
         if address is not None and keyring is not None:
             from loom.entrypoints.mcp_server.http import serve_http
@@ -79,15 +80,3 @@ def serve(
     return 0
 
 
-def _term_as_interrupt() -> Any:
-    """SIGTERM ends the server like Ctrl-C (runs stopped and saved); returns the old handler."""
-    import signal
-    import threading
-
-    if threading.current_thread() is not threading.main_thread():
-        return None
-
-    def interrupt(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    return signal.signal(signal.SIGTERM, interrupt)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import importlib.util
 import signal
 import socket
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -77,17 +76,6 @@ def uvicorn_config(app: "Starlette", **overrides: Any) -> "uvicorn.Config":
     return uvicorn.Config(app, **options)
 
 
-def _term_as_interrupt() -> Any:
-    """Make SIGTERM end like Ctrl-C (clean shutdown, summary, exit 0); returns the old handler."""
-    if threading.current_thread() is not threading.main_thread():
-        return None
-
-    def interrupt(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    return signal.signal(signal.SIGTERM, interrupt)
-
-
 def serve(
     settings: "LoomConfig",
     *,
@@ -119,8 +107,10 @@ def serve(
     if not len(gateway.keyring):
         announce("loom proxy: no API keys configured (LOOM_API_KEY / LOOM_API_KEYS / LOOM_API_KEYS_FILE): "
                  "every call will be refused with 401")
+    from loom.entrypoints.signals import term_as_interrupt
+
     server = uvicorn.Server(uvicorn_config(app))
-    previous = _term_as_interrupt()
+    previous = term_as_interrupt()
     try:
         server.run(sockets=[sock])
     except KeyboardInterrupt:  # uvicorn re-raises a captured Ctrl-C / SIGTERM after a clean shutdown

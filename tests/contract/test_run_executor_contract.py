@@ -113,6 +113,18 @@ def test_a_huge_allocation_fails_the_candidate_not_the_caller(executor: Executor
 
 def test_cancel_stops_a_running_candidate(executor: Executor, input_dir: Path) -> None:
     cancel = threading.Event()
-    threading.Timer(0.5, cancel.set).start()
+    pool = executor.warm_pool(Path(tempfile.gettempdir())) if getattr(executor.config, "exec_warm", False) else None
+    if pool is None:
+        threading.Timer(0.5, cancel.set).start()
+    else:  # once the candidate is forked (a Metaflow step takes longer than 0.5 s to get there)
+        forked = pool.forked
+
+        def when_forked() -> None:
+            deadline = time.monotonic() + 60
+            while pool.forked == forked and time.monotonic() < deadline:
+                time.sleep(0.05)
+            cancel.set()
+
+        threading.Thread(target=when_forked, daemon=True).start()
     result = _run(executor, input_dir, "import time\ntime.sleep(60)\n", timeout=120, cancel=cancel)
     assert not result.ok and not result.timed_out

@@ -5,8 +5,9 @@ the environment, keep the sealed labels off every relative path, and leave no pr
 cases `none` cannot stop (absolute-path writes, the network, /proc of Loom's own process) are
 asserted for bwrap only, which is why `none` says so loudly once per run.
 
-The local executor runs every case twice: forked from the warm pool (LOOM_EXEC_WARM=on, checked to
-have really forked) and as a clean interpreter (off). The warm fork must keep every guarantee.
+Each executor runs every case twice: forked from the warm pool (LOOM_EXEC_WARM=on, checked to have
+really forked; a Metaflow step reaches Loom's pool through the relay) and as a clean interpreter
+(off). The warm fork must keep every guarantee.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ def sandbox(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture(params=[True, False], ids=["warm", "cold"])
 def warm(request: pytest.FixtureRequest, executor_name: str) -> bool:
-    if request.param and executor_name != "local":
+    if request.param and not callable(getattr(registry.load("mlops", executor_name), "warm_pool", None)):
         pytest.skip(f"the {executor_name} executor does not start candidates warm")
     return bool(request.param)
 

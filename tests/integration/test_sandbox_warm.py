@@ -17,6 +17,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -265,3 +266,42 @@ def test_an_interpreter_under_tmp_still_runs_in_the_private_tmp(tmp_path: Path) 
     out = process.run(BwrapSandbox(), _request(python, code, ws), timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == [str(env_dir), "False"]
+
+
+def test_a_step_in_another_process_forks_through_the_relay(tmp_path: Path) -> None:
+    """warm_relay: a Metaflow step reaches Loom's fork server; whatever it cannot take runs cold."""
+    from loom.adapters.sandbox import warm_relay
+
+    (tmp_path / "working").mkdir()
+    env = candidate_env(tmp_path, cpus=1, python=sys.executable)
+    pool = warm.WarmPool(sys.executable, env, preload=("fractions",), warmup="import time\ntime.sleep(3)")
+    relay = warm_relay.Relay(pool)
+    try:
+        assert os.stat(relay.address).st_uid == os.getuid()
+        assert os.stat(os.path.dirname(relay.address)).st_mode & 0o777 == 0o700  # no other user reaches it
+        remote = warm_relay.RemotePool(relay.address)
+        request = _request(sys.executable, "import sys; print('fractions' in sys.modules)", tmp_path)
+        out = process.run(NoSandbox(), request, timeout=60, pool=remote)  # still importing: cold, at once
+        assert out.returncode == 0 and out.stdout.strip() == "False" and _counted(lambda: pool.declined == 1)
+        assert pool.ready(timeout=60)
+        out = process.run(NoSandbox(), request, timeout=60, stdin=b"", pool=remote)
+        assert out.returncode == 0 and out.stdout.strip() == "True" and _counted(lambda: pool.forked == 1)
+        other_request = replace(request, argv=[str(tmp_path / "no-such-python"), *request.argv[1:]])
+        with pytest.raises(warm.WarmUnavailable, match="another interpreter"):
+            remote.spawn(NoSandbox(), other_request)
+        assert _counted(lambda: pool.declined == 2) and pool.forked == 1
+        gone = warm_relay.RemotePool(str(tmp_path / "no-relay"))
+        out = process.run(NoSandbox(), request, timeout=60, pool=gone)
+        assert out.returncode == 0 and out.stdout.strip() == "False"
+    finally:
+        relay.close()
+        pool.close()
+    assert not os.path.exists(relay.address)
+
+
+def _counted(check: Callable[[], bool], timeout: float = 10.0) -> bool:
+    """The relay counts a step's outcome in its own thread, just after the step heard it."""
+    deadline = time.monotonic() + timeout
+    while not check() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return check()

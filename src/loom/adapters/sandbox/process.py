@@ -29,6 +29,7 @@ from loom.application.ports.sandbox import MARKER_VAR, Sandbox, SandboxRequest
 
 if TYPE_CHECKING:
     from loom.adapters.sandbox.warm import WarmPool
+    from loom.adapters.sandbox.warm_relay import RemotePool
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +126,7 @@ def new_token() -> str:
     return secrets.token_hex(8)
 
 
-def _start(sandbox: Sandbox, request: SandboxRequest, stdin: bool, pool: "WarmPool | None") -> Any:
+def _start(sandbox: Sandbox, request: SandboxRequest, stdin: bool, pool: "WarmPool | RemotePool | None") -> Any:
     """A warm fork when the pool can take the request, else a fresh process (same interface)."""
     if pool is not None:
         from loom.adapters.sandbox.warm import WarmUnavailable
@@ -142,7 +143,7 @@ def _start(sandbox: Sandbox, request: SandboxRequest, stdin: bool, pool: "WarmPo
 
 
 def run(sandbox: Sandbox, request: SandboxRequest, *, timeout: float, cancel: Any = None,
-        stdin: bytes | None = None, token: str | None = None, pool: "WarmPool | None" = None) -> Outcome:
+        stdin: bytes | None = None, token: str | None = None, pool: "WarmPool | RemotePool | None" = None) -> Outcome:
     """Run `request` inside `sandbox` until it exits, times out, or `cancel.is_set()`.
 
     `token` marks the tree (new_token() when None); a caller that may be killed before this

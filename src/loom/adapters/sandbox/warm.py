@@ -35,7 +35,7 @@ import socket
 import subprocess
 import tempfile
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -117,7 +117,7 @@ class WarmPool:
         self._restarts = 0
         self.forked = 0  # candidates started warm by this pool
         self.declined = 0  # requests it handed back (run cold)
-        self._no_namespaces = ""  # why joining a sandbox failed here (then bwrap candidates run cold)
+        self.no_namespaces = ""  # why joining a sandbox failed here (then bwrap candidates run cold)
         self._broken = ""  # why the server cannot start at all
 
     # ---- the zygote ---------------------------------------------------------------------------
@@ -227,20 +227,7 @@ class WarmPool:
     # ---- candidates ---------------------------------------------------------------------------
     def supports(self, sandbox: Sandbox, request: SandboxRequest) -> str | None:
         """Why this request must run cold (None: the pool can take it)."""
-        argv = list(request.argv)
-        if len(argv) < 3 or argv[1] != "-c":
-            return "not a `python -c` command"
-        if os.path.realpath(argv[0]) != os.path.realpath(self.python):
-            return "another interpreter"
-        if sandbox.name not in ("bwrap", "none"):
-            return f"sandbox {sandbox.name!r} is not supported"
-        if sandbox.isolated and self._no_namespaces:
-            return self._no_namespaces
-        vm_kb = str(self.info.get("vm_size", "0 kB")).split()[0]
-        cap = request.limits.memory_bytes
-        if cap and vm_kb.isdigit() and cap < 2 * int(vm_kb) * 1024:  # the warm heap alone would eat the cap
-            return f"a memory cap of {cap // 1024**2} MB is too small for the warm interpreter"
-        return None
+        return refusal(self.python, self.info, self.no_namespaces, sandbox, request)
 
     def spawn(self, sandbox: Sandbox, request: SandboxRequest, *, stdin: bool = False) -> WarmProcess:
         """Fork `request` (a `python -c` command) inside `sandbox`; WarmUnavailable when it cannot."""
@@ -256,59 +243,31 @@ class WarmPool:
         why = self.supports(sandbox, request)
         if why:
             raise WarmUnavailable(why)
-        with self._lock:
-            if self._ready.is_set() and self._proc is not None and self._proc.poll() is not None:
-                self._start_locked()  # it died after serving: rewarm in the background, this one runs cold
-                raise WarmUnavailable("the fork server exited; it is restarting")
-        if not self.ready(timeout=None if self.wait_ready else 0):
-            raise WarmUnavailable(self._broken or "the fork server is still importing the ML stack")
+        why = self.unavailable()
+        if why:
+            raise WarmUnavailable(why)
         why = self.supports(sandbox, request)  # again: the server's own size is known now
         if why:
             raise WarmUnavailable(why)
-        workdir = str(Path(request.workdir).resolve())
-        sandbox_proc: subprocess.Popen[bytes] | None = None
-        names: list[str] = []
-        theirs: list[int] = []  # descriptors that go to the candidate's side
-        ours: list[int] = []  # and the ends Loom keeps
-        try:
-            if sandbox.isolated:
-                sandbox_proc, names, theirs = hold(sandbox, request)
-                env = {**request.env, "PWD": workdir}  # what bwrap gives the process it starts
-            else:
-                env = sandbox.wrap(request).env
-            stdin_r, stdin_w = os.pipe() if stdin else (os.open(os.devnull, os.O_RDONLY), -1)
-            out_r, out_w = os.pipe()
-            err_r, err_w = os.pipe()
-            status, status_peer = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-            ours += [fd for fd in (stdin_w, out_r, err_r) if fd >= 0]
-            theirs = [stdin_r, out_w, err_w, status_peer.detach(), *theirs]
-            payload = json.dumps({"code": request.argv[2], "args": list(request.argv[3:]), "env": env, "cwd": workdir,
-                                  "ns": names, "isolate": sandbox.isolated, "cpus": request.limits.cpus}).encode()
-            self._send(payload, theirs)
-            _close(theirs)
-            theirs = []
-            ready, _, _ = select.select([status], [], [], ANSWER_TIMEOUT)
-            first = _read(status) if ready else None
-            if not first or not isinstance(first.get("pid"), int):
-                status.close()
-                error = (first or {}).get("error")
-                if sandbox.isolated and error:  # e.g. a kernel that refuses setns: it will not change
-                    self._no_namespaces = f"a fork cannot enter a bwrap sandbox here ({error})"
-                    log.warning("warm pool: %s; bwrap candidates run cold", self._no_namespaces)
-                raise WarmUnavailable(error or "the fork server did not answer")
-        except Unreachable as exc:
-            _close(theirs + ours)
-            raise WarmUnavailable(str(exc)) from exc
-        except BaseException:
-            _close(theirs + ours)
-            stop_holder(sandbox_proc)
-            raise
-        return WarmProcess(first["pid"], status, os.fdopen(stdin_w, "wb") if stdin_w >= 0 else None,
-                           os.fdopen(out_r, "rb"), os.fdopen(err_r, "rb"), sandbox_proc)
+        return fork(sandbox, request, stdin, self.send, self.refuse_namespaces)
 
-    def _send(self, payload: bytes, fds: list[int]) -> None:
-        if len(payload) > zygote.MAX_MESSAGE:
-            raise WarmUnavailable("the command is too large for the fork server")
+    def unavailable(self) -> str | None:
+        """Why the server cannot fork right now (None: it can); starts or restarts it as needed."""
+        with self._lock:
+            if self._ready.is_set() and self._proc is not None and self._proc.poll() is not None:
+                self._start_locked()  # it died after serving: rewarm in the background, this one runs cold
+                return "the fork server exited; it is restarting"
+        if not self.ready(timeout=None if self.wait_ready else 0):
+            return self._broken or "the fork server is still importing the ML stack"
+        return None
+
+    def refuse_namespaces(self, why: str) -> None:
+        """A fork could not enter a bwrap sandbox here: later bwrap candidates run cold."""
+        self.no_namespaces = why
+        log.warning("warm pool: %s; bwrap candidates run cold", why)
+
+    def send(self, payload: bytes, fds: list[int]) -> None:
+        """Hand one fork request and its descriptors to the server (restarting it if it is gone)."""
         with self._lock:
             try:
                 if self._ctrl is None:
@@ -320,6 +279,76 @@ class WarmPool:
                 self._proc is not None and self._proc.wait()
                 self._start_locked()
                 raise WarmUnavailable(f"the fork server is gone ({exc}); it is restarting") from exc
+
+
+def refusal(python: str, info: Mapping[str, Any], no_namespaces: str, sandbox: Sandbox,
+            request: SandboxRequest) -> str | None:
+    """Why a fork server of `python` (its ready `info`) cannot take `request` (None: it can)."""
+    argv = list(request.argv)
+    if len(argv) < 3 or argv[1] != "-c":
+        return "not a `python -c` command"
+    if os.path.realpath(argv[0]) != os.path.realpath(python):
+        return "another interpreter"
+    if sandbox.name not in ("bwrap", "none"):
+        return f"sandbox {sandbox.name!r} is not supported"
+    if sandbox.isolated and no_namespaces:
+        return no_namespaces
+    vm_kb = str(info.get("vm_size", "0 kB")).split()[0]
+    cap = request.limits.memory_bytes
+    if cap and vm_kb.isdigit() and cap < 2 * int(vm_kb) * 1024:  # the warm heap alone would eat the cap
+        return f"a memory cap of {cap // 1024**2} MB is too small for the warm interpreter"
+    return None
+
+
+def fork(sandbox: Sandbox, request: SandboxRequest, stdin: bool, send: Callable[[bytes, list[int]], None],
+         refuse_namespaces: Callable[[str], None]) -> WarmProcess:
+    """Ask a fork server (through `send`) to fork `request` inside `sandbox`; WarmUnavailable when it cannot.
+
+    Under bwrap the candidate's own sandbox is started here (with a holder) and its namespaces go to
+    the server with the candidate's stdio and a status socket; `refuse_namespaces` hears why a kernel
+    would not let a fork enter a sandbox (that will not change: later bwrap candidates run cold).
+    """
+    workdir = str(Path(request.workdir).resolve())
+    sandbox_proc: subprocess.Popen[bytes] | None = None
+    names: list[str] = []
+    theirs: list[int] = []  # descriptors that go to the candidate's side
+    ours: list[int] = []  # and the ends Loom keeps
+    try:
+        if sandbox.isolated:
+            sandbox_proc, names, theirs = hold(sandbox, request)
+            env = {**request.env, "PWD": workdir}  # what bwrap gives the process it starts
+        else:
+            env = sandbox.wrap(request).env
+        stdin_r, stdin_w = os.pipe() if stdin else (os.open(os.devnull, os.O_RDONLY), -1)
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
+        status, status_peer = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        ours += [fd for fd in (stdin_w, out_r, err_r) if fd >= 0]
+        theirs = [stdin_r, out_w, err_w, status_peer.detach(), *theirs]
+        payload = json.dumps({"code": request.argv[2], "args": list(request.argv[3:]), "env": env, "cwd": workdir,
+                              "ns": names, "isolate": sandbox.isolated, "cpus": request.limits.cpus}).encode()
+        if len(payload) > zygote.MAX_MESSAGE:
+            raise WarmUnavailable("the command is too large for the fork server")
+        send(payload, theirs)
+        _close(theirs)
+        theirs = []
+        ready, _, _ = select.select([status], [], [], ANSWER_TIMEOUT)
+        first = _read(status) if ready else None
+        if not first or not isinstance(first.get("pid"), int):
+            status.close()
+            error = (first or {}).get("error")
+            if sandbox.isolated and error:  # e.g. a kernel that refuses setns: it will not change
+                refuse_namespaces(f"a fork cannot enter a bwrap sandbox here ({error})")
+            raise WarmUnavailable(error or "the fork server did not answer")
+    except Unreachable as exc:
+        _close(theirs + ours)
+        raise WarmUnavailable(str(exc)) from exc
+    except BaseException:
+        _close(theirs + ours)
+        stop_holder(sandbox_proc)
+        raise
+    return WarmProcess(first["pid"], status, os.fdopen(stdin_w, "wb") if stdin_w >= 0 else None,
+                       os.fdopen(out_r, "rb"), os.fdopen(err_r, "rb"), sandbox_proc)
 
 
 def _close(fds: list[int]) -> None:

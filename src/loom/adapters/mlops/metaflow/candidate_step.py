@@ -108,7 +108,12 @@ def run(flow: Any) -> Any:
                               extra={"LOOM_RUN_ID": flow.search_run, "LOOM_NODE_ID": flow.node}),
             limits=lim, writable=WRITABLE, python=python, inputs=inputs,
         )
-        out = process.run(sandbox, request, timeout=flow.exec_timeout, token=flow.sweep_id or None)
+        pool = None
+        if spec.get("warm"):  # a local step: fork the candidate from Loom's warm interpreter (warm_relay.py)
+            from loom.adapters.sandbox.warm_relay import RemotePool
+
+            pool = RemotePool(spec["warm"])
+        out = process.run(sandbox, request, timeout=flow.exec_timeout, token=flow.sweep_id or None, pool=pool)
         result = to_result(out, read_exception(ws), flow.exec_timeout, None, ws)
         digests = json.loads(flow.redact_spec or "[]")
         flow.exec_time = round(result.exec_time, 3)

@@ -28,6 +28,7 @@ from loom.application.ports.mlops import ExecRequest, ExecResult
 from loom.domain.errors import ExecutionFailed
 
 if TYPE_CHECKING:
+    from loom.adapters.sandbox.warm import WarmPool
     from loom.application.config import LoomConfig
 
 log = logging.getLogger(__name__)
@@ -103,7 +104,34 @@ class MetaflowExecutorMixin:
         """Said once per run when candidates will not be isolated (remote steps: the pod's business)."""
         from loom.adapters.sandbox import announce, select
 
-        return None if self.config.metaflow_with else announce(select(self.config))
+        if self.config.metaflow_with:
+            return None
+        self._warm_address()  # the fork server imports the ML stack while the brain writes the first candidate
+        return announce(select(self.config))
+
+    def warm_pool(self, ws: Path) -> "WarmPool | None":
+        """Loom's fork server for local steps: the one the local executor shares (None when off or remote)."""
+        if not self.config.exec_warm or self.config.metaflow_with:
+            return None
+        from loom.adapters.sandbox import limits, warm
+        from loom.application.ports.sandbox import candidate_env, passthrough_names
+
+        return warm.shared(self.config.python, candidate_env(
+            ws, cpus=limits(self.config).cpus, python=self.config.python,
+            passthrough=passthrough_names(self.config.sandbox_env)))
+
+    def _warm_address(self) -> str:
+        """Where a local step asks for a warm candidate ("" when there is no pool).
+
+        The fork server lives in this process; a step is its grandchild (Loom → Metaflow runtime →
+        step), so it reaches the server through a relay (sandbox/warm_relay.py).
+        """
+        pool = self.warm_pool(Path(tempfile.gettempdir()))
+        if pool is None:
+            return ""
+        from loom.adapters.sandbox import warm_relay
+
+        return warm_relay.shared(pool).address
 
     def _sandbox_params(self, input_dir: Path) -> dict[str, str]:
         """The sandbox the step must use, and the digests of the secrets its output is redacted by.
@@ -122,7 +150,7 @@ class MetaflowExecutorMixin:
         lim = limits(self.config)
         spec = {"sandbox": choice, "home": str(self.config.home), "memory_bytes": lim.memory_bytes,
                 "cpus": lim.cpus, "network": lim.network, "env": self.config.sandbox_env or "",
-                "input_cache": cache}
+                "input_cache": cache, "warm": self._warm_address()}
         return {"sandbox": json.dumps(spec), "redact": json.dumps(digests(secret_values()))}
 
     def execute(self, request: ExecRequest) -> ExecResult:

@@ -135,3 +135,23 @@ def test_missing_interpreter_is_a_config_error(tmp_path):
     config = LoomConfig.load(flags={"python": str(tmp_path / "no-python")})
     with pytest.raises(ConfigError, match="LOOM_PYTHON"):
         rt.run_flow(flow, {}, config)
+
+
+def test_the_sniff_before_an_ingest_reads_a_few_bytes_with_the_stdlib(tmp_path):
+    import subprocess
+
+    cases = {"bin.csv": (b"\x00\xff\xfe\x00garbage", "not a text CSV"),
+             "latin.csv": ("name,city\nJos\xe9,M\xfcnchen\n".encode("latin-1"), "not UTF-8"),
+             "empty.csv": (b"\n\n", "no rows or no columns"),
+             "fake.parquet": (b"id,x\n1,2\n", "not a Parquet file")}
+    for name, (blob, message) in cases.items():
+        (tmp_path / name).write_bytes(blob)
+        with pytest.raises(tb.LoomInputError, match=message):
+            tb.sniff(tmp_path / name)
+    good = tmp_path / "good.csv"  # a BOM, and a two-byte character cut by the sample's end: both fine
+    good.write_bytes(b"\xef\xbb\xbfid,city\n" + "1,Zürich\n".encode() * 10)
+    tb.sniff(good, size=len(b"\xef\xbb\xbfid,city\n1,Z") + 1)
+    code = f"import sys; from loom.adapters.mlops.metaflow import tabular as tb; tb.sniff({str(good)!r}); " \
+           "print('pandas' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -39,9 +39,9 @@ class MetaflowDataMixin:
     ) -> DatasetInfo:
         from loom.adapters.mlops.metaflow import tabular as tb
 
-        try:  # cheap sniff (a few rows) so unreadable input is one line before any flow starts
+        try:  # a cheap sniff (stdlib: no pandas in this process) so plain garbage is one line before any flow
             for path in tb.find_tables(Path(source)).values():
-                tb.read_table(path, nrows=50)
+                tb.sniff(path)
         except tb.LoomInputError as err:
             raise UsageError(str(err)) from None
 

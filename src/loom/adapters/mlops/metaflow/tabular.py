@@ -45,6 +45,36 @@ def find_tables(source: Path) -> dict[str, Path]:
     return found
 
 
+def sniff(path: Path, size: int = 64 * 1024) -> None:
+    """A cheap look at a table file (its first bytes, stdlib only) before any flow starts.
+
+    Catches what is plainly not a table (binary, not UTF-8, no header, not Parquet) as one
+    LoomInputError line; whatever only a full read finds, the flow reports the same way (exit 2).
+    """
+    path = Path(path)
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(size)
+            if path.suffix.lower() in (".parquet", ".pq"):
+                fh.seek(max(0, path.stat().st_size - 4))
+                if not (head.startswith(b"PAR1") and fh.read(4) == b"PAR1"):
+                    raise LoomInputError(f"cannot read {path.name}: not a Parquet file")
+                return
+    except OSError as exc:
+        raise LoomInputError(f"cannot read {path.name}: {exc.strerror or exc}") from None
+    if b"\x00" in head:
+        raise LoomInputError(f"cannot read {path.name}: not a text CSV")
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(head) - 4:  # not just a character cut at the end of the sample
+            raise LoomInputError(f"cannot read {path.name}: not UTF-8 text (byte {exc.start})") from None
+        text = head[:exc.start].decode("utf-8")
+    header = text.lstrip("\ufeff").splitlines()[0] if text.strip() else ""
+    if not header.strip().strip(",\t"):
+        raise LoomInputError(f"{path.name} has no rows or no columns")
+
+
 def read_table(path: Path, nrows: int | None = None) -> "pd.DataFrame":
     """Read a CSV/TSV/Parquet file; any parse problem becomes one LoomInputError line."""
     import pandas as pd

@@ -176,6 +176,7 @@ def split(df: "pd.DataFrame", target: str | None, fraction: float, seed: int,
     """Train/test split of one table: (train, test without the target, test labels). With a time
     column the test rows are the latest ones; else a seeded draw."""
     import numpy as np
+    import pandas as pd
 
     from loom.application.evaluation import frames, splits
 
@@ -192,8 +193,9 @@ def split(df: "pd.DataFrame", target: str | None, fraction: float, seed: int,
             raise LoomInputError(f"--time-column '{time_col}': only {parsed.notna().mean():.0%} of its values read as dates")
     mask = np.zeros(len(df), dtype=bool)
     mask[splits.test_rows(len(df), fraction, seed, times)] = True
-    test = df.iloc[mask.nonzero()[0]].reset_index(drop=True)
-    train = df.iloc[(~mask).nonzero()[0]].reset_index(drop=True)
+    test, train = df.take(mask.nonzero()[0]), df.take((~mask).nonzero()[0])
+    for part in (test, train):  # a fresh 0..n-1 index without reset_index's copy of every column
+        part.index = pd.RangeIndex(len(part))
     labels = None
     if target:
         labels = test[[target]].copy()

@@ -68,6 +68,7 @@ class IngestDataset(FlowSpec):
         self.train, self.test, self.sample_submission, self.test_labels = stored
         self.dataset_name = self.dataset or (src.stem if src.is_file() else src.name)
         self.ingest_seconds = round(time.monotonic() - t0, 3)
+        print("loom-progress: rendering the dataset card", flush=True)
         self._card(train).save()
         print("loom-progress: storing artifacts", flush=True)
         self.next(self.end)

@@ -37,26 +37,18 @@ CANDIDATES = {
 }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=10)
-    parser.add_argument("--json", type=Path, default=None)
-    args = parser.parse_args()
-
-    from loom.adapters import sandbox as sandboxes
+def measure(home: Path, repeats: int) -> tuple[dict[tuple[str, str], list[float]], tuple[float, float, float]]:
+    """Median inputs: every candidate under none and bwrap, interleaved, the first round dropped."""
     from loom.adapters.mlops.local import LocalMLOps
     from loom.application.config import LoomConfig
     from loom.application.ports.mlops import ExecRequest
 
-    if not sandboxes.probe()[0]:
-        sys.exit("bubblewrap cannot run here: apt-get install -y bubblewrap")
-    home = Path(tempfile.mkdtemp(prefix="loom-bench-sandbox-"))
     executors = {name: LocalMLOps(LoomConfig.load(env_file=None, flags={"home": str(home), "sandbox": name}))
                  for name in ("none", "bwrap")}
     load_before = os.getloadavg()
     times: dict[tuple[str, str], list[float]] = {}
     for candidate, code in CANDIDATES.items():
-        for i in range(args.repeats + 1):  # the first round warms the page cache and is dropped
+        for i in range(repeats + 1):  # the first round warms the page cache and is dropped
             for name, executor in executors.items():
                 started = time.perf_counter()
                 result = executor.execute(ExecRequest(code=code, input_dir=ROOT / "examples" / "churn", timeout=120,
@@ -66,6 +58,21 @@ def main() -> None:
                     sys.exit(f"{candidate} under {name} failed: {result.stderr[-500:]}")
                 if i:
                     times.setdefault((candidate, name), []).append(elapsed)
+    return times, load_before
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=10)
+    parser.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args()
+
+    from loom.adapters import sandbox as sandboxes
+
+    if not sandboxes.probe()[0]:
+        sys.exit("bubblewrap cannot run here: apt-get install -y bubblewrap")
+    with tempfile.TemporaryDirectory(prefix="loom-bench-sandbox-") as tmp:  # removed when it ends
+        times, load_before = measure(Path(tmp), args.repeats)
     load_after = os.getloadavg()
 
     rows = []

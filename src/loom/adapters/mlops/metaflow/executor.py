@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from loom.adapters.shared import metaflow_runtime as rt
+from loom.adapters.shared.metaflow_tails import end_step_started
 from loom.application.ports.mlops import ExecRequest, ExecResult
 from loom.domain.errors import ExecutionFailed
 
@@ -77,7 +78,7 @@ class MetaflowExecutorMixin:
         run's `end` step finishes in the background, overlapping whatever the caller does next (the
         next LLM call, the next candidate). RunSearch calls this before it returns; Loom's own reads
         (the Client API views) and any flow that reads earlier runs wait for it too, and it runs at
-        exit (loom.adapters.shared.metaflow_runtime.drain).
+        exit (loom.adapters.shared.metaflow_tails.drain).
         """
         rt.drain()
 
@@ -187,7 +188,7 @@ class MetaflowExecutorMixin:
             pathspec = rt.run_flow(
                 CANDIDATE_FLOW, params, self.config, tags=tags, with_=self.config.metaflow_with,
                 timeout=request.timeout + (REMOTE_OVERHEAD_S if self.config.metaflow_with else FLOW_OVERHEAD_S),
-                cancel=request.cancel, detach_when=rt.end_step_started,
+                cancel=request.cancel, detach_when=end_step_started,
                 drain_first=False,  # a candidate reads only its CandidateInput, never an earlier candidate
             )
         except ExecutionFailed as err:  # the flow itself failed (OOM of the step, infra, cancel)

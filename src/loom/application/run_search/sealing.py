@@ -307,7 +307,7 @@ def write_test(written: Written, task_dir: Path, sealed_dir: Path, *, metric: Me
     features = pa.table({c: ids if c == id_col else (sealed.column(c) if c in sealed.column_names else empty)
                          for c in names})
     parts = [features] if user is None else [user.select(names), features]
-    combined = pa.concat_tables(parts).combine_chunks()
+    combined = pa.concat_tables(parts)  # chunks that point into the tables above: the shuffle is the one copy
     combined = combined.take(pa.array(np.random.default_rng(seed + 1).permutation(combined.num_rows)))
     input_dir = task_dir / "input"
     tables.write(input_dir / "test.csv", combined, check_quotes=written.quoted)

@@ -200,6 +200,8 @@ def _time_column(names: list[str], target: str, id_col: str | None, explicit: st
             continue
         values = head.column(name)
         values = values.filter(pc.not_equal(values, "")).slice(0, 200)
+        if len(values) and _numeric(values):  # pandas reads it as numbers: never a time column (frames.py)
+            continue
         named = any(h in name.lower() for h in frames.TIME_HINTS)
         if len(values) and (named or pc.mean(pc.cast(pc.match_substring_regex(values, frames.ISO_DATE), "int8")).as_py() > 0.95):
             candidates.append(name)
@@ -207,6 +209,18 @@ def _time_column(names: list[str], target: str, id_col: str | None, explicit: st
         return None
     found = frames.time_columns(sealing.frame(head.select(candidates)))
     return found[0] if found else None
+
+
+def _numeric(values: "pa.ChunkedArray | pa.Array") -> bool:
+    """Every value parses as a number (so pandas types the column numeric; no pandas import here)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        pc.cast(values, pa.float64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return False
+    return True
 
 
 def _times(values: "pa.ChunkedArray | pa.Array", column: str, *, explicit: bool) -> "np.ndarray | None":
@@ -347,7 +361,8 @@ def _prepare(data_dir: Path, task_dir: Path, sealed_dir: Path, screen: "sealing.
     slice_of = np.zeros(n, dtype=np.int8)
     slice_of[labelled] = splits.sealed_slices(len(labelled), seed, strata=strata,
                                               times=None if times is None else times[labelled], share=share)
-    del truth, known
+    unlabelled = n - len(labelled)
+    del truth, known, labelled, strata, times  # 8 bytes a row each: not held while the tables are written
 
     synthetic = id_col is None
     if synthetic:
@@ -384,7 +399,7 @@ def _prepare(data_dir: Path, task_dir: Path, sealed_dir: Path, screen: "sealing.
     split = {
         "kind": split_kind, "time_column": column,
         "rows": {"train": written.kept, "selection": int((slice_of == 1).sum()), "final": int((slice_of == 2).sum()),
-                 "test": 0 if user_test is None else user_test.num_rows, "unlabelled": int(n - len(labelled))},
+                 "test": 0 if user_test is None else user_test.num_rows, "unlabelled": int(unlabelled)},
     }
     sealing.write_meta(sealed_dir, id_col=id_col, synthetic_id=synthetic, split=split)
     task = Task(

@@ -189,6 +189,27 @@ def test_a_rotated_log_is_not_replayed_twice(tmp_path: Path) -> None:
     assert ledger.spent("kid", "total", T0).tokens == 2200
 
 
+def test_a_crash_around_a_rotation_loses_no_spend(tmp_path: Path) -> None:
+    """Calls logged into the old file after the last snapshot, then a rotation, then a crash."""
+    from loom.entrypoints.gateway.accounts import SpendKeeper
+
+    log_path = tmp_path / "calls.jsonl"
+    ledger, _ = load_ledger(log_path)
+    limits = Limits(ledger, FakeClock().clock())
+    log = CallLog(log_path, SpendKeeper(limits, ledger.copy(), snapshot_path(log_path)))
+    log.put(_logged_call(1))
+    stale = snapshot_path(log_path).read_bytes()  # covers call 1 only
+    log.put(_logged_call(2))
+    log_path.rename(tmp_path / "calls.jsonl.1")  # logrotate moves the file away
+    log.put(_logged_call(3))  # into the new file
+    snapshot_path(log_path).write_bytes(stale)  # the crash: the snapshots after call 1 never landed
+    ledger, loaded = load_ledger(log_path)
+    assert loaded == {"snapshot": True, "replayed": 2}  # call 2 from the rotated file, call 3 from the new one
+    assert ledger.spent("kid", "total", T0).tokens == 3 * 1100
+    (tmp_path / "calls.jsonl.1").unlink()  # a rotation that compressed the file cannot be followed
+    assert load_ledger(log_path)[0].spent("kid", "total", T0).tokens == 2 * 1100
+
+
 # ---- the checks --------------------------------------------------------------------------------
 def _limits(fake: FakeClock, default_rpm: int | None = None) -> Limits:
     return Limits(Ledger(), fake.clock(), default_rpm)

@@ -166,10 +166,34 @@ def load_ledger(log_path: Path) -> tuple[Ledger, dict[str, Any]]:
         st = os.stat(log_path)
     except OSError:
         return ledger, {"snapshot": from_snapshot, "replayed": 0}
+    replayed = 0
     if inode != st.st_ino or offset > st.st_size:  # a new (rotated) file since the snapshot
+        rotated = rotated_file(log_path, inode) if inode is not None else None
+        if rotated is not None:  # the rest of the file the snapshot stopped in: a crash came before the next snapshot
+            replayed += replay(ledger, rotated, offset)
         offset = 0
-    replayed = replay(ledger, log_path, offset)
+    replayed += replay(ledger, log_path, offset)
     return ledger, {"snapshot": from_snapshot, "replayed": replayed}
+
+
+def rotated_file(log_path: Path, inode: int) -> Path | None:
+    """The file the snapshot was taken in, moved away by a rotation (`calls.jsonl.1`, ...): same inode.
+
+    A rename keeps the inode; a rotation that compressed or copied the file cannot be followed,
+    and then the calls logged after the last snapshot into the old file are not counted.
+    """
+    folder = Path(log_path).parent
+    try:
+        names = [p for p in folder.iterdir() if p.name.startswith(Path(log_path).name) and p != Path(log_path)]
+    except OSError:
+        return None
+    for path in names:
+        try:
+            if path.is_file() and path.stat().st_ino == inode:
+                return path
+        except OSError:
+            continue
+    return None
 
 
 def replay(ledger: Ledger, log_path: Path, offset: int = 0) -> int:

@@ -30,6 +30,7 @@ class FakeGpuBuilder:
         return LaunchSpec(command=("run-it",), train_command=("train-it",), recipe_file=home / "r.yaml",
                           plan_file=home / "p.json", cwd=home, target=target)
 
-    def build(self, intent: TrainIntent, plan: CostPlan, launch: LaunchSpec | None = None) -> BuildResult:
+    def build(self, intent: TrainIntent, plan: CostPlan, launch: LaunchSpec | None = None, *,
+              cancel: object = None) -> BuildResult:
         self.built.append(intent)
         return BuildResult(pathspec="TrainBackbone/1", fingerprint="f" * 64)

@@ -162,3 +162,28 @@ def test_launch_goes_through_metaflow_up_to_the_training_command(
         start = mf.Run(run)["start"].task.data
         assert start.requested_resources["gpu"] == 4  # @resources(gpu=...) came from the plan
         assert start.cost_plan["usd"] == payload["plan"]["usd"]
+
+
+@pytest.mark.parametrize("builder", ["local", "nemo"])
+def test_a_build_under_way_stops_when_its_caller_cancels(
+        builder: str, env: Path, dataset: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """What an MCP cancel (or any in-process caller's stop event) does to `train`: the flow's
+    processes are killed at once and the answer is INTERRUPTED (exit 130), not a finished build."""
+    import threading
+    import time
+
+    from loom.entrypoints.cli.common import CallHooks, hooked
+
+    monkeypatch.setenv("LOOM_MODEL_BUILDER_PROVIDER", builder)
+    if builder == "nemo":
+        monkeypatch.setenv("LOOM_GPU_TARGET", "local")
+    stop = threading.Event()
+    threading.Timer(0.2, stop.set).start()  # a Metaflow run takes longer than that to get anywhere
+    started = time.monotonic()
+    with hooked(CallHooks(stop=stop)):
+        code, out, err = loom(capsys, "train", "--dataset", dataset, "--budget", "probe" if builder == "local" else "small",
+                              *(["--launch"] if builder == "nemo" else []), "--json")
+    payload = json.loads(out)
+    assert payload["status"] == "INTERRUPTED" and code == 130, payload
+    assert "cancelled" in payload["message"]
+    assert time.monotonic() - started < 20

@@ -68,7 +68,9 @@ class TrainModel:
         self.config = config
         self.builder = builder
 
-    def __call__(self, intent: TrainIntent, *, launch: bool = False, max_usd: float | None = None) -> TrainOutcome:
+    def __call__(self, intent: TrainIntent, *, launch: bool = False, max_usd: float | None = None,
+                 cancel: Any = None) -> TrainOutcome:
+        """`cancel` (is_set()): stops a build under way (INTERRUPTED); a plan or refusal never waits on it."""
         self._check(intent)
         target = (self.config.gpu_target or "").strip() or None
         plan = self.builder.plan(intent, target)
@@ -83,9 +85,9 @@ class TrainModel:
             )
         if not plan.needs_gpu:
             try:
-                result = self.builder.build(intent, plan)
+                result = self.builder.build(intent, plan, cancel=cancel)
             except ExecutionFailed as err:
-                return TrainOutcome(Status.FAILED, plan, err.message, hint=err.hint)
+                return TrainOutcome(_failed(err), plan, err.message, hint=err.hint)
             return TrainOutcome(Status.BUILT, plan, f"built {result.pathspec}", result=result)
         if target is None:
             return TrainOutcome(
@@ -106,9 +108,9 @@ class TrainModel:
                 Status.PLANNED, plan, "planned; nothing launched (add --launch to run it)", launch=spec,
             )
         try:
-            result = self.builder.build(intent, plan, spec)
+            result = self.builder.build(intent, plan, spec, cancel=cancel)
         except ExecutionFailed as err:  # the plan is still shown, with what failed
-            return TrainOutcome(Status.FAILED, plan, err.message, launch=spec, hint=err.hint)
+            return TrainOutcome(_failed(err), plan, err.message, launch=spec, hint=err.hint)
         return TrainOutcome(Status.BUILT, plan, f"built {result.pathspec}", result=result, launch=spec)
 
     def _check(self, intent: TrainIntent) -> None:
@@ -127,3 +129,8 @@ class TrainModel:
                 f"the {manifest.name} builder has no {intent.objective.value} objective; it has: "
                 + ", ".join(sorted(o.value for o in manifest.objectives))
             )
+
+
+def _failed(err: ExecutionFailed) -> Status:
+    """A build stopped by its caller (Ctrl-C, an MCP cancel) is INTERRUPTED, not FAILED."""
+    return Status.INTERRUPTED if getattr(err, "cancelled", False) else Status.FAILED

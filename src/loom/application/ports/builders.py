@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from loom.domain.training import Capability, CostPlan, Objective, TrainIntent
 
@@ -100,6 +100,11 @@ class ModelBuilder(Protocol):
         """GPU builders: write the recipe next to the plan and return the exact launch."""
         ...
 
-    def build(self, intent: TrainIntent, plan: CostPlan, launch: LaunchSpec | None = None) -> BuildResult:
-        """Build for real (CPU builders directly; GPU builders run `launch`)."""
+    def build(self, intent: TrainIntent, plan: CostPlan, launch: LaunchSpec | None = None, *,
+              cancel: Any = None) -> BuildResult:
+        """Build for real (CPU builders directly; GPU builders run `launch`).
+
+        `cancel` (anything with is_set(), e.g. a threading.Event; None = never): once set, the build
+        stops, its processes are killed, and it raises ExecutionFailed with `.cancelled` True.
+        """
         ...

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 from cyclopts import Parameter
 
-from loom.entrypoints.cli.common import Common, container_for, effective, emit, load_config
+from loom.entrypoints.cli.common import Common, container_for, effective, emit, hooks, load_config
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -43,12 +43,12 @@ def train(
                             metric=metric, entity=entity, time=time, seed=config.seed)
     use_case = container_for(config).train_model()
     if effective(common).json:
-        outcome = use_case(intent, launch=launch, max_usd=max_usd)
+        outcome = use_case(intent, launch=launch, max_usd=max_usd, cancel=hooks().stop)
     else:
         from loom.entrypoints.cli.common import console
 
         with console(stderr=True).status(f"train: {capability} ({objective}, {budget}) ..."):
-            outcome = use_case(intent, launch=launch, max_usd=max_usd)
+            outcome = use_case(intent, launch=launch, max_usd=max_usd, cancel=hooks().stop)
     emit(common, outcome.as_dict(), lambda out: _render(out, outcome))
     return outcome.status.exit_code
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from loom.application.ports.builders import BuilderManifest, BuildResult, LaunchSpec
 from loom.domain.errors import ExecutionFailed, UsageError
@@ -53,7 +53,8 @@ class PpmiSvdBuilder:
     def prepare(self, intent: TrainIntent, plan: CostPlan, target: str) -> LaunchSpec:
         raise UsageError("the local builder has nothing to launch; it builds directly")
 
-    def build(self, intent: TrainIntent, plan: CostPlan, launch: LaunchSpec | None = None) -> BuildResult:
+    def build(self, intent: TrainIntent, plan: CostPlan, launch: LaunchSpec | None = None, *,
+              cancel: Any = None) -> BuildResult:
         from loom.adapters.shared.metaflow_runtime import client, get_run, run_flow
 
         get_run(self.config, intent.dataset)  # unknown pathspec: one line, exit 2, before any run
@@ -76,7 +77,7 @@ class PpmiSvdBuilder:
         tags = [f"tenant:{self.config.tenant}", f"owned_by:{self.config.owned_by}",
                 f"capability:{intent.capability.value}", f"dataset:{intent.dataset}"]
         try:
-            pathspec = run_flow(FLOW_FILE, params, self.config, tags=tags)
+            pathspec = run_flow(FLOW_FILE, params, self.config, tags=tags, cancel=cancel)
         except ExecutionFailed as err:
             # bad input found inside the step (no entity column, no label...) is still exit 2
             if "UsageError:" in err.message:

@@ -16,7 +16,7 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from loom.application.ports.builders import BuilderManifest, BuildResult, LaunchSpec
 from loom.domain.errors import ExecutionFailed, UsageError
@@ -127,7 +127,8 @@ class NemoBuilder:
                           recipe_file=recipe_file, plan_file=plan_file, cwd=cwd, target=target,
                           env=tuple(sorted(metaflow_env(self.config).items())), notes=tuple(notes))
 
-    def build(self, intent: TrainIntent, plan: CostPlan, launch: LaunchSpec | None = None) -> BuildResult:
+    def build(self, intent: TrainIntent, plan: CostPlan, launch: LaunchSpec | None = None, *,
+              cancel: Any = None) -> BuildResult:
         """Run the prepared launch; the checkpoint comes back as an artifact of the run."""
         if launch is None:
             raise UsageError("a GPU build needs a prepared launch (set LOOM_GPU_TARGET)")
@@ -137,10 +138,14 @@ class NemoBuilder:
             run_id_file = Path(tmp) / "run_id"
             argv = [*launch.command[:launch.command.index("run") + 1], "--run-id-file", str(run_id_file),
                     *launch.command[launch.command.index("run") + 1:]]
-            proc = subprocess.run(argv, cwd=launch.cwd, env=subprocess_env(self.config),
-                                  capture_output=True, text=True)
+            proc = _launch(argv, launch.cwd, subprocess_env(self.config), cancel)
             run_id = run_id_file.read_text().strip() if run_id_file.is_file() else ""
         pathspec = f"TrainBackbone/{run_id}"
+        if proc.returncode is None:  # cancelled: its process group was killed
+            err = ExecutionFailed(f"the GPU launch was cancelled{f' ({pathspec})' if run_id else ''}",
+                                  hint=f"recipe and plan in {launch.plan_file.parent}; --launch starts it again")
+            err.cancelled = True  # type: ignore[attr-defined]
+            raise err
         if proc.returncode != 0 or not run_id:
             from loom.adapters.shared.metaflow_runtime import last_error_line
 
@@ -152,3 +157,25 @@ class NemoBuilder:
                               self.config)
         return BuildResult(pathspec=pathspec, fingerprint=data.get("fingerprint"),
                            metrics=dict(data.get("data_stats") or {}), artifacts=tuple(sorted(data)), card=True)
+
+
+def _launch(argv: list[str], cwd: Path, env: dict[str, str], cancel: Any) -> "subprocess.CompletedProcess[str]":
+    """Run the launch command to its end, or until `cancel` is set (then its process group is
+    killed and the result's returncode is None)."""
+    import os
+    import signal
+
+    proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    while True:
+        try:
+            out, err = proc.communicate(timeout=0.2 if cancel is not None else None)
+            return subprocess.CompletedProcess(argv, proc.returncode, out, err)
+        except subprocess.TimeoutExpired:
+            if cancel is not None and cancel.is_set():
+                try:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+                out, err = proc.communicate()
+                return subprocess.CompletedProcess(argv, None, out, err)  # type: ignore[arg-type]

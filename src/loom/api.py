@@ -336,28 +336,34 @@ class Loom:
     def pipeline(self, *, dataset: str | None = None, source: str | os.PathLike[str] | None = None,
                  goal: str | None = None, metric: str | None = None, target: str | None = None,
                  experiment_id: str | None = None,
-                 on_stage: Callable[[StageResult], None] | None = None) -> PipelineResult:
-        """ingest -> eda -> features -> run -> validate -> report; stops at the first failed stage."""
+                 on_stage: Callable[[StageResult], None] | None = None,
+                 stop: threading.Event | None = None) -> PipelineResult:
+        """ingest -> eda -> features -> run -> validate -> report; stops at the first failed stage.
+
+        Setting `stop` stops the run stage as Ctrl-C does (journal saved, resumable) and skips the
+        stages after the current one: the result is INTERRUPTED.
+        """
         result: PipelineResult = self.container().run_pipeline()(
             dataset=dataset, source=_absolute(source), goal=goal, metric=metric,
-            target=target, experiment_id=experiment_id, on_stage=on_stage)
+            target=target, experiment_id=experiment_id, on_stage=on_stage, stop=stop)
         return result
 
     # ---- model builder -------------------------------------------------------------------------
     def train(self, dataset: str, *, objective: str = "next-event", budget: str = "probe",
               capability: str = "pretrain", backbone: str | None = None, metric: str | None = None,
               entity: str | None = None, time: str | None = None, launch: bool = False,
-              max_usd: float | None = None) -> TrainOutcome:
+              max_usd: float | None = None, stop: threading.Event | None = None) -> TrainOutcome:
         """Build a backbone behind the cost-plan gate; the outcome always carries the plan.
 
         A refusal by the gate (no GPU target, over `max_usd`) is returned as the outcome's
-        status (REFUSED_*), not raised: check `outcome.status.exit_code`.
+        status (REFUSED_*), not raised: check `outcome.status.exit_code`. Setting `stop` kills a
+        build under way (its flow, or a GPU launch): the outcome is INTERRUPTED.
         """
         from loom.domain.training import TrainIntent
 
         intent = TrainIntent.of(dataset, objective, budget, capability, backbone=backbone, metric=metric,
                                 entity=entity, time=time, seed=self._config.seed)
-        outcome: TrainOutcome = self.container().train_model()(intent, launch=launch, max_usd=max_usd)
+        outcome: TrainOutcome = self.container().train_model()(intent, launch=launch, max_usd=max_usd, cancel=stop)
         return outcome
 
     # ---- readiness -----------------------------------------------------------------------------

@@ -184,3 +184,20 @@ def test_every_verb_reaches_its_use_case(tmp_path: Path, workdir: Path) -> None:
     assert piped.failed_stage == "eda" and stages[:2] == ["ingest:OK", "eda:FAILED"]
     outcome = api.with_config(model_builder_provider="nemo").train("IngestDataset/1", budget="small")
     assert outcome.status is Status.REFUSED_NO_GPU_TARGET and outcome.plan.gpus >= 1
+
+
+def test_a_pipeline_stops_when_its_caller_sets_stop(tmp_path: Path) -> None:
+    """loom.api.pipeline's stop handle: the stages after the current one are skipped, INTERRUPTED."""
+    stop = threading.Event()
+    stages: list[str] = []
+
+    def on_stage(stage) -> None:  # noqa: ANN001
+        stages.append(f"{stage.stage}:{stage.status}")
+        if stage.stage == "eda":
+            stop.set()
+
+    api = Loom({"search_provider": "baseline", "mlops_provider": "metaflow", "home": tmp_path})
+    result = api.pipeline(source=CHURN, goal="Predict churn", metric="Maximize ROC-AUC", target="churn",
+                          on_stage=on_stage, stop=stop)
+    assert result.status == "INTERRUPTED", result
+    assert stages == ["ingest:OK", "eda:OK"]  # features, run, validate and report never started

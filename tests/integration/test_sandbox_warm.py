@@ -275,11 +275,12 @@ def test_a_step_in_another_process_forks_through_the_relay(tmp_path: Path) -> No
     (tmp_path / "working").mkdir()
     env = candidate_env(tmp_path, cpus=1, python=sys.executable)
     pool = warm.WarmPool(sys.executable, env, preload=("fractions",), warmup="import time\ntime.sleep(3)")
-    relay = warm_relay.Relay(pool)
+    address = pool.relay_address()
     try:
-        assert os.stat(relay.address).st_uid == os.getuid()
-        assert os.stat(os.path.dirname(relay.address)).st_mode & 0o777 == 0o700  # no other user reaches it
-        remote = warm_relay.RemotePool(relay.address)
+        assert pool.relay_address() == address  # one relay per pool
+        assert os.stat(address).st_uid == os.getuid()
+        assert os.stat(os.path.dirname(address)).st_mode & 0o777 == 0o700  # no other user reaches it
+        remote = warm_relay.RemotePool(address)
         request = _request(sys.executable, "import sys; print('fractions' in sys.modules)", tmp_path)
         out = process.run(NoSandbox(), request, timeout=60, pool=remote)  # still importing: cold, at once
         assert out.returncode == 0 and out.stdout.strip() == "False" and _counted(lambda: pool.declined == 1)
@@ -294,9 +295,8 @@ def test_a_step_in_another_process_forks_through_the_relay(tmp_path: Path) -> No
         out = process.run(NoSandbox(), request, timeout=60, pool=gone)
         assert out.returncode == 0 and out.stdout.strip() == "False"
     finally:
-        relay.close()
-        pool.close()
-    assert not os.path.exists(relay.address)
+        pool.close()  # the relay stops with its pool
+    assert not os.path.exists(address)
 
 
 def _counted(check: Callable[[], bool], timeout: float = 10.0) -> bool:

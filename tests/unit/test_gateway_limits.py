@@ -174,13 +174,18 @@ def test_restart_replays_only_what_the_snapshot_does_not_cover(tmp_path: Path) -
     assert load_ledger(log_path)[0].spent("kid", "total", T0).usd == pytest.approx(5 * cost)
 
 
-def test_a_rotated_log_is_not_replayed_twice(tmp_path: Path) -> None:
+def _snapshotting_log(log_path: Path) -> CallLog:
+    """A call log that charges and snapshots as the server's does, from what the log holds now."""
     from loom.entrypoints.gateway.accounts import SpendKeeper
 
-    log_path = tmp_path / "calls.jsonl"
     ledger, _ = load_ledger(log_path)
     limits = Limits(ledger, FakeClock().clock())
-    log = CallLog(log_path, SpendKeeper(limits, ledger.copy(), snapshot_path(log_path)))
+    return CallLog(log_path, SpendKeeper(limits, ledger.copy(), snapshot_path(log_path)))
+
+
+def test_a_rotated_log_is_not_replayed_twice(tmp_path: Path) -> None:
+    log_path = tmp_path / "calls.jsonl"
+    log = _snapshotting_log(log_path)
     log.put(_logged_call(1))
     log_path.rename(tmp_path / "calls.jsonl.1")  # logrotate
     log.put(_logged_call(2))
@@ -191,12 +196,8 @@ def test_a_rotated_log_is_not_replayed_twice(tmp_path: Path) -> None:
 
 def test_a_crash_around_a_rotation_loses_no_spend(tmp_path: Path) -> None:
     """Calls logged into the old file after the last snapshot, then a rotation, then a crash."""
-    from loom.entrypoints.gateway.accounts import SpendKeeper
-
     log_path = tmp_path / "calls.jsonl"
-    ledger, _ = load_ledger(log_path)
-    limits = Limits(ledger, FakeClock().clock())
-    log = CallLog(log_path, SpendKeeper(limits, ledger.copy(), snapshot_path(log_path)))
+    log = _snapshotting_log(log_path)
     log.put(_logged_call(1))
     stale = snapshot_path(log_path).read_bytes()  # covers call 1 only
     log.put(_logged_call(2))

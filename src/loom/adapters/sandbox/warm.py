@@ -119,6 +119,8 @@ class WarmPool:
         self.declined = 0  # requests it handed back (run cold)
         self.no_namespaces = ""  # why joining a sandbox failed here (then bwrap candidates run cold)
         self._broken = ""  # why the server cannot start at all
+        self._relay: Any = None  # warm_relay.Relay, made on first use
+        self._relay_lock = threading.Lock()
 
     # ---- the zygote ---------------------------------------------------------------------------
     def start(self) -> None:
@@ -204,9 +206,23 @@ class WarmPool:
         return self._ready.is_set()
 
     def close(self) -> None:
-        """Stop the fork server (running candidates are not affected: each has its own supervisor)."""
+        """Stop the fork server and its relay (running candidates are not affected: each has its own supervisor)."""
+        with self._relay_lock:
+            relay, self._relay = self._relay, None
+        if relay is not None:
+            relay.close()
         with self._lock:
             self._close_locked()
+
+    def relay_address(self) -> str:
+        """Where another process of this user (a Metaflow step) asks this server for a fork
+        (sandbox/warm_relay.py); the relay is started on first use and stops with the pool."""
+        from loom.adapters.sandbox.warm_relay import Relay
+
+        with self._relay_lock:
+            if self._relay is None:
+                self._relay = Relay(self)
+            return str(self._relay.address)
 
     def _close_locked(self) -> None:
         if self._ctrl is not None:

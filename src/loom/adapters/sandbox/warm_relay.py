@@ -19,7 +19,6 @@ not let a fork enter the sandbox) runs the candidate cold, as everywhere. A remo
 
 from __future__ import annotations
 
-import atexit
 import json
 import logging
 import os
@@ -170,25 +169,3 @@ def _same_user(conn: socket.socket) -> bool:
     creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
     _pid, uid, _gid = struct.unpack("3i", creds)
     return uid == os.getuid()
-
-
-_RELAYS: dict[int, Relay] = {}
-_LOCK = threading.Lock()
-
-
-def shared(pool: WarmPool) -> Relay:
-    """The process-wide relay of `pool` (started on first use, closed at exit)."""
-    with _LOCK:
-        if id(pool) not in _RELAYS:
-            if not _RELAYS:
-                atexit.register(close_all)
-            _RELAYS[id(pool)] = Relay(pool)
-        return _RELAYS[id(pool)]
-
-
-def close_all() -> None:
-    with _LOCK:
-        relays = list(_RELAYS.values())
-        _RELAYS.clear()
-    for relay in relays:
-        relay.close()

@@ -128,11 +128,7 @@ class MetaflowExecutorMixin:
         step), so it reaches the server through a relay (sandbox/warm_relay.py).
         """
         pool = self.warm_pool(Path(tempfile.gettempdir()))
-        if pool is None:
-            return ""
-        from loom.adapters.sandbox import warm_relay
-
-        return warm_relay.shared(pool).address
+        return pool.relay_address() if pool is not None else ""
 
     def _sandbox_params(self, input_dir: Path) -> dict[str, str]:
         """The sandbox the step must use, and the digests of the secrets its output is redacted by.

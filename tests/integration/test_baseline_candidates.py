@@ -105,3 +105,34 @@ def test_the_ensemble_submission_is_the_combination_its_manifest_states(tmp_path
     assert parse_metric(out) == pytest.approx(manifest["cv"][manifest["method"]]["mean"], abs=1e-6)
     single = manifest["cv"]["mean_top1"]["mean"]
     assert parse_metric(out) < single  # it cross-validates better than its best member alone
+
+
+@pytest.mark.parametrize("metric", ["f1", "mcc"])
+def test_a_rare_positive_class_gets_a_tuned_decision_threshold(tmp_path: Path, metric: str) -> None:
+    """F1 / MCC with a 6% positive class: a fixed 0.5 cut predicts (almost) no positive at all.
+    The candidate cuts where its out-of-fold predictions score best, scores each fold with a cut
+    chosen on the other folds, and its submission is exactly `p(yes) >= threshold`."""
+    from sklearn import metrics
+
+    rng = np.random.default_rng(11)
+    n, m = 3000, 2000
+    x = rng.normal(size=(n + m, 3))
+    logit = -3.6 + 1.2 * x[:, 0] + 0.8 * x[:, 1]
+    y = np.where(rng.random(n + m) < 1 / (1 + np.exp(-logit)), "yes", "no")
+    frame = pd.DataFrame({"id": np.arange(n + m), "a": x[:, 0], "b": x[:, 1], "c": x[:, 2], "y": y})
+    (tmp_path / "input").mkdir()
+    frame.iloc[:n].to_csv(tmp_path / "input" / "train.csv", index=False)
+    frame.iloc[n:].drop(columns="y").to_csv(tmp_path / "input" / "test.csv", index=False)
+    out = _run(tmp_path, {**BASE, "family": "linear", "metric": metric, "maximize": True,
+                          "task_type": "classification", "classes": ["no", "yes"]})
+    threshold = float(out.split(f"Decision threshold ({metric}): ", 1)[1].split()[0])
+    assert 0.02 < threshold < 0.45
+    test = pd.read_csv(tmp_path / "working" / "test_pred.csv")  # p0 = no, p1 = yes
+    sub = pd.read_csv(tmp_path / "working" / "submission.csv")
+    assert (sub["y"] == np.where(test["p1"] >= threshold, "yes", "no")).all()
+    truth = frame["y"].iloc[n:].to_numpy()
+    score = {"f1": lambda p: metrics.f1_score(truth, p, pos_label="yes"),
+             "mcc": lambda p: metrics.matthews_corrcoef(truth, p)}[metric]
+    tuned, fixed = score(sub["y"].to_numpy()), score(np.where(test["p1"] >= 0.5, "yes", "no"))
+    assert tuned > fixed + 0.1, (tuned, fixed)  # on rows the candidate never saw
+    assert parse_metric(out) == pytest.approx(tuned, abs=0.08)  # its CV estimate is not inflated by the cut

@@ -108,6 +108,7 @@ class Data:
         else:
             self.y = self.train[self.target].astype(float)
             self.classes, self.positive, self.binary = [], None, False
+        self.threshold = None  # a thresholded metric's cut, chosen on out-of-fold predictions (scoring.py)
         time_col = C.get("time_column")
         self.time_column = time_col if time_col in self.train.columns else None
 

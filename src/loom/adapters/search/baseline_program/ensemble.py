@@ -7,7 +7,8 @@ its members' files from Loom at ./input/members/<node id>/ and combines them wit
 the mean of the best k members, or a greedy weighted average (Caruana et al., 2004), whichever
 cross-validates best on the out-of-fold rows (weights fit without the fold they are scored on).
 ./working/ensemble.json states exactly what was combined: the test prediction is
-sum(weight_i * test_pred_i) / sum(weight_i), turned into the submission's form.
+sum(weight_i * test_pred_i) / sum(weight_i), turned into the submission's form (for a
+thresholded metric: the positive class where its probability is at least `threshold`).
 """
 
 import json
@@ -16,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from loom.adapters.search.baseline_program.scoring import evaluate, folds, output
+from loom.adapters.search.baseline_program.scoring import best_threshold, evaluate, folds, output, thresholded
 
 MEMBERS = Path("./input/members")
 ROUNDS = 25
@@ -60,8 +61,13 @@ def blend(preds, weights):
     return sum(w * p for w, p in zip(weights, preds) if w) / total
 
 
-def _score(data, matrix, rows):
-    return evaluate(data.y.iloc[rows], raw_of(matrix[rows], data), data)
+def _score(data, matrix, rows, fit=None):
+    """The metric on `rows`; a thresholded metric cuts where it scores best on `fit` (default: rows)."""
+    cut = None
+    if thresholded(data):
+        fit = rows if fit is None else fit
+        cut = best_threshold(data.y.iloc[fit], matrix[fit], data)
+    return evaluate(data.y.iloc[rows], raw_of(matrix[rows], data), data, threshold=cut)
 
 
 def _pick(values, maximize):
@@ -119,12 +125,14 @@ def run_ensemble(C, data):
         scores, nested = [], np.full((n, width), np.nan)
         for tr, va in splits:
             mixed = blend(oofs, fit_weights(method, oofs, data, tr, maximize, int(C["seed"])))
-            scores.append(_score(data, mixed, va))
+            scores.append(_score(data, mixed, va, fit=tr))  # weights and cut fit without the fold
             nested[va] = mixed[va]
         results[method] = (float(np.mean(scores)), scores, nested)
     chosen = methods[_pick([results[m][0] for m in methods], maximize)]
     weights = fit_weights(chosen, oofs, data, common, maximize, int(C["seed"]))
     test_blend = blend(tests, weights)
+    if thresholded(data):
+        data.threshold = best_threshold(data.y.iloc[common], blend(oofs, weights)[common], data)
     total = float(sum(weights))
     manifest = {
         "method": chosen,
@@ -133,7 +141,7 @@ def run_ensemble(C, data):
         "members": [{"node_id": m["node_id"], "family": m.get("family"), "weight": w / total}
                     for m, w in zip(members, weights) if w],
         "combination": "test prediction = sum(weight * member test_pred.csv), then the submission's form",
-        "classes": list(data.classes), "metric": data.metric,
+        "classes": list(data.classes), "metric": data.metric, "threshold": data.threshold,
         "cv": {m: {"mean": results[m][0], "folds": results[m][1]} for m in methods},
     }
     Path("./working/ensemble.json").write_text(json.dumps(manifest, indent=1))

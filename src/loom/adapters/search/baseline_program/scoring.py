@@ -3,6 +3,9 @@
 `output(raw, data)` is what the submission holds for the metric: values, the positive-class
 probability, one probability column per class, or labels. `evaluate(y, raw, data)` scores raw
 predictions with the run's metric exactly (an unknown metric is an error, never a stand-in).
+A binary label metric that depends on where probabilities are cut (F1, MCC, balanced accuracy)
+gets its decision threshold from out-of-fold predictions (`best_threshold`), not a fixed 0.5:
+with a rare positive class, 0.5 may never predict it at all.
 Folds: stratified for classification, time-ordered when the rows are, repeated on small data.
 """
 
@@ -11,16 +14,70 @@ import pandas as pd
 from sklearn import metrics
 
 PROBA = ("roc_auc", "pr_auc", "log_loss")
+#: Binary label metrics whose best cut of the positive-class probability is rarely 0.5.
+THRESHOLDED = ("f1", "mcc", "balanced_accuracy", "f1_macro", "f1_weighted")
 
 
-def output(raw, data):
-    """The submission's prediction: an array (one value per row) or a frame (one column per class)."""
+def thresholded(data):
+    """True when this run's labels come from a tuned cut of the positive-class probability."""
+    return data.classify and data.binary and data.metric in THRESHOLDED
+
+
+def best_threshold(y, raw, data):
+    """The cut of the positive-class probability that scores best on (y, raw): out-of-fold rows.
+
+    Candidates: 0.5 and the 1st..99th percentiles of the probabilities, all scored at once from the
+    confusion counts at each cut; ties go to the cut nearest 0.5.
+    """
+    p = np.asarray(raw, dtype=float)[:, data.classes.index(data.positive)]
+    truth = (pd.Series(np.asarray(y), dtype=object) == data.positive).to_numpy()
+    if len(p) == 0 or truth.all() or not truth.any():
+        return 0.5
+    cuts = np.unique(np.concatenate([[0.5], np.quantile(p, np.linspace(0.01, 0.99, 99))]))
+    order = np.sort(p)
+    above = len(p) - np.searchsorted(order, cuts, side="left")  # rows predicted positive at each cut
+    hits = np.concatenate([[0], np.cumsum(truth[np.argsort(-p, kind="stable")])])
+    tp = hits[above]  # the rows with p >= cut are the first `above` in descending order, ties included
+    pos, neg = float(truth.sum()), float((~truth).sum())
+    fp, fn = above - tp, pos - tp
+    tn = neg - fp
+    scores = _confusion_metric(data.metric, tp, fp, fn, tn, pos, neg)
+    nearest = np.argsort(np.abs(cuts - 0.5), kind="stable")
+    return float(cuts[nearest[np.argmax(scores[nearest])]])
+
+
+def _confusion_metric(m, tp, fp, fn, tn, pos, neg):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        f1_pos = np.nan_to_num(2 * tp / (2 * tp + fp + fn))
+        f1_neg = np.nan_to_num(2 * tn / (2 * tn + fn + fp))
+        if m == "f1":
+            return f1_pos
+        if m == "f1_macro":
+            return (f1_pos + f1_neg) / 2
+        if m == "f1_weighted":
+            return (pos * f1_pos + neg * f1_neg) / (pos + neg)
+        if m == "balanced_accuracy":
+            return (tp / pos + tn / neg) / 2
+        return np.nan_to_num((tp * tn - fp * fn) / np.sqrt((tp + fp) * (tp + fn) * (tn + fp) * (tn + fn)))  # mcc
+
+
+def output(raw, data, threshold=None):
+    """The submission's prediction: an array (one value per row) or a frame (one column per class).
+
+    Labels of a thresholded metric cut the positive-class probability at `threshold` (default: the
+    one the candidate chose, `data.threshold`; none chosen yet: the most probable class)."""
+    if threshold is None:
+        threshold = getattr(data, "threshold", None)
     if not data.classify:
         return np.maximum(raw, 0.0) if data.metric == "rmsle" and data.y.min() >= 0 else raw
     if data.metric in PROBA and data.binary:
         return raw[:, data.classes.index(data.positive)]
     if data.metric in PROBA and data.C.get("class_columns"):
         return pd.DataFrame(raw, columns=data.classes)
+    if threshold is not None and thresholded(data):
+        negative = next(c for c in data.classes if c != data.positive)
+        p = np.asarray(raw, dtype=float)[:, data.classes.index(data.positive)]
+        return np.where(p >= threshold, data.positive, negative).astype(object)
     return np.asarray(data.classes, dtype=object)[np.argmax(raw, axis=1)]
 
 
@@ -29,8 +86,9 @@ def _ovr(fn, y, P, classes):
     return float(np.mean(scores))
 
 
-def evaluate(y, raw, data):
-    """The run's metric of raw predictions `raw` against the true values `y` (a Series)."""
+def evaluate(y, raw, data, threshold=None):
+    """The run's metric of raw predictions `raw` against the true values `y` (a Series);
+    `threshold`: the cut of a thresholded metric (default: data.threshold, see `output`)."""
     m, y = data.metric, pd.Series(np.asarray(y), dtype=object if data.classify else float)
     if data.classify and m in PROBA:
         P = np.asarray(raw, dtype=float)
@@ -47,7 +105,8 @@ def evaluate(y, raw, data):
         fn = metrics.roc_auc_score if m == "roc_auc" else metrics.average_precision_score
         return _ovr(fn, y, P, data.classes)
     if data.classify:
-        pred = pd.Series(output(raw, data) if m not in PROBA else np.asarray(data.classes, dtype=object)[np.argmax(raw, 1)])
+        pred = pd.Series(output(raw, data, threshold) if m not in PROBA
+                         else np.asarray(data.classes, dtype=object)[np.argmax(raw, 1)])
         labels = {"accuracy": metrics.accuracy_score, "balanced_accuracy": metrics.balanced_accuracy_score,
                   "mcc": metrics.matthews_corrcoef}
         if m in labels:

@@ -136,3 +136,29 @@ def test_a_rare_positive_class_gets_a_tuned_decision_threshold(tmp_path: Path, m
     tuned, fixed = score(sub["y"].to_numpy()), score(np.where(test["p1"] >= 0.5, "yes", "no"))
     assert tuned > fixed + 0.1, (tuned, fixed)  # on rows the candidate never saw
     assert parse_metric(out) == pytest.approx(tuned, abs=0.08)  # its CV estimate is not inflated by the cut
+
+
+@pytest.mark.parametrize("task", ["regression", "classification"])
+def test_rows_without_a_label_are_left_out_of_the_fit(tmp_path: Path, task: str) -> None:
+    """Loom keeps unlabelled rows in the candidates' train.csv; a model cannot fit them (NaN y)."""
+    rng = np.random.default_rng(2)
+    n = 400
+    x = rng.normal(size=n)
+    y = 2 * x + rng.normal(scale=0.1, size=n) if task == "regression" else np.where(x > 0, "up", "down")
+    frame = pd.DataFrame({"id": np.arange(n), "x": x, "y": y}).astype({"y": object})
+    frame.loc[[3, 50, 51, 200], "y"] = [None, "", "  ", None]  # empty, blank and missing labels
+    (tmp_path / "input").mkdir()
+    frame.to_csv(tmp_path / "input" / "train.csv", index=False)
+    pd.DataFrame({"id": [900, 901], "x": [1.0, -1.0]}).to_csv(tmp_path / "input" / "test.csv", index=False)
+    candidate = {**BASE, "family": "linear", "metric": "rmse" if task == "regression" else "accuracy",
+                 "maximize": task != "regression", "task_type": task,
+                 "classes": [] if task == "regression" else ["down", "up"]}
+    out = _run(tmp_path, candidate)
+    profile = json.loads(out.split("Data profile: ", 1)[1].splitlines()[0])
+    assert profile["rows"] == n - 4 and profile["unlabelled"] == 4
+    assert sorted(pd.read_csv(tmp_path / "working" / "oof.csv")["row"]) == list(range(n - 4))
+    sub = pd.read_csv(tmp_path / "working" / "submission.csv")
+    if task == "regression":
+        assert sub["y"].iloc[0] == pytest.approx(2.0, abs=0.3) and sub["y"].iloc[1] == pytest.approx(-2.0, abs=0.3)
+    else:
+        assert list(sub["y"]) == ["up", "down"]

@@ -91,7 +91,13 @@ class Data:
         self.target, self.id_column = C["target"], C["id_column"]
         self.metric = C["metric"]
         self.classify = C["task_type"] == "classification"
-        self.train = pd.read_csv("./input/train.csv")
+        train = pd.read_csv("./input/train.csv")
+        label = train[self.target]
+        labelled = label.notna() & (label.astype(str).str.strip() != "")
+        # rows without a label (Loom keeps them in train.csv) say nothing to a supervised model;
+        # `row` in oof.csv counts the labelled rows only
+        self.train = train[labelled].reset_index(drop=True)
+        self.unlabelled = int((~labelled).sum())
         self.test = pd.read_csv("./input/test.csv")
         features = [c for c in self.train.columns if c not in (self.target, self.id_column)]
         self.X = self.train[features]
@@ -130,6 +136,8 @@ class Data:
             counts[kind] = counts.get(kind, 0) + 1
         out = {"rows": int(len(self.train)), "test_rows": int(len(self.test)), "features": len(self.used),
                "kinds": counts, "time_ordered": self.time_column is not None}
+        if self.unlabelled:
+            out["unlabelled"] = self.unlabelled  # rows of train.csv without a label, left out
         if self.classify:
             sizes = self.y.value_counts()
             out.update(classes=len(self.classes), smallest_class=int(sizes.min()))

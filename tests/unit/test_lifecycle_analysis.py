@@ -40,6 +40,17 @@ def test_planted_leaks_are_flagged_and_honest_columns_are_not() -> None:
     assert not {c for c, _ in flags} & {"x1", "x2", "y"}
 
 
+def test_one_date_per_row_is_a_feature_not_a_row_key() -> None:
+    """Daily rows in a US date format: unique per row, like a key, but a date (not flagged id_like)."""
+    rng = np.random.default_rng(4)
+    n = 300
+    df = pd.DataFrame({"when": pd.date_range("2019-01-01", periods=n).strftime("%m/%d/%Y"),
+                       "ref": [f"A-{i:05d}" for i in range(n)], "x": rng.normal(size=n),
+                       "y": rng.integers(0, 2, n)})
+    flags = {(f.column, f.kind) for f in leakage.detect(df, "y", "classification")}
+    assert ("ref", "id_like") in flags and not any(c == "when" for c, _ in flags)
+
+
 def test_regression_target_derived_column() -> None:
     rng = np.random.default_rng(1)
     df = pd.DataFrame({"a": rng.normal(size=300)})

@@ -271,3 +271,14 @@ def test_ctrl_c_during_the_refit_delivers_the_best_as_chosen(tmp_path: Path) -> 
     out = refit.refit_best(session, Node(id="n", step=0, kind="draft", code="pass"), tmp_path / "w")
     assert not out.used and out.why == "the refit was interrupted" and session.cancel.is_set()
     assert out.rows == 200 and not (tmp_path / "w" / "input").exists()  # its input (sealed labels) is gone
+
+
+@pytest.mark.parametrize("key", ["Listing ID", "loan_id", "PassengerId"])
+def test_an_id_named_key_first_in_train_is_the_id_whatever_test_csv_puts_first(tmp_path: Path, key: str) -> None:
+    """The user's own key names their submission rows; a synthetic id would leave them unjoinable."""
+    train = _toy(60).rename(columns={"id": key})
+    test = _toy(10, seed=1).drop(columns="y").rename(columns={"id": key}).assign(**{key: range(900, 910)})
+    prep = _prepare(tmp_path, _write(tmp_path / "d", train, test[list(reversed(test.columns))]), "Maximize accuracy")
+    assert prep.task.id_column == key
+    assert key not in prep.task.columns
+    assert task_prep._infer_id(["x", "product_id", "y"], ["x", "product_id"], None, "y") is None  # not first: a feature

@@ -116,11 +116,29 @@ def _id_like(s: "pd.Series", name: str) -> bool:
     if pd.api.types.is_float_dtype(s) and not named:
         return False
     if ratio >= 0.999 and (named or not pd.api.types.is_numeric_dtype(s)):
-        return True
+        return named or not _reads_as_dates(s)  # one date per row (daily data) is a feature, not a key
     if ratio >= 0.999 and pd.api.types.is_integer_dtype(s):
         ordered = s.sort_values().diff().dropna()
         return bool(len(ordered) and (ordered == ordered.iloc[0]).mean() > 0.95)  # a counter
     return named and ratio > 0.9
+
+
+def _reads_as_dates(s: "pd.Series") -> bool:
+    """Text that parses as dates in any common format (12/31/2020, 31.12.2020 14:00, ...)."""
+    import warnings
+
+    import pandas as pd
+
+    head = s.dropna().astype(str).head(200)
+    if not len(head) or not head.str.contains(r"\d").all():
+        return False
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            parsed = pd.to_datetime(head, errors="coerce", format="mixed")
+        except (TypeError, ValueError, OverflowError):
+            return False
+    return bool(parsed.notna().mean() >= 0.95)
 
 
 def _corr(s: "pd.Series", y: "pd.Series") -> float | None:

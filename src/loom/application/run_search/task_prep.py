@@ -174,9 +174,11 @@ def _infer_id(train: list[str], test: list[str] | None, sample: list[str] | None
     for col in names:
         if col.lower() in _ID_NAMES and col != target:
             return col
-    first = names[0] if names else ""
-    if first and first != target and (first.lower().endswith("_id") or first.endswith(("Id", "ID"))):
-        return first  # the usual layout: a key named like an id (loan_id, PassengerId) comes first
+    for first in dict.fromkeys(n[0] for n in (names, train) if n):  # test.csv's first column, then train.csv's
+        low = first.lower()
+        named = low.endswith(("_id", " id", "-id")) or first.endswith(("Id", "ID"))
+        if first != target and named and (not test or first in test):
+            return first  # the usual layout: a key named like an id (loan_id, PassengerId, Listing ID) comes first
     return None
 
 

@@ -84,7 +84,10 @@ def check_data(path: Path | None) -> Path:
     if not any(path.iterdir()):
         raise UsageError(f"data dir {path} is empty; it should hold {LAYOUT}")
     if not (path / "train.csv").is_file():
-        raise UsageError(f"no train.csv in {path}; a data dir holds {LAYOUT}")
+        parquet = (path / "train.parquet").is_file() or (path / "train.pq").is_file()
+        raise UsageError(f"no train.csv in {path}; a data dir holds {LAYOUT}",
+                         hint=(f"Parquet: `loom ingest --source {path}`, then `loom run --dataset IngestDataset/N`"
+                               if parquet else None))
     return path.resolve()
 
 

@@ -169,7 +169,9 @@ def test_an_ensemble_best_is_refit_whole_members_first(tmp_path: Path) -> None:
     refit = result.refit
     assert refit is not None and refit["used"] and refit["rows"] == len(_rows(HOUSES / "train.csv"))
     refit_members = {p.name[:-len("-refit")] for p in (run_dir / "nodes").glob("*-refit")} - {best.id}
-    assert refit["members"] == len(refit_members) >= 2 and refit_members <= {n.id for n in result.nodes}
+    assert refit["members"] == len(refit_members) >= 1 and refit_members <= {n.id for n in result.nodes}
+    searched = json.loads((run_dir / "nodes" / best.id / "working" / "ensemble.json").read_text())
+    assert refit_members == {m["node_id"] for m in searched["members"]}  # only what it weighted is refit
     refit_out = {r["id"]: r["price"] for r in _rows(run_dir / "nodes" / f"{best.id}-refit" / "submission.csv")}
     delivered = _rows(run_dir / "submission.csv")
     assert [r["id"] for r in delivered] == [r["id"] for r in _rows(HOUSES / "test.csv")]

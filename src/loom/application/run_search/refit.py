@@ -11,6 +11,8 @@ average a little pessimistic for the refit), and the summary says which submissi
 An ensemble (a best that was handed other candidates' files) is refit whole: each member is refit
 on the same rows first, then the ensemble runs on their refit outputs (out-of-fold predictions over
 every labelled row, test predictions for the user's rows), staged exactly as during the search.
+When the ensemble states what it combined (`./working/ensemble.json`, members with a weight), only
+those members are refit, and it re-weighs among them.
 
 The best's own predictions are kept instead (with the reason recorded) when nothing was sealed,
 the run did not end OK, what is left of `--time-budget` is shorter than the refits should take,
@@ -20,6 +22,7 @@ train.csv has columns test.csv lacks, or a refit fails or does not predict every
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 from dataclasses import dataclass
@@ -103,6 +106,9 @@ def refit_best(session: "RunSession", best: "Node", work: Path, why_not: str | N
     attach = session.attachments.get(best.id) or {}
     if why_not is None and best.combined and not attach:
         why_not = "the best combines other candidates' predictions from before a --resume: its members are unknown"
+    used = weighted_members(session.node_outputs(best.id))
+    if attach and used is not None:  # refit only what the combination weighted; it re-weighs among them
+        attach = {name: src for name, src in attach.items() if src[0] in used}
     by_id = {n.id: n for n in session.nodes()} if attach else {}
     members = [by_id.get(nid) for nid in dict.fromkeys(nid for nid, _ in attach.values())]
     if why_not is None and any(m is None for m in members):
@@ -149,6 +155,17 @@ def refit_best(session: "RunSession", best: "Node", work: Path, why_not: str | N
             shutil.rmtree(work / folder, ignore_errors=True)
     log.info("refit", extra=out.to_dict())
     return out
+
+
+def weighted_members(outputs: Path | None) -> set[str] | None:
+    """The node ids a combining candidate says it used (`./working/ensemble.json`: members with a
+    weight above 0); None when it says nothing readable (then every attached member is refit)."""
+    try:
+        manifest = json.loads((outputs / "ensemble.json").read_text(encoding="utf-8")) if outputs else None
+        found = {str(m["node_id"]) for m in manifest["members"] if float(m.get("weight", 1.0)) > 0}
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):  # not the shape it states
+        return None
+    return found or None
 
 
 def _failure(result: "ExecResult") -> str:

@@ -240,7 +240,8 @@ def test_a_refit_is_skipped_with_its_reason_when_it_cannot_stand_for_the_best(tm
 
     ran: list[str] = []
     session = SimpleNamespace(task=None, sealed_dir=tmp_path, attachments={}, time_left=lambda: None,
-                              execute_on=lambda *a, **k: ran.append("ran"), nodes=lambda: [])
+                              execute_on=lambda *a, **k: ran.append("ran"), nodes=lambda: [],
+                              node_outputs=lambda _node_id: None)
     # an ensemble recorded before a --resume: what it was handed is unknown, so it cannot be rebuilt
     old = refit.refit_best(session, Node(id="ens", step=0, kind="draft", code="", combined=True), tmp_path / "w")
     assert not old.used and "before a --resume" in (old.why or "")

@@ -106,8 +106,8 @@ def refit_best(session: "RunSession", best: "Node", work: Path, why_not: str | N
     attach = session.attachments.get(best.id) or {}
     if why_not is None and best.combined and not attach:
         why_not = "the best combines other candidates' predictions from before a --resume: its members are unknown"
-    used = weighted_members(session.node_outputs(best.id))
-    if attach and used is not None:  # refit only what the combination weighted; it re-weighs among them
+    used = weighted_members(session.node_outputs(best.id)) if attach else None
+    if used is not None:  # refit only what the combination weighted; it re-weighs among them
         attach = {name: src for name, src in attach.items() if src[0] in used}
     by_id = {n.id: n for n in session.nodes()} if attach else {}
     members = [by_id.get(nid) for nid in dict.fromkeys(nid for nid, _ in attach.values())]

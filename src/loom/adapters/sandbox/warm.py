@@ -72,7 +72,7 @@ class WarmProcess:
         ready, _, _ = select.select([self._status], [], [], timeout)
         if not ready:
             raise subprocess.TimeoutExpired(["warm candidate"], timeout or 0)
-        message = _read(self._status)
+        message = read_message(self._status)
         status = message.get("status") if message else None
         self.returncode = os.waitstatus_to_exitcode(status) if isinstance(status, int) else -signal.SIGKILL
         return self.returncode
@@ -177,7 +177,7 @@ class WarmPool:
     def _await_ready(self, ctrl: socket.socket, proc: subprocess.Popen[bytes], settled: threading.Event) -> None:
         try:
             ready, _, _ = select.select([ctrl], [], [], self.ready_timeout)
-            message = _read(ctrl) if ready else None
+            message = read_message(ctrl) if ready else None
         except (OSError, ValueError):
             message = None
         with self._lock:
@@ -346,10 +346,10 @@ def fork(sandbox: Sandbox, request: SandboxRequest, stdin: bool, send: Callable[
         if len(payload) > zygote.MAX_MESSAGE:
             raise WarmUnavailable("the command is too large for the fork server")
         send(payload, theirs)
-        _close(theirs)
+        close_fds(theirs)
         theirs = []
         ready, _, _ = select.select([status], [], [], ANSWER_TIMEOUT)
-        first = _read(status) if ready else None
+        first = read_message(status) if ready else None
         if not first or not isinstance(first.get("pid"), int):
             status.close()
             error = (first or {}).get("error")
@@ -357,17 +357,17 @@ def fork(sandbox: Sandbox, request: SandboxRequest, stdin: bool, send: Callable[
                 refuse_namespaces(f"a fork cannot enter a bwrap sandbox here ({error})")
             raise WarmUnavailable(error or "the fork server did not answer")
     except Unreachable as exc:
-        _close(theirs + ours)
+        close_fds(theirs + ours)
         raise WarmUnavailable(str(exc)) from exc
     except BaseException:
-        _close(theirs + ours)
+        close_fds(theirs + ours)
         stop_holder(sandbox_proc)
         raise
     return WarmProcess(first["pid"], status, os.fdopen(stdin_w, "wb") if stdin_w >= 0 else None,
                        os.fdopen(out_r, "rb"), os.fdopen(err_r, "rb"), sandbox_proc)
 
 
-def _close(fds: list[int]) -> None:
+def close_fds(fds: list[int]) -> None:
     for fd in fds:
         try:
             os.close(fd)
@@ -375,7 +375,7 @@ def _close(fds: list[int]) -> None:
             pass
 
 
-def _read(sock: socket.socket) -> dict[str, Any] | None:
+def read_message(sock: socket.socket) -> dict[str, Any] | None:
     try:
         data = sock.recv(zygote.MAX_MESSAGE)
         return json.loads(data) if data else None

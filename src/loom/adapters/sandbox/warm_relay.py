@@ -20,7 +20,6 @@ not let a fork enter the sandbox) runs the candidate cold, as everywhere. A remo
 from __future__ import annotations
 
 import json
-import logging
 import os
 import shutil
 import socket
@@ -30,10 +29,17 @@ import threading
 from pathlib import Path
 
 from loom.adapters.sandbox import zygote
-from loom.adapters.sandbox.warm import ANSWER_TIMEOUT, WarmPool, WarmProcess, WarmUnavailable, _close, _read, fork, refusal
+from loom.adapters.sandbox.warm import (
+    ANSWER_TIMEOUT,
+    WarmPool,
+    WarmProcess,
+    WarmUnavailable,
+    close_fds,
+    fork,
+    read_message,
+    refusal,
+)
 from loom.application.ports.sandbox import Sandbox, SandboxRequest
-
-log = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT = 5.0
 
@@ -48,7 +54,6 @@ class Relay:
         self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self._sock.bind(self.address)
         self._sock.listen(32)
-        self.forwarded = 0
         pool.start()
         threading.Thread(target=self._serve, daemon=True, name="loom-warm-relay").start()
 
@@ -99,12 +104,12 @@ class Relay:
             except (ValueError, WarmUnavailable) as exc:
                 answer = {"error": str(exc)}
             finally:
-                _close(fds)
+                close_fds(fds)
             try:
                 conn.send(json.dumps(answer).encode())
             except OSError:
                 return
-            outcome = _read(conn) or {}
+            outcome = read_message(conn) or {}
             if isinstance(outcome.get("forked"), int):
                 pool.forked += 1
                 return
@@ -125,7 +130,7 @@ class RemotePool:
         try:
             conn.connect(self.address)
             conn.settimeout(ANSWER_TIMEOUT)
-            hello = _read(conn)
+            hello = read_message(conn)
         except OSError as exc:
             conn.close()
             raise WarmUnavailable(f"no warm relay at {self.address} ({exc})") from exc
@@ -136,7 +141,7 @@ class RemotePool:
                 socket.send_fds(conn, [payload], fds)
             except OSError as exc:
                 raise WarmUnavailable(f"the warm relay is gone ({exc})") from exc
-            answer = _read(conn)
+            answer = read_message(conn)
             if not answer or not answer.get("sent"):
                 raise WarmUnavailable(str((answer or {}).get("error") or "the warm relay did not forward"))
 

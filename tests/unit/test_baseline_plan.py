@@ -22,6 +22,11 @@ def test_drafts_come_simplest_first_and_svm_only_on_small_data() -> None:
     assert [s.family for s in small.queue()] == ["dummy", "linear", "lightgbm", "extra_trees", "svm", "random_forest"]
     big = Plan(task_type="classification", rows=50_000, maximize=True, lightgbm=False)
     assert [s.family for s in big.queue()] == ["dummy", "linear", "hist_gb", "extra_trees", "random_forest"]
+    # above 100k rows a random forest takes minutes per fit and LightGBM covers it
+    huge = Plan(task_type="classification", rows=160_000, maximize=True)
+    assert [s.family for s in huge.queue()] == ["dummy", "linear", "lightgbm", "extra_trees"]
+    assert "random_forest" in [s.family for s in Plan(task_type="regression", rows=160_000, maximize=False,
+                                                           lightgbm=False).queue()]
 
 
 def test_no_gain_beyond_the_noise_stops_early_then_the_ensemble_closes() -> None:

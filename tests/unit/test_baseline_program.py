@@ -120,3 +120,17 @@ def test_the_script_is_the_program_in_one_namespace() -> None:
     names = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
     assert {"main", "run_model", "run_ensemble", "evaluate", "folds", "column_kinds"} <= names
     assert script.rstrip().endswith("main(CANDIDATE)")
+
+
+def test_forest_trees_draw_a_bounded_sample_on_big_data() -> None:
+    """Above FOREST_ROWS each tree of a forest draws FOREST_ROWS rows (fully grown trees cost n log n)."""
+    from loom.adapters.search.baseline_program import models
+
+    rng = np.random.default_rng(0)
+    data = SimpleNamespace(classify=True)
+    for rows, expected in ((models.FOREST_ROWS + 10, models.FOREST_ROWS), (500, None)):
+        for extra in (False, True):
+            m = models.Model.__new__(models.Model)
+            m.data, m.params, m.cpus, m.seed = data, {"n_estimators": 2}, 1, 0
+            m._forest(rng.normal(size=(rows, 2)), rng.integers(0, 2, rows), extra=extra)
+            assert m.model.max_samples == expected and (expected is None or m.model.bootstrap)

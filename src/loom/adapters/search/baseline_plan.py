@@ -2,7 +2,7 @@
 
 - Drafts, simplest first: a dummy floor (it also reports the data profile), a scaled linear model
   with a small regularisation path, LightGBM with early stopping, extra trees, an RBF SVM on
-  small data, a random forest. Then tunings of the families that cross-validate best (for a
+  small data, a random forest (not above FOREST_MAX_ROWS when LightGBM runs). Then tunings of the families that cross-validate best (for a
   skewed positive regression target, first the same family on log1p(target)).
 - Selection is not luck: every candidate reports a K-fold CV mean and its spread. A result
   "gains" when it beats the best mean by more than the best's standard error (std / sqrt(folds));
@@ -27,6 +27,7 @@ CORE = 4  # the first drafts (floor, linear, boosting, trees) always run before 
 PATIENCE = 2
 MAX_MEMBERS = 5
 SVM_MAX_ROWS = 3000
+FOREST_MAX_ROWS = 100_000  # above: no random forest when LightGBM runs (minutes per fit, rarely the best)
 TUNING: dict[str, tuple[dict[str, Any], ...]] = {
     "linear": (),
     "svm": ({"C": 3.0}, {"C": 10.0}, {"C": 0.3}),
@@ -83,7 +84,8 @@ class Plan:
         self.stale = 0  # results in a row without a gain, counted once the core drafts are in
         self.stopped_early = ""
         self.drafts = [f for f in ("dummy", "linear", "lightgbm" if lightgbm else "hist_gb", "extra_trees", "svm",
-                                   "random_forest") if f != "svm" or rows <= SVM_MAX_ROWS]
+                                   "random_forest") if (f != "svm" or rows <= SVM_MAX_ROWS)
+                       and (f != "random_forest" or rows <= FOREST_MAX_ROWS or not lightgbm)]
 
     # ---- results -----------------------------------------------------------------------
     def record(self, result: Result) -> None:

@@ -15,6 +15,7 @@ from loom.adapters.search.baseline_program.features import categorical_positions
 C_PATH = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0)
 ALPHA_PATH = tuple(float(a) for a in np.logspace(-3, 3, 13))
 SMALL_DATA = 200_000  # rows x columns under which one thread is fastest
+FOREST_ROWS = 50_000  # rows each tree of a forest draws (bootstrap) on bigger data
 STYLE = {"dummy": "tree", "linear": "linear", "svm": "linear", "random_forest": "tree", "extra_trees": "tree",
          "hist_gb": "tree", "lightgbm": "tree"}
 
@@ -130,6 +131,8 @@ class Model:
         params = {"n_estimators": 300, **self.params}
         if not self.data.classify and "max_features" not in params:
             params["max_features"] = 0.5
+        if Z.shape[0] > FOREST_ROWS and "max_samples" not in params:  # fully grown trees cost n log n each
+            params.update(bootstrap=True, max_samples=FOREST_ROWS)
         self.model = getattr(ensemble, name)(random_state=self.seed, n_jobs=self.cpus, **params).fit(Z, y)
 
     def _fit_random_forest(self, Z, y, cats):

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from loom.application.run_search import grading, task_prep
+from loom.application.run_search import columns, grading, task_prep
 from loom.domain.errors import LeaksFound, UsageError
 from loom.domain.metrics import parse_metric
 
@@ -282,4 +282,4 @@ def test_an_id_named_key_first_in_train_is_the_id_whatever_test_csv_puts_first(t
     prep = _prepare(tmp_path, _write(tmp_path / "d", train, test[list(reversed(test.columns))]), "Maximize accuracy")
     assert prep.task.id_column == key
     assert key not in prep.task.columns
-    assert task_prep._infer_id(["x", "product_id", "y"], ["x", "product_id"], None, "y") is None  # not first: a feature
+    assert columns.infer_id(["x", "product_id", "y"], ["x", "product_id"], None, "y") is None  # not first: a feature

@@ -129,7 +129,7 @@ def new_token() -> str:
 def _start(sandbox: Sandbox, request: SandboxRequest, stdin: bool, pool: "WarmPool | RemotePool | None") -> Any:
     """A warm fork when the pool can take the request, else a fresh process (same interface)."""
     if pool is not None:
-        from loom.adapters.sandbox.warm import WarmUnavailable
+        from loom.adapters.sandbox.forking import WarmUnavailable
 
         try:
             return pool.spawn(sandbox, request, stdin=stdin)

@@ -7,7 +7,7 @@ control socket. The relay lends it that socket:
 - Loom listens on a Unix socket in a private folder (mode 0700; a peer of another user is turned
   away) and tells a caller whether the server is ready, for which interpreter, and how big it is.
 - The step builds the candidate's sandbox and request exactly as a local candidate does
-  (warm.fork: under bwrap it starts the candidate's own sandbox with a holder) and sends the
+  (forking.fork: under bwrap it starts the candidate's own sandbox with a holder) and sends the
   request with its descriptors (stdio, a status socket, the sandbox's namespaces).
 - The relay forwards them unchanged to the fork server, which answers the step directly on the
   status socket; the step then waits for, reads and kills its candidate as it would a cold one.
@@ -27,11 +27,11 @@ import struct
 import tempfile
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from loom.adapters.sandbox import zygote
-from loom.adapters.sandbox.warm import (
+from loom.adapters.sandbox.forking import (
     ANSWER_TIMEOUT,
-    WarmPool,
     WarmProcess,
     WarmUnavailable,
     close_fds,
@@ -41,13 +41,16 @@ from loom.adapters.sandbox.warm import (
 )
 from loom.application.ports.sandbox import Sandbox, SandboxRequest
 
+if TYPE_CHECKING:
+    from loom.adapters.sandbox.warm import WarmPool
+
 CONNECT_TIMEOUT = 5.0
 
 
 class Relay:
     """Serves one WarmPool to other processes of this user on a Unix socket (`address`)."""
 
-    def __init__(self, pool: WarmPool) -> None:
+    def __init__(self, pool: "WarmPool") -> None:
         self.pool = pool
         self._dir = Path(tempfile.mkdtemp(prefix="loom-relay-"))  # 0700: only this user reaches the socket
         self.address = str(self._dir / "pool")

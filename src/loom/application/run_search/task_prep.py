@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from loom.application.evaluation import splits
-from loom.application.run_search import sealing, tables
+from loom.application.run_search import columns, sealing, tables
 from loom.domain.errors import ExecutionFailed, LeaksFound, UsageError
 from loom.domain.lifecycle import LeakageFlag
 from loom.domain.metrics import MetricSpec, order_classes
@@ -35,7 +35,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 LAYOUT = "train.csv, test.csv [, sample_submission.csv]"
-_ID_NAMES = ("id", "row_id", "customer_id", "customerid", "index")
 _FILE_SUFFIXES = (".csv",)
 LEAK_MODES = ("warn", "drop", "fail")
 
@@ -129,10 +128,10 @@ def split_file(path: Path, dest: Path, *, target: str | None, time_column: str |
     if len(names) < 2:
         raise UsageError(f"{path.name} needs at least one feature column and a target column")
     table = _read(path, "--data file")
-    column = _time_column(names, target, None, time_column, table.slice(0, sealing.HEAD_ROWS))
+    column = columns.time_column(names, target, None, time_column, table.slice(0, sealing.HEAD_ROWS))
     if table.num_rows < 5:
         raise UsageError(f"{path.name} has {table.num_rows} rows: too few to split into train and test")
-    times = _times(table.column(column), column, explicit=time_column is not None) if column else None
+    times = columns.times(table.column(column), column, explicit=time_column is not None) if column else None
     import numpy as np
     import pyarrow as pa
 
@@ -146,112 +145,6 @@ def split_file(path: Path, dest: Path, *, target: str | None, time_column: str |
 
 
 # ---- inference ------------------------------------------------------------------------------------
-def _infer_target(train: list[str], test: list[str] | None, sample: list[str] | None, explicit: str | None) -> str:
-    if explicit is not None:
-        if explicit not in train:
-            raise UsageError(f"--target '{explicit}' is not a column of train.csv; columns: {', '.join(train[:12])}")
-        return explicit
-    if sample is not None:
-        for col in sample[1:]:
-            if col in train:
-                return col
-    if test is not None:
-        extra = [c for c in train if c not in test]
-        if len(extra) == 1:
-            return extra[0]
-        if len(extra) > 1:
-            raise UsageError(
-                f"cannot tell the target: train.csv has {len(extra)} columns test.csv lacks "
-                f"({', '.join(extra[:5])}); pass --target COL or add sample_submission.csv with the id and target columns"
-            )
-    if len(train) < 2:
-        raise UsageError("train.csv needs at least one feature column and a target column")
-    return train[-1]
-
-
-def _infer_id(train: list[str], test: list[str] | None, sample: list[str] | None, target: str) -> str | None:
-    if sample is not None and sample and sample[0] != target:
-        if sample[0] in train or (test and sample[0] in test):
-            return sample[0]
-    names = test if test else train
-    for col in names:
-        if col.lower() in _ID_NAMES and col != target:
-            return col
-    for first in dict.fromkeys(n[0] for n in (names, train) if n):  # test.csv's first column, then train.csv's
-        low = first.lower()
-        named = low.endswith(("_id", " id", "-id")) or first.endswith(("Id", "ID"))
-        if first != target and named and (not test or first in test):
-            return first  # the usual layout: a key named like an id (loan_id, PassengerId, Listing ID) comes first
-    return None
-
-
-def _time_column(names: list[str], target: str, id_col: str | None, explicit: str | None, head: Any) -> str | None:
-    """--time-column (or `none`), else the first column that reads as dates in `head` (the first
-    rows, as text): `frames.time_columns`, the definition eda and ingest use, over the columns
-    that can pass it (named like a time, or ISO dates), so pandas loads only when one can."""
-    if explicit is not None:
-        if explicit.strip().lower() == "none":
-            return None
-        if explicit not in names:
-            raise UsageError(f"--time-column '{explicit}' is not a column; columns: {', '.join(names[:12])}")
-        return explicit
-    import pyarrow.compute as pc
-
-    from loom.application.evaluation import frames
-
-    candidates = []
-    for name in head.column_names:
-        if name in (target, id_col):
-            continue
-        values = head.column(name)
-        values = values.filter(pc.not_equal(values, "")).slice(0, 200)
-        if len(values) and _numeric(values):  # pandas reads it as numbers: never a time column (frames.py)
-            continue
-        named = any(h in name.lower() for h in frames.TIME_HINTS)
-        if len(values) and (named or pc.mean(pc.cast(pc.match_substring_regex(values, frames.ISO_DATE), "int8")).as_py() > 0.95):
-            candidates.append(name)
-    if not candidates:
-        return None
-    found = frames.time_columns(sealing.frame(head.select(candidates)))
-    return found[0] if found else None
-
-
-def _numeric(values: "pa.ChunkedArray | pa.Array") -> bool:
-    """Every value parses as a number (so pandas types the column numeric; no pandas import here)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    try:
-        pc.cast(values, pa.float64())
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        return False
-    return True
-
-
-def _times(values: "pa.ChunkedArray | pa.Array", column: str, *, explicit: bool) -> "np.ndarray | None":
-    """Text -> datetime64[ns] (NaT when unparsed); ISO dates by pyarrow, anything else by pandas.
-    None when under half of the values read as dates (UsageError for an explicit --time-column)."""
-    import numpy as np
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    text = pc.utf8_trim_whitespace(values)
-    text = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
-    try:
-        parsed = pc.cast(text, pa.timestamp("ns")).to_numpy(zero_copy_only=False)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        import pandas as pd
-
-        parsed = pd.to_datetime(pd.Series(text.to_pylist(), dtype=object), errors="coerce", format="mixed",
-                                utc=True).dt.tz_localize(None).to_numpy(dtype="datetime64[ns]")
-    ok = float((~np.isnat(parsed)).mean()) if len(parsed) else 0.0
-    if ok < 0.5:
-        if explicit:
-            raise UsageError(f"--time-column '{column}': only {ok:.0%} of its values read as dates")
-        return None
-    return parsed
-
-
 def _classes(metric: MetricSpec, target: str, truth: "pa.Array", n: int) -> list[str]:
     """The ordered classes of a classification target, after the checks its metric needs."""
     uniq = order_classes(set(truth.unique().to_pylist()))
@@ -317,8 +210,8 @@ def prepare_task(
     train_names = _header(train_path, "train.csv")
     test_names = _header(test_path, "test.csv") if test_path.is_file() else None
     sample_names = _header(sample_path, "sample_submission.csv") if sample_path.is_file() else None
-    target = _infer_target(train_names, test_names, sample_names, target)
-    id_col = _infer_id(train_names, test_names, sample_names, target)
+    target = columns.infer_target(train_names, test_names, sample_names, target)
+    id_col = columns.infer_id(train_names, test_names, sample_names, target)
     user_test = _read(test_path, "test.csv") if test_path.is_file() else None
     if id_col is not None and user_test is not None and id_col in user_test.column_names:
         if pc.count_distinct(user_test.column(id_col)).as_py() != user_test.num_rows:
@@ -348,7 +241,7 @@ def _prepare(data_dir: Path, task_dir: Path, sealed_dir: Path, screen: "sealing.
     train_names, test_names = names
     train_path, test_path = data_dir / "train.csv", data_dir / "test.csv"
     found = sealing.scan(train_path, target=target, seed=seed,
-                         time_column=lambda head: _time_column(train_names, target, id_col, time_column, head))
+                         time_column=lambda head: columns.time_column(train_names, target, id_col, time_column, head))
     n = found.rows
     truth = pc.utf8_trim_whitespace(found.target)
     labelled = np.flatnonzero(pc.not_equal(truth, "").to_numpy(zero_copy_only=False))
@@ -359,7 +252,7 @@ def _prepare(data_dir: Path, task_dir: Path, sealed_dir: Path, screen: "sealing.
     if not classes:
         _check_values(metric, target, known)
     column = found.time_column
-    times = _times(found.times, column, explicit=time_column is not None) if found.times is not None and column else None
+    times = columns.times(found.times, column, explicit=time_column is not None) if found.times is not None and column else None
     if times is None:
         column = None
     strata = tables.codes(known, classes) if classes else None

@@ -1,0 +1,125 @@
+"""Which column is which in a user's train.csv / test.csv: the target, the id, the time column.
+
+Decided from the header names (and, for dates, the first rows as text) before any full read, so a
+wrong guess is one line naming the flag that fixes it (--target, --time-column). Only pyarrow;
+pandas loads only for a column that might hold dates in a format pyarrow cannot parse.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from loom.application.run_search import sealing
+from loom.domain.errors import UsageError
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pyarrow as pa
+
+_ID_NAMES = ("id", "row_id", "customer_id", "customerid", "index")
+
+
+def infer_target(train: list[str], test: list[str] | None, sample: list[str] | None, explicit: str | None) -> str:
+    if explicit is not None:
+        if explicit not in train:
+            raise UsageError(f"--target '{explicit}' is not a column of train.csv; columns: {', '.join(train[:12])}")
+        return explicit
+    if sample is not None:
+        for col in sample[1:]:
+            if col in train:
+                return col
+    if test is not None:
+        extra = [c for c in train if c not in test]
+        if len(extra) == 1:
+            return extra[0]
+        if len(extra) > 1:
+            raise UsageError(
+                f"cannot tell the target: train.csv has {len(extra)} columns test.csv lacks "
+                f"({', '.join(extra[:5])}); pass --target COL or add sample_submission.csv with the id and target columns"
+            )
+    if len(train) < 2:
+        raise UsageError("train.csv needs at least one feature column and a target column")
+    return train[-1]
+
+
+def infer_id(train: list[str], test: list[str] | None, sample: list[str] | None, target: str) -> str | None:
+    if sample is not None and sample and sample[0] != target:
+        if sample[0] in train or (test and sample[0] in test):
+            return sample[0]
+    names = test if test else train
+    for col in names:
+        if col.lower() in _ID_NAMES and col != target:
+            return col
+    for first in dict.fromkeys(n[0] for n in (names, train) if n):  # test.csv's first column, then train.csv's
+        low = first.lower()
+        named = low.endswith(("_id", " id", "-id")) or first.endswith(("Id", "ID"))
+        if first != target and named and (not test or first in test):
+            return first  # the usual layout: a key named like an id (loan_id, PassengerId, Listing ID) comes first
+    return None
+
+
+def time_column(names: list[str], target: str, id_col: str | None, explicit: str | None, head: Any) -> str | None:
+    """--time-column (or `none`), else the first column that reads as dates in `head` (the first
+    rows, as text): `frames.time_columns`, the definition eda and ingest use, over the columns
+    that can pass it (named like a time, or ISO dates), so pandas loads only when one can."""
+    if explicit is not None:
+        if explicit.strip().lower() == "none":
+            return None
+        if explicit not in names:
+            raise UsageError(f"--time-column '{explicit}' is not a column; columns: {', '.join(names[:12])}")
+        return explicit
+    import pyarrow.compute as pc
+
+    from loom.application.evaluation import frames
+
+    candidates = []
+    for name in head.column_names:
+        if name in (target, id_col):
+            continue
+        values = head.column(name)
+        values = values.filter(pc.not_equal(values, "")).slice(0, 200)
+        if len(values) and _numeric(values):  # pandas reads it as numbers: never a time column (frames.py)
+            continue
+        named = any(h in name.lower() for h in frames.TIME_HINTS)
+        if len(values) and (named or pc.mean(pc.cast(pc.match_substring_regex(values, frames.ISO_DATE), "int8")).as_py() > 0.95):
+            candidates.append(name)
+    if not candidates:
+        return None
+    found = frames.time_columns(sealing.frame(head.select(candidates)))
+    return found[0] if found else None
+
+
+def _numeric(values: "pa.ChunkedArray | pa.Array") -> bool:
+    """Every value parses as a number (so pandas types the column numeric; no pandas import here)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        pc.cast(values, pa.float64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return False
+    return True
+
+
+def times(values: "pa.ChunkedArray | pa.Array", column: str, *, explicit: bool) -> "np.ndarray | None":
+    """Text -> datetime64[ns] (NaT when unparsed); ISO dates by pyarrow, anything else by pandas.
+    None when under half of the values read as dates (UsageError for an explicit --time-column)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    text = pc.utf8_trim_whitespace(values)
+    text = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
+    try:
+        parsed = pc.cast(text, pa.timestamp("ns")).to_numpy(zero_copy_only=False)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        import pandas as pd
+
+        parsed = pd.to_datetime(pd.Series(text.to_pylist(), dtype=object), errors="coerce", format="mixed",
+                                utc=True).dt.tz_localize(None).to_numpy(dtype="datetime64[ns]")
+    ok = float((~np.isnat(parsed)).mean()) if len(parsed) else 0.0
+    if ok < 0.5:
+        if explicit:
+            raise UsageError(f"--time-column '{column}': only {ok:.0%} of its values read as dates")
+        return None
+    return parsed

@@ -283,3 +283,16 @@ def test_an_id_named_key_first_in_train_is_the_id_whatever_test_csv_puts_first(t
     assert prep.task.id_column == key
     assert key not in prep.task.columns
     assert columns.infer_id(["x", "product_id", "y"], ["x", "product_id"], None, "y") is None  # not first: a feature
+
+
+@pytest.mark.parametrize("sep", [";", "\t"])
+def test_a_csv_separated_otherwise_is_told_so(tmp_path: Path, sep: str) -> None:
+    frame = _toy(40)
+    d = tmp_path / "d"
+    d.mkdir()
+    frame.to_csv(d / "train.csv", index=False, sep=sep)
+    with pytest.raises(UsageError, match="separated .*Loom reads comma-separated CSV") as err:
+        _prepare(tmp_path, d, "Maximize accuracy")
+    assert "read_csv" in (err.value.hint or "")
+    with pytest.raises(UsageError, match="separated"):  # a single file too
+        _prepare(tmp_path / "one", d / "train.csv", "Maximize accuracy")

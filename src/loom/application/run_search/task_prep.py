@@ -112,6 +112,13 @@ def _header(path: Path, what: str) -> list[str]:
         raise UsageError(f"cannot read {what} {path}: {exc}") from None
     if not names or names == [""]:
         raise UsageError(f"{what} {path} is empty; it needs a header row and at least one data row")
+    if len(names) == 1:
+        sep = next((c for c in (";", "\t", "|") if c in names[0]), None)
+        if sep is not None:
+            shown = "tab" if sep == "\t" else f"'{sep}'"
+            raise UsageError(f"{what} {path} looks {shown}-separated (its header is one column: {names[0][:60]!r}); "
+                             "Loom reads comma-separated CSV",
+                             hint=f"convert it, e.g. pandas.read_csv(path, sep={sep!r}).to_csv(path, index=False)")
     return names
 
 

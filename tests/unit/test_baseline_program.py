@@ -134,3 +134,22 @@ def test_forest_trees_draw_a_bounded_sample_on_big_data() -> None:
             m.data, m.params, m.cpus, m.seed = data, {"n_estimators": 2}, 1, 0
             m._forest(rng.normal(size=(rows, 2)), rng.integers(0, 2, rows), extra=extra)
             assert m.model.max_samples == expected and (expected is None or m.model.bootstrap)
+
+
+def test_dates_carry_a_trend_and_their_cycles_for_linear_models() -> None:
+    """Days since 1970 extend a trend; sin/cos of the day of the year put Dec 31 next to Jan 1, so a
+    linear model fits seasons (a forecast beyond the training dates needs both)."""
+    from sklearn.linear_model import LinearRegression
+
+    from loom.adapters.search.baseline_program.features import datetime_parts
+
+    parts = datetime_parts(pd.DataFrame({"d": ["2020-12-31", "2021-01-01", "2021-07-02 12:00"]}))
+    year = parts[["d__year_sin", "d__year_cos"]].to_numpy()
+    assert np.linalg.norm(year[0] - year[1]) < 0.03 and np.linalg.norm(year[0] - year[2]) > 1.9
+    assert parts["d__day_cos"].iloc[2] == pytest.approx(-1.0) and parts["d__days"].iloc[1] - parts["d__days"].iloc[0] == 1
+    days = pd.date_range("2018-01-01", periods=1500, freq="D")
+    t = np.arange(1500)
+    y = 0.01 * t + 5 * np.sin(2 * np.pi * t / 365.25)
+    X = datetime_parts(pd.DataFrame({"d": days.strftime("%Y-%m-%d")}))
+    model = LinearRegression().fit(X.iloc[:1200], y[:1200])
+    assert np.sqrt(np.mean((model.predict(X.iloc[1200:]) - y[1200:]) ** 2)) < 0.5  # the later, unseen dates

@@ -26,7 +26,9 @@ def as_text(column):
 
 
 def datetime_parts(frame):
-    """Each date column as year, month, day, weekday, hour and days since 1970 (NaN if unparsable)."""
+    """Each date column as year, month, day, weekday, hour, days since 1970 (a trend a linear model
+    can extend), and the yearly, weekly and daily cycles as sin/cos pairs (seasons a linear model
+    can fit: December sits next to January); NaN if unparsable."""
     out = {}
     for col in frame.columns:
         with warnings.catch_warnings():
@@ -40,6 +42,10 @@ def datetime_parts(frame):
         out[f"{col}__weekday"] = stamp.dt.dayofweek
         out[f"{col}__hour"] = stamp.dt.hour
         out[f"{col}__days"] = (stamp - pd.Timestamp("1970-01-01")) / pd.Timedelta(days=1)
+        for cycle, phase in (("year", (stamp.dt.dayofyear - 1) / 365.25), ("week", stamp.dt.dayofweek / 7),
+                             ("day", (stamp.dt.hour + stamp.dt.minute / 60) / 24)):
+            out[f"{col}__{cycle}_sin"] = np.sin(2 * np.pi * phase)
+            out[f"{col}__{cycle}_cos"] = np.cos(2 * np.pi * phase)
     return pd.DataFrame(out, index=frame.index).astype(float)
 
 

@@ -57,7 +57,8 @@ def read_log(path: Path) -> list[dict[str, Any]]:
     if not Path(path).exists():
         return []
     text = Path(path).read_text(encoding="utf-8")
-    return [json.loads(line) for line in text.splitlines()]
+    complete = text[:text.rfind("\n") + 1]  # a line the writer is still appending is not read yet
+    return [json.loads(line) for line in complete.splitlines()]
 
 
 def wait_for_lines(path: Path, count: int, timeout: float = 15.0) -> list[dict[str, Any]]:

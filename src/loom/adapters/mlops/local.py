@@ -74,11 +74,9 @@ class LocalMLOps:
 
     def warm_pool(self, ws: Path) -> "WarmPool | None":
         """The shared fork server for this interpreter and environment (None when LOOM_EXEC_WARM=off)."""
-        if not self.config.exec_warm:
-            return None
         from loom.adapters.sandbox import warm
 
-        return warm.shared(self.config.python, self.candidate_env(ws))
+        return warm.for_config(self.config, ws)
 
     def workspace(self, request: ExecRequest) -> Path:
         return Path(self.config.home) / "runs" / request.run_id / "nodes" / request.node_id

@@ -271,6 +271,20 @@ def _source() -> str:
     return _SOURCE
 
 
+def for_config(config: Any, ws: Path) -> WarmPool | None:
+    """The shared pool for a LoomConfig's interpreter and candidate environment (None when LOOM_EXEC_WARM=off).
+
+    The local executor and a local Metaflow step's relay use the same one: one fork server per run.
+    """
+    if not config.exec_warm:
+        return None
+    from loom.adapters.sandbox import limits
+    from loom.application.ports.sandbox import candidate_env, passthrough_names
+
+    return shared(config.python, candidate_env(ws, cpus=limits(config).cpus, python=config.python,
+                                               passthrough=passthrough_names(config.sandbox_env)))
+
+
 def shared(python: str, env: Mapping[str, str]) -> WarmPool:
     """The process-wide pool for this interpreter and base environment (per-candidate values ignored)."""
     pool = WarmPool(python, env)

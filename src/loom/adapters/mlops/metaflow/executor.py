@@ -112,14 +112,11 @@ class MetaflowExecutorMixin:
 
     def warm_pool(self, ws: Path) -> "WarmPool | None":
         """Loom's fork server for local steps: the one the local executor shares (None when off or remote)."""
-        if not self.config.exec_warm or self.config.metaflow_with:
+        if self.config.metaflow_with:
             return None
-        from loom.adapters.sandbox import limits, warm
-        from loom.application.ports.sandbox import candidate_env, passthrough_names
+        from loom.adapters.sandbox import warm
 
-        return warm.shared(self.config.python, candidate_env(
-            ws, cpus=limits(self.config).cpus, python=self.config.python,
-            passthrough=passthrough_names(self.config.sandbox_env)))
+        return warm.for_config(self.config, ws)
 
     def _warm_address(self) -> str:
         """Where a local step asks for a warm candidate ("" when there is no pool).

@@ -2,8 +2,9 @@
 
 Every model candidate writes ./working/oof.csv (its out-of-fold predictions on the training rows)
 and ./working/test_pred.csv (its refit's predictions on the test rows): `row` (position among
-train.csv's labelled rows) then p0..pK (class probabilities in class order, or the value). The ensemble candidate gets
-its members' files from Loom at ./input/members/<node id>/ and combines them with weights:
+train.csv's labelled rows) then p0..pK (class probabilities in class order, or the value). The
+ensemble candidate gets its members' files from Loom at ./input/members/<node id>/ and combines
+them with weights:
 the mean of the best k members, or a greedy weighted average (Caruana et al., 2004), whichever
 cross-validates best on the out-of-fold rows (weights fit without the fold they are scored on).
 ./working/ensemble.json states exactly what was combined: the test prediction is

@@ -111,6 +111,11 @@ def test_features_drop_the_leaks_and_keep_the_data_object_contract(bed):
     assert data.lineage == [bed["raw"].pathspec, bed["eda"].pathspec, feats.pathspec]
     tables = load_tables(feats.pathspec, bed["config"])  # every verb accepts FeaturesFlow/N
     assert tables.schema["target"] == "defaulted" and re.fullmatch(r"[0-9a-f]{64}", tables.fingerprint)
+    task = _client(bed).Run(feats.pathspec)["start"].task
+    for name in ("train", "test"):  # Parquet bytes stored ungzipped (tabular.keep_raw)
+        sha = task[name].sha
+        meta = bed["home"] / "metaflow" / ".metaflow" / "FeaturesFlow" / "data" / sha[:2] / f"{sha}_meta"
+        assert json.loads(meta.read_text())["cas_raw"] is True, name
 
 
 def test_validate_fails_the_leaky_data_and_passes_the_clean_features(bed):

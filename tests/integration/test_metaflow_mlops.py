@@ -103,6 +103,23 @@ def test_ingest_dir_artifacts_read_back_with_client_api(world):
     assert any("reading train.csv" in p for p in world["progress"])
 
 
+def _blob_meta(world, flow: str, artifact) -> dict:
+    """The content-addressed store's metadata of an artifact's blob (local datastore)."""
+    sha = artifact.sha
+    return json.loads((world["home"] / "metaflow" / ".metaflow" / flow / "data" / sha[:2] / f"{sha}_meta").read_text())
+
+
+def test_ingested_tables_are_stored_ungzipped_and_read_back_as_frames(world):
+    mf = _client(world)
+    for ingest, names in ((world["first"], ("train", "test", "sample_submission")), (world["split"], ("train", "test", "test_labels"))):
+        task = mf.Run(ingest.pathspec)["start"].task
+        for name in names:
+            assert _blob_meta(world, "IngestDataset", task[name]) == {"cas_raw": True, "cas_version": 1}, name
+            assert isinstance(task[name].data, pd.DataFrame)
+        # small artifacts keep Metaflow's usual gzip
+        assert _blob_meta(world, "IngestDataset", task["schema"])["cas_raw"] is False
+
+
 def test_fingerprint_stable_across_ingests(world):
     assert world["first"].pathspec != world["second"].pathspec
     assert world["first"].fingerprint == world["second"].fingerprint

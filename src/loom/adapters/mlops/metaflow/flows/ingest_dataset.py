@@ -66,6 +66,7 @@ class IngestDataset(FlowSpec):
             stored = list(pool.map(tb.for_storage, (train, test, sample, labels)))
         self.fingerprint = fingerprint.result()
         self.train, self.test, self.sample_submission, self.test_labels = stored
+        tb.keep_raw(self, stored)  # Parquet is compressed already: no gzip at step end
         self.dataset_name = self.dataset or (src.stem if src.is_file() else src.name)
         self.ingest_seconds = round(time.monotonic() - t0, 3)
         print("loom-progress: rendering the dataset card", flush=True)

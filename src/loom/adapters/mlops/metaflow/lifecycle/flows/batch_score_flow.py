@@ -38,6 +38,7 @@ class BatchScoreFlow(FlowSpec):
         predictor = scoring.build_predictor(self.manifest, trained_on["train"])
         predictions = scoring.predictions_frame(self.manifest, predictor, rows)
         self.predictions = tabular.for_storage(predictions)  # Parquet bytes; unpickles to a DataFrame
+        tabular.keep_raw(self, (self.predictions,))  # stored ungzipped: Parquet is compressed already
         self.rows_scored = int(len(predictions))
         out = Path(self.out_dir) / f"{current.flow_name}-{current.run_id}"
         out.mkdir(parents=True, exist_ok=True)

@@ -53,6 +53,7 @@ class FeaturesFlow(FlowSpec):
         # stored as Parquet bytes that unpickle to DataFrames (tabular.ParquetFrame)
         self.train, self.test = tabular.for_storage(new_train), tabular.for_storage(new_test)
         self.sample_submission = tabular.for_storage(t["sample_submission"])
+        tabular.keep_raw(self, (self.train, self.test, self.sample_submission))  # no gzip of Parquet
         self.fingerprint = recipes.fingerprint(new_train, new_test)
         self.schema = {
             **schema,

@@ -74,6 +74,9 @@ def test_tables_target_split_and_fingerprint(tmp_path):
     assert fp != tb.fingerprint({"train": train.assign(x=train["x"] + 1), "test": test})
     with pytest.raises(tb.LoomInputError):
         tb.infer_target(df, None, None, "nope")
+    two = pd.DataFrame({"id": [1], "label": [0], "x": [0.0]})  # a sample submission asking for two targets
+    with pytest.raises(tb.LoomInputError, match=r"2 target columns \(label, x\)"):
+        tb.infer_target(df, df.drop(columns=["label", "x"]), two, None)
     bad = tmp_path / "bad.csv"
     bad.write_bytes(b"\x00\xff\xfe\x00garbage")
     with pytest.raises(tb.LoomInputError, match="cannot read bad.csv"):

@@ -7,6 +7,7 @@ pandas loads only for a column that might hold dates in a format pyarrow cannot 
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from loom.application.run_search import sealing
@@ -25,6 +26,12 @@ def infer_target(train: list[str], test: list[str] | None, sample: list[str] | N
             raise UsageError(f"--target '{explicit}' is not a column of train.csv; columns: {', '.join(train[:12])}")
         return explicit
     if sample is not None:
+        asked = [c for c in sample[1:] if c in train and (test is None or c not in test)]
+        if len(asked) > 1:
+            raise UsageError(
+                f"sample_submission.csv asks for {len(asked)} target columns ({', '.join(asked[:5])}); a run predicts "
+                f"one target: run once per target with --target {asked[0]} (then --target {asked[1]}, ...) and join "
+                f"the submissions on the id")
         for col in sample[1:]:
             if col in train:
                 return col
@@ -56,6 +63,29 @@ def infer_id(train: list[str], test: list[str] | None, sample: list[str] | None,
         if first != target and named and (not test or first in test):
             return first  # the usual layout: a key named like an id (loan_id, PassengerId, Listing ID) comes first
     return None
+
+
+_TIMEISH = ("time", "date", "day", "ts", "timestamp", "epoch", "step", "t", "year", "month", "week", "hour",
+            "period", "seq", "sequence", "order", "rank")
+
+
+def key_by_values(name: str, train: "pa.ChunkedArray", test: "pa.ChunkedArray") -> bool:
+    """Whether a first column that is not named like an id still names rows: unique in train.csv and in
+    test.csv, no test value ever seen in train, every value a whole number or a short code (no
+    spaces, decimals, dates or times), and not named like a time (a running index is a feature)."""
+    import pyarrow.compute as pc
+
+    words = {w for w in re.split(r"[^a-z0-9]+", name.lower()) if w}
+    if words & set(_TIMEISH) or len(test) == 0:
+        return False
+    for values in (train, test):
+        if pc.count_distinct(values).as_py() != len(values):
+            return False
+        if not pc.all(pc.match_substring_regex(values, r"^[A-Za-z0-9_#-]{1,40}$")).as_py():
+            return False
+        if pc.any(pc.match_substring_regex(values, r"^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}$")).as_py():
+            return False  # dates
+    return not pc.any(pc.is_in(test, value_set=train.combine_chunks())).as_py()
 
 
 def time_column(names: list[str], target: str, id_col: str | None, explicit: str | None, head: Any) -> str | None:

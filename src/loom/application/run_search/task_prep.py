@@ -47,6 +47,7 @@ class Prepared:
     split: dict[str, Any]
     leaks: list[LeakageFlag] = field(default_factory=list)
     dropped: list[str] = field(default_factory=list)
+    train_only: list[str] = field(default_factory=list)  # train.csv columns test.csv lacks: left out
     screen_error: str | None = None  # the leak screen could not run (said in the run's warnings)
     pending: "sealing.Screen | None" = None  # --leaks warn, deferred: still screening (collect_screen)
 
@@ -223,6 +224,11 @@ def prepare_task(
     if id_col is not None and user_test is not None and id_col in user_test.column_names:
         if pc.count_distinct(user_test.column(id_col)).as_py() != user_test.num_rows:
             id_col = None  # not a key after all: Loom numbers the rows itself
+    elif id_col is None and user_test is not None and test_names and test_names[0] in train_names[:1] \
+            and test_names[0] != target:
+        first = test_names[0]  # the usual place of a key named otherwise ("key", "ref", "PID")
+        if columns.key_by_values(first, _read(train_path, "train.csv", [first]).column(0), user_test.column(first)):
+            id_col = first
 
     screen = sealing.Screen(sealed_dir / ".screen")  # its imports overlap the scan and the checks
     defer = defer_screen and leaks == "warn"
@@ -285,7 +291,10 @@ def _prepare(data_dir: Path, task_dir: Path, sealed_dir: Path, screen: "sealing.
     flags, screen_error = ([], None) if defer else screen.result()
     if screen_error and leaks == "fail":
         raise ExecutionFailed(f"{screen_error}; --leaks fail stops rather than run unscreened")
-    acted = [f for f in flags if f.column not in (id_col, target)]
+    # a column test.csv lacks cannot feed a prediction; in the candidates' train.csv it would only
+    # lend the model a feature the sealed and test rows never have
+    train_only = [c for c in train_names if test_names is not None and c not in test_names and c not in (id_col, target)]
+    acted = [f for f in flags if f.column not in (id_col, target, *train_only)]
     dropped: list[str] = []
     if acted and leaks == "fail":
         listed = "; ".join(f"{f.column} ({f.kind}: {f.detail})" for f in acted)
@@ -295,7 +304,8 @@ def _prepare(data_dir: Path, task_dir: Path, sealed_dir: Path, screen: "sealing.
                          flags=[f.as_dict() for f in acted])
     if acted and leaks == "drop":
         dropped = list(dict.fromkeys(f.column for f in acted))
-        sealing.drop_columns(task_dir / "input" / "train.csv", dropped, quoted=quoted)
+    if dropped or train_only:
+        sealing.drop_columns(task_dir / "input" / "train.csv", dropped + train_only, quoted=quoted)
     test_rows = sealing.write_test(written, task_dir, sealed_dir, metric=metric, classes=classes,
                                    dropped=dropped, seed=seed)
     sealing.copy_side_files(data_dir, task_dir / "input")
@@ -310,9 +320,9 @@ def _prepare(data_dir: Path, task_dir: Path, sealed_dir: Path, screen: "sealing.
     task = Task(
         goal=goal, metric=metric, input_dir=str(task_dir / "input"), target=target, id_column=id_col,
         task_type=metric.task_type,
-        columns=tuple(c for c in train_names if c not in (id_col, target) and c not in dropped),
+        columns=tuple(c for c in train_names if c not in (id_col, target, *dropped, *train_only)),
         n_train=written.kept, n_test=test_rows, classes=tuple(classes), dataset=dataset, time_column=column,
     )
     log.info("task prepared", extra={"rows": n, "split": split, "flags": len(flags), "dropped": dropped})
-    return Prepared(task=task, split=split, leaks=flags, dropped=dropped, screen_error=screen_error,
-                    pending=screen if defer else None)
+    return Prepared(task=task, split=split, leaks=flags, dropped=dropped, train_only=train_only,
+                    screen_error=screen_error, pending=screen if defer else None)

@@ -117,6 +117,9 @@ def infer_target(train: "pd.DataFrame", test: "pd.DataFrame | None",
         candidates = [str(c) for c in sample.columns if str(c) in cols and (test is None or str(c) not in test.columns)]
         if len(candidates) == 1:
             return candidates[0]
+        if len(candidates) > 1:
+            raise LoomInputError(f"sample_submission asks for {len(candidates)} target columns "
+                                 f"({', '.join(candidates[:5])}); pass --target COL (a run predicts one target)")
     if test is not None:
         extra = [c for c in cols if c not in {str(t) for t in test.columns}]
         if len(extra) == 1:

@@ -57,6 +57,31 @@ def _looks_datetime(values):
     return parsed.notna().mean() >= 0.9
 
 
+NUMBER_TEXT = r"[-+(]?[$€£¥]?[-+]?(\d{1,3}(,\d{3})+|\d+)?(\.\d+)?%?\)?"
+
+
+def numbers_in_text(train, test):
+    """Columns of numbers written as text ("3,131", "$1,200.50", "45%", "(12)", a few "n/a") as
+    floats, in train and test alike: read as text they would be categories of no order. A column
+    converts when at least 95% of its non-empty training values are such numbers; the rest -> NaN."""
+    for col in train.columns:
+        if pd.api.types.is_numeric_dtype(train[col]) or pd.api.types.is_bool_dtype(train[col]):
+            continue
+        values = train[col].dropna().astype(str).str.strip()
+        values = values[values != ""]
+        if values.empty or not values.str.contains(r"\d").mean() >= 0.95:
+            continue
+        if values.str.fullmatch(NUMBER_TEXT).mean() < 0.95:
+            continue
+        for frame in (train, test):
+            if col in frame.columns:
+                text = frame[col].astype("string").str.strip()
+                negative = text.str.startswith("(") & text.str.endswith(")")
+                number = pd.to_numeric(text.str.replace(r"[,$€£¥%()\s]", "", regex=True), errors="coerce")
+                frame[col] = number.where(~negative.fillna(False), -number).astype(float)
+    return train, test
+
+
 def column_kinds(frame):
     """{column: numeric | categorical | high_card | text | datetime | drop} from the training rows."""
     n = len(frame)
@@ -102,6 +127,7 @@ class Data:
         features = [c for c in self.train.columns if c not in (self.target, self.id_column)]
         self.X = self.train[features]
         self.X_test = self.test.reindex(columns=features)
+        self.X, self.X_test = numbers_in_text(self.X.copy(), self.X_test)
         self.kinds = column_kinds(self.X)
         self.used = [c for c in features if self.kinds[c] != "drop"]
         if self.classify:

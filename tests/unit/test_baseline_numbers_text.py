@@ -1,0 +1,26 @@
+"""The baseline candidate reads numbers written as text as numbers, in train and test alike."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from loom.adapters.search.baseline_program.data import column_kinds, numbers_in_text
+
+
+def test_numbers_written_as_text_become_numbers_and_codes_stay_text() -> None:
+    n = 100
+    train = pd.DataFrame({
+        "size": ["3,131", "1,000,000", "12", "$1,200.50", "45%"] * (n // 5),
+        "loss": ["(12)", "7", "-3.5", "+2", "0"] * (n // 5),
+        "code": ["A-1", "B-22", "C-3", "D-4", "E-5"] * (n // 5),
+        "mostly": [f"{i:,}" for i in range(1000, 1000 + n - 10)] + ["unknown"] * 10,  # 10% words: text
+    })
+    test = pd.DataFrame({"size": ["5,000", "n/a"], "loss": ["(1.5)", "4"], "code": ["A-1", "Z-9"], "mostly": ["1,001", "x"]})
+    x, t = numbers_in_text(train.copy(), test.copy())
+    assert x["size"].head(5).tolist() == [3131.0, 1_000_000.0, 12.0, 1200.5, 45.0]
+    assert x["loss"].head(3).tolist() == [-12.0, 7.0, -3.5]
+    assert t["size"].iloc[0] == 5000.0 and np.isnan(t["size"].iloc[1])  # what is not a number is missing
+    assert t["loss"].tolist() == [-1.5, 4.0]
+    assert x["code"].dtype == object and x["mostly"].dtype == object and t["code"].tolist() == ["A-1", "Z-9"]
+    assert column_kinds(x)["size"] == "numeric"

@@ -1,0 +1,80 @@
+"""Which columns a run uses: one target, the user's own key, and nothing test.csv lacks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from loom.application.run_search import assessment, columns, task_prep
+from loom.domain.errors import UsageError
+from loom.domain.metrics import parse_metric
+
+
+def _data(d: Path, train: pd.DataFrame, test: pd.DataFrame) -> Path:
+    d.mkdir(parents=True, exist_ok=True)
+    train.to_csv(d / "train.csv", index=False)
+    test.to_csv(d / "test.csv", index=False)
+    return d
+
+
+def _prepare(tmp: Path, data: Path, metric: str = "Maximize accuracy", **kw):
+    return task_prep.prepare_task(data, tmp / "task", tmp / "sealed", goal="g", metric=parse_metric(metric), seed=0, **kw)
+
+
+def _toy(n: int, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=n)
+    return pd.DataFrame({"id": np.arange(n), "x": x, "c": rng.choice(["a", "b"], n),
+                         "y": (x + rng.normal(size=n) > 0).astype(int)})
+
+
+def test_a_sample_submission_asking_for_two_targets_is_refused_not_cut_to_one(tmp_path: Path) -> None:
+    """Predicting only the first of y, y2 would silently simplify the user's task."""
+    train = _toy(80).assign(y2=np.arange(80) * 0.5)
+    d = _data(tmp_path / "d", train, train.drop(columns=["y", "y2"]).iloc[:10])
+    pd.DataFrame({"id": range(10), "y": 0, "y2": 0.0}).to_csv(d / "sample_submission.csv", index=False)
+    with pytest.raises(UsageError, match=r"asks for 2 target columns \(y, y2\).*--target y "):
+        _prepare(tmp_path, d)
+    prep = _prepare(tmp_path / "one", d, target="y")
+    assert prep.task.target == "y" and prep.train_only == ["y2"]
+
+
+def test_a_column_test_csv_lacks_is_left_out_of_the_candidates_data(tmp_path: Path) -> None:
+    """A train-only column (here the target rounded) would be a feature no prediction can have."""
+    train = _toy(200).assign(y_rounded=lambda f: f["y"] * 1.0)
+    d = _data(tmp_path / "d", train, _toy(40, seed=1).drop(columns="y").assign(id=range(500, 540)))
+    prep = _prepare(tmp_path, d, target="y", leaks="fail")  # not a leak failure: the column is left out first
+    assert prep.train_only == ["y_rounded"] and "y_rounded" not in prep.task.columns
+    assert "y_rounded" not in pd.read_csv(tmp_path / "task" / "input" / "train.csv").columns
+    said = assessment.assessment_warnings(prep.task, None, None, prep.split, {"train_only": prep.train_only})
+    assert any("'y_rounded' is in train.csv only" in w for w in said)
+
+
+def test_the_users_key_names_the_rows_whatever_it_is_called(tmp_path: Path) -> None:
+    rng = np.random.default_rng(3)
+    keys = rng.permutation(300) + 10_000
+    train = _toy(240).drop(columns="id")
+    train.insert(0, "key", keys[:240])
+    test = _toy(60, seed=1).drop(columns=["id", "y"])
+    test.insert(0, "key", keys[240:])
+    prep = _prepare(tmp_path, _data(tmp_path / "d", train, test))
+    assert prep.task.id_column == "key" and "key" not in prep.task.columns
+
+
+@pytest.mark.parametrize("name, train, test, expected", [
+    ("key", ["10", "11", "12"], ["13", "14"], True),
+    ("ref", ["A-1", "B-7", "C-2"], ["D-9"], True),
+    ("key", ["10", "11", "12"], ["12", "14"], False),  # a test value seen in train: not a row key
+    ("key", ["10", "10", "12"], ["13"], False),  # repeats
+    ("t", ["1", "2", "3"], ["4", "5"], False),  # a running time index is a feature
+    ("day_number", ["1", "2", "3"], ["4"], False),
+    ("when", ["2024-01-01", "2024-01-02"], ["2024-01-03"], False),  # dates
+    ("note", ["a b c", "d e f"], ["g h"], False),  # unique text is text
+    ("x", ["0.51", "0.72"], ["0.13"], False),  # decimals: a measurement
+])
+def test_a_key_by_values(name: str, train: list[str], test: list[str], expected: bool) -> None:
+    assert columns.key_by_values(name, pa.chunked_array([train]), pa.chunked_array([test])) is expected

@@ -78,3 +78,24 @@ def test_the_users_key_names_the_rows_whatever_it_is_called(tmp_path: Path) -> N
 ])
 def test_a_key_by_values(name: str, train: list[str], test: list[str], expected: bool) -> None:
     assert columns.key_by_values(name, pa.chunked_array([train]), pa.chunked_array([test])) is expected
+
+
+def test_the_delivered_submission_spells_ids_and_classes_as_the_users_files_do(tmp_path: Path) -> None:
+    """A candidate's pandas reads "000244" as 244 and class "002" as 2; the user gets their own spelling back."""
+    from loom.application.run_search import grading
+
+    rng = np.random.default_rng(5)
+    train = pd.DataFrame({"id": [f"{i:06d}" for i in range(300)], "x": rng.normal(size=300),
+                          "grade": rng.choice(["001", "002", "010"], 300)})
+    test = pd.DataFrame({"id": [f"{i:06d}" for i in range(300, 340)], "x": rng.normal(size=40)})
+    prep = _prepare(tmp_path, _data(tmp_path / "d", train.astype(str), test.astype({"x": str})))
+    assert prep.task.classes == ("1", "2", "10")  # Loom's canonical labels
+    made = pd.read_csv(tmp_path / "task" / "input" / "test.csv")  # as a candidate reads it: ints
+    made["grade"] = rng.choice([1, 2, 10], len(made))
+    made[["id", "grade"]].to_csv(tmp_path / "sub.csv", index=False)
+    rows = grading.user_submission(prep.task, tmp_path / "sealed", tmp_path / "sub.csv", tmp_path / "out.csv")
+    out = pd.read_csv(tmp_path / "out.csv", dtype=str)
+    assert rows == 40 and out["id"].tolist() == test["id"].tolist()
+    assert set(out["grade"]) <= {"001", "002", "010"}
+    back = made.assign(id=made["id"].map(lambda i: f"{i:06d}")).set_index("id")["grade"]
+    assert [f"{back[i]:03d}" for i in out["id"]] == out["grade"].tolist()  # each row kept its own prediction

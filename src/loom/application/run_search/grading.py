@@ -173,14 +173,41 @@ def final_estimate(task: Task, sealed_dir: Path, submission: Path | None, *, nod
 
 
 def user_submission(task: Task, sealed_dir: Path, submission: Path, dest: Path) -> int:
-    """Write the rows of `submission` for the user's own test rows, in their order. Returns rows."""
+    """Write the rows of `submission` for the user's own test rows, in their order, spelled as the
+    user's files spell them: ids as test.csv writes them ("000244", not the 244 a candidate's
+    pandas made of it) and predicted classes as train.csv writes them ("002", "1.0"). Returns rows."""
     import pyarrow.compute as pc
 
     sub = tables.read(submission)
     ids = tables.read(sealed_dir / TEST_IDS).column(0)
-    positions = pc.index_in(tables.canon_keys(ids), value_set=tables.canon_keys(sub.column(_id_column(task, sub.column_names))))
-    tables.write(dest, sub.take(positions.drop_null()))
+    id_col = _id_column(task, sub.column_names)
+    positions = pc.index_in(tables.canon_keys(ids), value_set=tables.canon_keys(sub.column(id_col)))
+    rows = sub.take(positions.drop_null())
+    rows = rows.set_column(rows.column_names.index(id_col), id_col, ids.filter(positions.is_valid()))
+    if task.task_type == "classification" and not task.metric.needs_probabilities and task.target in rows.column_names:
+        at = rows.column_names.index(task.target)
+        rows = rows.set_column(at, task.target, _user_labels(Path(task.input_dir) / "train.csv", task.target, rows.column(at)))
+    tables.write(dest, rows)
     return len(positions) - positions.null_count
+
+
+def _user_labels(train: Path, target: str, predicted: "pa.ChunkedArray") -> "pa.Array":
+    """Predicted class labels in train.csv's own spelling of each class (its most frequent one)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        counts = pc.value_counts(pc.utf8_trim_whitespace(tables.read(train, [target]).column(0))).to_pylist()
+    except (tables.TableError, OSError):
+        return predicted.combine_chunks()
+    spelled: dict[str, tuple[int, str]] = {}
+    for item in counts:
+        key = canon_label(item["values"])
+        if item["values"] and item["counts"] > spelled.get(key, (0, ""))[0]:
+            spelled[key] = (item["counts"], item["values"])
+    uniq = pc.unique(predicted)
+    mapped = pa.array([spelled.get(canon_label(v), (0, v))[1] if v is not None else None for v in uniq.to_pylist()], pa.string())
+    return mapped.take(pc.index_in(predicted, value_set=uniq))
 
 
 def meta(sealed_dir: Path) -> dict[str, Any]:

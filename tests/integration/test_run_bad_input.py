@@ -41,6 +41,9 @@ CASES = {
     "unknown target": (["--data", CHURN, "--target", "nope"], "--target 'nope'"),
     "unknown time column": (["--data", CHURN, "--time-column", "nope"], "--time-column 'nope'"),
     "binary F1 on a multiclass target": (["--data", "@multiclass", "--metric", "Maximize F1"], "f1_macro"),
+    "Gini on a multiclass target": (["--data", "@multiclass", "--metric", "Maximize normalized Gini"], "ROC-AUC"),
+    "Brier on a multiclass target": (["--data", "@multiclass", "--metric", "Minimize Brier score"], "log loss"),
+    "median RMSE": (["--data", CHURN, "--metric", "Minimize median RMSE"], "'median'"),
     "unknown search": (["--data", CHURN, "--search", "nope"], "unknown search provider 'nope'"),
     "unknown model provider": (["--data", CHURN, "--search", "aide", "--model-provider", "nope"], "nope"),
 }

@@ -32,6 +32,8 @@ def _classes(metric: str, labels: list[str], class_columns: bool = False) -> Sim
     ("accuracy", lambda y, P: metrics.accuracy_score(y, np.where(P[:, 1] > 0.5, "1", "0"))),
     ("f1", lambda y, P: metrics.f1_score(y, np.where(P[:, 1] > 0.5, "1", "0"), pos_label="1")),
     ("mcc", lambda y, P: metrics.matthews_corrcoef(y, np.where(P[:, 1] > 0.5, "1", "0"))),
+    ("gini", lambda y, P: 2 * metrics.roc_auc_score(y == "1", P[:, 1]) - 1),
+    ("brier", lambda y, P: metrics.brier_score_loss((y == "1").astype(int), P[:, 1])),
 ])
 def test_binary_metrics_are_the_runs_metric(metric: str, expected) -> None:  # noqa: ANN001
     data = _classes(metric, ["0", "1"])
@@ -63,12 +65,37 @@ def test_multiclass_probabilities_and_labels() -> None:
     ("r2", metrics.r2_score),
     ("mape", metrics.mean_absolute_percentage_error),
     ("rmsle", lambda t, p: metrics.mean_squared_log_error(t, p) ** 0.5),
+    ("medae", metrics.median_absolute_error),
+    ("smape", lambda t, p: 100 * np.mean(2 * np.abs(p - t) / (np.abs(t) + np.abs(p)))),
 ])
 def test_regression_metrics_are_the_runs_metric(metric: str, expected) -> None:  # noqa: ANN001
     truth = RNG.uniform(1, 100, 50)
     data = SimpleNamespace(classify=False, metric=metric, y=pd.Series(truth), C={})
     pred = truth * RNG.uniform(0.8, 1.2, 50)
     assert evaluate(pd.Series(truth), pred, data) == pytest.approx(expected(truth, pred))
+
+
+def test_gini_and_brier_submit_the_positive_class_probability() -> None:
+    for metric in ("gini", "brier"):
+        data = _classes(metric, ["0", "1"])
+        P = np.array([[0.9, 0.1], [0.2, 0.8], [-1e-17, 1 + 2e-16]])  # the last: a blend one ulp astray
+        out = output(P, data)
+        assert out.shape == (3,) and out[:2].tolist() == [0.1, 0.8]
+        assert (out[2] <= 1.0) if metric == "brier" else (out[2] == P[2, 1])  # Brier's grading needs [0, 1]
+    data = _classes("gini", ["a", "b", "c"], class_columns=True)
+    with pytest.raises(ValueError, match="binary"):  # task preparation refuses it first; never a stand-in
+        evaluate(data.y, RNG.dirichlet([1, 1, 1], 60), data)
+
+
+def test_smape_clips_negative_predictions_of_a_non_negative_target() -> None:
+    truth = np.array([0.0, 5.0, 10.0])
+    raw = np.array([-2.0, 4.0, 11.0])
+    for metric, clipped in (("smape", True), ("rmsle", True), ("medae", False), ("rmse", False)):
+        data = SimpleNamespace(classify=False, metric=metric, y=pd.Series(truth), C={})
+        assert bool(output(raw, data)[0] == 0.0) is clipped, metric
+    data = SimpleNamespace(classify=False, metric="smape", y=pd.Series(truth), C={})
+    # a row with truth 0 scores 0 once clipped (200 before): the candidate reports what it submits
+    assert evaluate(pd.Series(truth), raw, data) == pytest.approx(100 * (2 / 9 + 2 / 21) / 3)
 
 
 def test_labels_are_canonical_and_ordered() -> None:

@@ -166,3 +166,36 @@ def test_event_pairs_are_consecutive_windows_of_one_entity(events: pd.DataFrame,
     first = records[0]
     assert set(first) == {"query", "pos_doc", "neg_doc"} and len(first["neg_doc"]) == 1
     assert first["query"].count(" | ") == 3 and "event_type=" in first["query"]
+
+
+def test_heads_score_gini_brier_medae_and_smape_like_sklearn() -> None:
+    from sklearn import metrics as sk
+
+    from loom.adapters.builders.local import heads
+
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(300, 3))
+    rows = np.ones(300, dtype=bool)
+    label = np.where(x[:, 0] + rng.normal(0, 1, 300) > 0, "yes", "no")
+    for metric in ("gini", "brier"):
+        task = heads.label_task(label, metric)
+        model = heads.fit_head(x, task, rows, seed=0)
+        p = model.predict_proba(x)[:, 1]  # classes sorted: "no", "yes"
+        expected = (2 * sk.roc_auc_score(label == "yes", p) - 1 if metric == "gini"
+                    else sk.brier_score_loss(label == "yes", p, pos_label=True))
+        assert heads.score(model, x, task, rows) == pytest.approx(expected)
+    assert heads.lift("gini", 0.5, 0.4) == pytest.approx(0.1) and heads.lift("brier", 0.1, 0.2) == pytest.approx(0.1)
+    with pytest.raises(UsageError, match="roc_auc"):
+        heads.label_task(rng.choice(["a", "b", "c"], 300), "gini")
+    with pytest.raises(UsageError, match="log_loss"):
+        heads.label_task(rng.choice(["a", "b", "c"], 300), "brier")
+    value = x[:, 0] * 10 + 50 + rng.normal(0, 1, 300)
+    for metric in ("medae", "smape"):
+        task = heads.label_task(value, metric)
+        model = heads.fit_head(x, task, rows, seed=0)
+        p = model.predict(x)
+        expected = (sk.median_absolute_error(value, p) if metric == "medae"
+                    else 100 * np.mean(np.abs(p - value) / ((np.abs(value) + np.abs(p)) / 2)))
+        assert task.kind == "regression" and heads.score(model, x, task, rows) == pytest.approx(expected)
+    with pytest.raises(UsageError, match="does not fit"):
+        heads.label_task(label, "smape")

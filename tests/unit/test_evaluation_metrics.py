@@ -43,6 +43,34 @@ def test_value_metrics_equal_sklearn(name: str, fn, rng: np.random.Generator) ->
     assert scorer(w) == pytest.approx(fn(y, p, w), rel=1e-9)
 
 
+def _smape(y: np.ndarray, p: np.ndarray, w: np.ndarray | None) -> float:
+    """SMAPE straight from its definition (Kaggle's, in percent), row by row."""
+    terms = [0.0 if a == f == 0 else abs(f - a) / ((abs(a) + abs(f)) / 2) for a, f in zip(y, p)]
+    return 100 * float(np.average(terms, weights=w))
+
+
+@pytest.mark.parametrize("name, fn", [
+    ("medae", lambda y, p, w: sk.median_absolute_error(y, p, sample_weight=w)),
+    ("smape", _smape),
+])
+def test_new_value_metrics_equal_their_reference_with_zeros_ties_and_weights(name: str, fn,
+                                                                            rng: np.random.Generator) -> None:
+    y = np.round(rng.normal(0, 3, 301))  # integers: zeros in truth, tied errors, and rows where y = p = 0
+    p = np.where(rng.random(301) < 0.3, y, np.round(y + rng.normal(0, 2, 301)))
+    assert ((y == 0) & (p == 0)).any() and ((y == 0) & (p != 0)).any()
+    for w in (None, _weights(rng, 301), rng.random(301), rng.integers(0, 2, 301).astype(float)):
+        assert Scorer(_spec(name), y, p)(w) == pytest.approx(fn(y, p, w), rel=1e-12, abs=1e-12)
+
+
+def test_medae_takes_the_middle_of_an_even_count_and_smape_is_a_percentage() -> None:
+    y, p = np.array([0.0, 0, 0, 0]), np.array([1.0, 2, 3, 4])
+    assert Scorer(_spec("medae"), y, p)() == 2.5 == sk.median_absolute_error(y, p)
+    assert Scorer(_spec("medae"), y, p)(np.array([1.0, 1, 1, 2])) == 3.0  # half the weight (2.5) falls inside the 3
+    assert sk.median_absolute_error(y, p, sample_weight=[1, 1, 1, 2]) == 3.0
+    assert Scorer(_spec("smape"), np.array([0.0, 100, 1]), np.array([0.0, 0, 1]))() == pytest.approx(200 / 3)
+    assert Scorer(_spec("smape"), np.array([100.0]), np.array([110.0]))() == pytest.approx(100 * 10 / 105)
+
+
 @pytest.mark.parametrize("name, fn", [
     ("accuracy", lambda t, q, w: sk.accuracy_score(t, q, sample_weight=w)),
     ("balanced_accuracy", lambda t, q, w: sk.balanced_accuracy_score(t, q, sample_weight=w)),
@@ -88,6 +116,48 @@ def test_binary_probability_metrics_equal_sklearn(name: str, rng: np.random.Gene
     scorer = Scorer(_spec(name), t, np.column_stack([1 - p, p]), n_classes=2, positive=1)
     assert scorer() == pytest.approx(fn(t, p), rel=1e-9)
     assert scorer(w) == pytest.approx(fn(t, p, sample_weight=w), rel=1e-9)
+
+
+@pytest.mark.parametrize("positive", [1, 0])
+def test_gini_and_brier_equal_sklearn_on_the_positive_class(positive: int, rng: np.random.Generator) -> None:
+    t = rng.integers(0, 2, 300)
+    p = np.clip(np.round(0.3 * t + rng.random(300) * 0.7, 2), 0, 1)  # P(class 1), ties included
+    P = np.column_stack([1 - p, p])
+    score = P[:, positive]
+    truth = (t == positive).astype(int)
+    for w in (None, _weights(rng, 300), rng.random(300)):
+        gini = Scorer(_spec("gini"), t, P, n_classes=2, positive=positive)(w)
+        assert gini == pytest.approx(2 * sk.roc_auc_score(truth, score, sample_weight=w) - 1, rel=1e-9)
+        brier = Scorer(_spec("brier"), t, P, n_classes=2, positive=positive)(w)
+        assert brier == pytest.approx(sk.brier_score_loss(t, score, pos_label=positive, sample_weight=w), rel=1e-9)
+    # a submission holds the positive-class probability alone: 1-D in, same numbers
+    assert Scorer(_spec("brier"), t, p, n_classes=2)() == pytest.approx(sk.brier_score_loss(t, p), rel=1e-9)
+    assert Scorer(_spec("gini"), t, t.astype(float), n_classes=2)() == 1.0  # perfect ranking
+
+
+def test_gini_and_brier_refuse_what_they_cannot_score() -> None:
+    t = np.array([0, 1, 2, 1])
+    with pytest.raises(ScoringError, match="binary"):
+        Scorer(_spec("gini"), t, np.full((4, 3), 1 / 3), n_classes=3)
+    with pytest.raises(ScoringError, match="binary"):
+        Scorer(_spec("brier"), t, np.full((4, 3), 1 / 3), n_classes=3)
+    with pytest.raises(ScoringError, match="between 0 and 1"):
+        Scorer(_spec("brier"), np.array([0, 1]), np.array([0.2, 1.5]), n_classes=2)
+    with pytest.raises(ScoringError, match="more than one class"):
+        Scorer(_spec("gini"), np.ones(5, dtype=int), np.full(5, 0.7), n_classes=2)()
+
+
+def test_the_bootstrap_interval_holds_for_the_new_metrics() -> None:
+    rng = np.random.default_rng(7)
+    t = rng.integers(0, 2, 400)
+    p = np.clip(0.4 * t + rng.random(400) * 0.6, 0, 1)
+    y = rng.lognormal(2, 1, 400)
+    f = y * rng.uniform(0.7, 1.3, 400)
+    for scorer in (Scorer(_spec("gini"), t, p, n_classes=2), Scorer(_spec("brier"), t, p, n_classes=2),
+                   Scorer(_spec("smape"), y, f), Scorer(_spec("medae"), y, f)):
+        value, low, high, resamples, _ = bootstrap(scorer, seed=1)
+        assert low is not None and high is not None and low < value < high and resamples == 1000, scorer.name
+        assert bootstrap(scorer, seed=1)[1:3] == (low, high)  # seeded
 
 
 def test_multiclass_probability_metrics_equal_sklearn(rng: np.random.Generator) -> None:

@@ -41,6 +41,24 @@ AIDE_HOUSE_PRICES = ("Minimize RMSE between the logarithm of the predicted value
     ("Maximize R²", "r2", True),
     ("Maximize the coefficient of determination", "r2", True),
     ("Predict the sale price; lower RMSE is better", "rmse", False),
+    ("Maximize Gini", "gini", True),
+    ("Maximize normalized Gini", "gini", True),
+    ("Maximize the normalised Gini coefficient", "gini", True),
+    ("Maximize normalised Gini (coefficient)", "gini", True),
+    ("Maximize the Gini coefficient", "gini", True),
+    ("Maximize Gini (normalized)", "gini", True),
+    ("Minimize Brier", "brier", False),
+    ("Minimize the Brier score", "brier", False),
+    ("Minimize Brier score (loss)", "brier", False),
+    ("Minimize brier_score_loss", "brier", False),
+    ("Minimize SMAPE", "smape", False),
+    ("Minimize sMAPE (%)", "smape", False),
+    ("Minimize symmetric mean absolute percentage error", "smape", False),
+    ("Minimize symmetric mean absolute percent error", "smape", False),
+    ("Minimize symmetric MAPE", "smape", False),
+    ("Minimize median absolute error", "medae", False),
+    ("Minimize MedAE", "medae", False),
+    ("Minimize MdAE", "medae", False),
 ])
 def test_metric_sentences_parse_with_their_direction(sentence: str, name: str, maximize: bool) -> None:
     spec = parse_metric(sentence)
@@ -64,7 +82,17 @@ def test_every_catalog_name_is_a_metric_name() -> None:
     ("Maximize adjusted R2", "'adjusted'"),
     ("Maximize ROC-AUC and accuracy", "accuracy"),
     ("Maximize accuracy at a threshold of 0.3", "'threshold'"),
-    ("Minimize symmetric MAPE", "'symmetric'"),
+    ("Minimize symmetric RMSE", "'symmetric'"),
+    ("Minimize median RMSE", "'median'"),
+    ("Minimize median MAE", "'median'"),
+    ("Minimize normalized RMSE", "'normalized'"),
+    ("Minimize MAPE (%)", "'%'"),  # Loom's MAPE is a fraction: a percentage would be another number
+    ("Maximize weighted Gini", "'weighted'"),
+    ("Minimize Gini impurity", "'impurity'"),
+    ("Maximize ROC-AUC and normalized Gini", "normalized Gini"),
+    ("Minimize log loss and Brier score", "log loss"),
+    ("Minimize SMAPE of the log", "'log'"),
+    ("Minimize median absolute error per store", "'per store'"),
 ])
 def test_a_qualifier_loom_does_not_understand_is_exit_2_naming_it(sentence: str, named: str) -> None:
     with pytest.raises(UsageError) as err:
@@ -75,11 +103,31 @@ def test_a_qualifier_loom_does_not_understand_is_exit_2_naming_it(sentence: str,
 
 def test_unknown_metric_asks_for_a_known_name_or_metric_name() -> None:
     with pytest.raises(UsageError) as err:
-        parse_metric("Maximize normalized Gini")
+        parse_metric("Minimize pinball loss")
     assert "--metric-name" in err.value.line() and err.value.exit_code == 2
-    assert parse_metric("Maximize normalized Gini", "roc_auc").name == "roc_auc"  # the user said which
+    assert parse_metric("Minimize pinball loss", "mae").name == "mae"  # the user said which
+    assert parse_metric("Maximize normalized Gini", "roc_auc").name == "roc_auc"
     with pytest.raises(UsageError):
         parse_metric("Maximize kappa", "kappa")
+
+
+@pytest.mark.parametrize("sentence, name", [
+    ("Minimize MAPE", "mape"), ("Minimize mean absolute percentage error", "mape"),
+    ("Minimize SMAPE", "smape"), ("Minimize symmetric mean absolute percentage error", "smape"),
+    ("Minimize mean absolute error", "mae"), ("Minimize MAE", "mae"),
+    ("Minimize median absolute error", "medae"), ("Maximize ROC-AUC", "roc_auc"), ("Maximize Gini", "gini"),
+    ("Minimize log loss", "log_loss"), ("Minimize Brier score", "brier"),
+])
+def test_neighbouring_metrics_never_collide(sentence: str, name: str) -> None:
+    assert parse_metric(sentence).name == name
+    with pytest.raises(UsageError):
+        parse_metric("Minimize median absolute percentage error")  # MdAPE: neither MAPE nor MedAE
+
+
+def test_every_label_reads_back_as_its_metric_with_its_direction() -> None:
+    for name, info in CATALOG.items():
+        verb = "Maximize" if info.maximize else "Minimize"
+        assert parse_metric(f"{verb} {info.label}").name == name  # what a direction error tells the user to write
 
 
 def test_a_direction_against_the_metric_is_refused() -> None:
@@ -87,10 +135,19 @@ def test_a_direction_against_the_metric_is_refused() -> None:
         parse_metric("Maximize RMSE")
     with pytest.raises(UsageError, match="Maximize quadratic weighted kappa"):
         parse_metric("Minimize QWK")
+    with pytest.raises(UsageError, match="Maximize normalized Gini"):
+        parse_metric("Minimize Gini")
+    with pytest.raises(UsageError, match="Minimize SMAPE"):
+        parse_metric("Maximize SMAPE")
 
 
 def test_perfect_values_follow_the_metric() -> None:
     assert parse_metric("Maximize ROC-AUC").is_perfect(1.0)
     assert not parse_metric("Maximize ROC-AUC").is_perfect(0.999)
     assert parse_metric("Minimize RMSE").is_perfect(0.0)
+    assert parse_metric("Maximize Gini").is_perfect(1.0) and parse_metric("Minimize Brier").is_perfect(0.0)
+    assert parse_metric("Minimize SMAPE").is_perfect(0.0) and parse_metric("Minimize MedAE").is_perfect(0.0)
+    assert {"gini", "brier", "smape", "medae"} <= set(KNOWN)
+    assert (CATALOG["gini"].input, CATALOG["brier"].input) == ("probability", "probability")
+    assert (CATALOG["smape"].kind, CATALOG["medae"].kind) == ("regression", "regression")
     assert all(m.definition for m in CATALOG.values())

@@ -214,6 +214,47 @@ def test_a_metric_the_target_cannot_carry_is_exit_2(tmp_path: Path, metric: str,
         _prepare(tmp_path, _write(tmp_path / "d", data), metric)
 
 
+@pytest.mark.parametrize("metric, instead", [("Maximize normalized Gini", "ROC-AUC"), ("Minimize Brier score", "log loss")])
+def test_gini_and_brier_on_a_multiclass_target_are_one_exit_2_line(tmp_path: Path, metric: str, instead: str) -> None:
+    with pytest.raises(UsageError) as err:
+        _prepare(tmp_path, _write(tmp_path / "d", _toy(200, classes=3)), metric)
+    line = err.value.line()
+    assert err.value.exit_code == 2 and "\n" not in line
+    assert "binary" in line and "3 classes" in line and instead in line
+    prep = _prepare(tmp_path / "two", _write(tmp_path / "two" / "d", _toy(200)), metric)  # binary: fine
+    assert prep.task.metric.name == parse_metric(metric).name and prep.task.classes == ("0", "1")
+
+
+@pytest.mark.parametrize("metric, reference", [
+    ("Maximize normalized Gini", lambda y, p: 2 * sk.roc_auc_score(y, p) - 1),
+    ("Minimize Brier score", lambda y, p: sk.brier_score_loss(y, p)),
+])
+def test_gini_and_brier_grades_equal_sklearn_on_the_sealed_labels(tmp_path: Path, metric: str, reference) -> None:  # noqa: ANN001
+    prep = _prepare(tmp_path, _write(tmp_path / "d", _toy(800)), metric)
+    sample = pd.read_csv(Path(prep.task.input_dir) / "sample_submission.csv")
+    assert list(sample.columns) == ["id", "y"] and (sample.y == 0.5).all()  # one probability per row
+    path = _submission(tmp_path, prep, lambda t: 1 / (1 + np.exp(-t.x.to_numpy())))
+    sub = pd.read_csv(path).set_index("id")["y"]
+    labels = pd.read_csv(tmp_path / "sealed" / "selection.csv")
+    assert grading.grade(prep.task, tmp_path / "sealed", path) == pytest.approx(reference(labels.y, sub[labels.id]))
+
+
+@pytest.mark.parametrize("metric, reference", [
+    ("Minimize SMAPE", lambda y, p: 100 * np.mean(np.abs(p - y) / ((np.abs(y) + np.abs(p)) / 2))),
+    ("Minimize median absolute error", lambda y, p: sk.median_absolute_error(y, p)),
+])
+def test_smape_and_medae_grades_equal_their_reference(tmp_path: Path, metric: str, reference) -> None:  # noqa: ANN001
+    data = _toy(800).assign(y=lambda d: (d.x * 10 + 50).round(3))
+    prep = _prepare(tmp_path, _write(tmp_path / "d", data), metric)
+    assert prep.task.task_type == "regression"
+    path = _submission(tmp_path, prep, lambda t: t.x.to_numpy() * 9 + 51)
+    sub = pd.read_csv(path).set_index("id")["y"]
+    labels = pd.read_csv(tmp_path / "sealed" / "final.csv")
+    estimate = grading.final_estimate(prep.task, tmp_path / "sealed", path, node_id="n", seed=0, split="random")
+    assert estimate.value == pytest.approx(reference(labels.y.to_numpy(), sub[labels.id].to_numpy()))
+    assert estimate.low < estimate.value < estimate.high
+
+
 def test_a_single_file_splits_like_ingest(tmp_path: Path) -> None:
     from loom.adapters.mlops.metaflow import tabular as tb
 

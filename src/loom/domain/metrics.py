@@ -36,8 +36,12 @@ CATALOG: dict[str, MetricInfo] = {m.name: m for m in (
                "area under the ROC curve of the positive-class probability; multiclass: one-vs-rest, macro average"),
     MetricInfo("pr_auc", "PR-AUC", True, "classification", "probability", 1.0,
                "average precision (area under the precision-recall curve); multiclass: one-vs-rest, macro average"),
+    MetricInfo("gini", "normalized Gini", True, "classification", "probability", 1.0,
+               "normalized Gini coefficient of the positive-class probability: 2 x ROC-AUC - 1 (binary targets only)"),
     MetricInfo("log_loss", "log loss", False, "classification", "probability", 0.0,
                "mean negative log-likelihood of the true class (rows rescaled to sum 1, then clipped to [eps, 1-eps], eps = float64 machine epsilon)"),
+    MetricInfo("brier", "Brier score", False, "classification", "probability", 0.0,
+               "mean of (positive-class probability - truth)^2, truth 1 for the positive class, else 0 (binary targets only)"),
     MetricInfo("accuracy", "accuracy", True, "classification", "label", 1.0, "share of rows whose predicted class is right"),
     MetricInfo("balanced_accuracy", "balanced accuracy", True, "classification", "label", 1.0,
                "mean recall over the true classes"),
@@ -52,10 +56,14 @@ CATALOG: dict[str, MetricInfo] = {m.name: m for m in (
     MetricInfo("rmse", "RMSE", False, "regression", "value", 0.0, "root mean squared error"),
     MetricInfo("mse", "MSE", False, "regression", "value", 0.0, "mean squared error"),
     MetricInfo("mae", "MAE", False, "regression", "value", 0.0, "mean absolute error"),
+    MetricInfo("medae", "MedAE", False, "regression", "value", 0.0, "median absolute error: the median of |truth - prediction|"),
     MetricInfo("rmsle", "RMSLE", False, "regression", "value", 0.0,
                "root mean squared error between log(1 + prediction) and log(1 + truth)"),
     MetricInfo("mape", "MAPE", False, "regression", "value", 0.0,
                "mean of |truth - prediction| / |truth| (a fraction, not a percentage)"),
+    MetricInfo("smape", "SMAPE", False, "regression", "value", 0.0,
+               "100 x mean of |truth - prediction| / ((|truth| + |prediction|) / 2), a row where both are 0 "
+               "counting 0 (a percentage, 0 to 200)"),
     MetricInfo("r2", "R²", True, "regression", "value", 1.0, "coefficient of determination"),
 )}
 KNOWN = tuple(CATALOG)
@@ -114,7 +122,11 @@ _LOG = r"(log|logs|logarithm|logarithms|logarithmic)"
 _RULES: tuple[tuple[str, tuple[tuple[str, ...], ...]], ...] = (
     ("rmsle", (("rmsle",), ("root mean squared? log(arithmic)? error",), (_RMSE, _LOG))),
     ("qwk", (("qwk",), ("quadratic(ally)? weighted (cohen s )?kappa",), ("cohen s kappa", "quadratic(ally)? weighted"))),
+    ("smape", (("smape",), ("symmetric mean absolute percent(age)? error",), ("symmetric mape",))),
     ("mape", (("mape",), ("mean absolute percent(age)? error",))),
+    ("medae", (("medae",), ("mdae",), ("median absolute error",))),
+    ("gini", (("gini( coefficient)?", "normali[sz]ed"), ("gini( coefficient)?",))),
+    ("brier", (("brier( score)?( loss)?",),)),
     ("balanced_accuracy", (("balanced accuracy",),)),
     ("pr_auc", (("pr auc",), ("auc pr",), ("auprc",), ("average precision",), ("precision recall auc",),
                 ("area under (the )?precision recall curve",), ("ap",))),
@@ -138,6 +150,7 @@ _ALLOWED = {
     "roc_auc": (r"one vs rest", r"ovr", r"macro( average| averaged)?", r"multi ?class"),
     "pr_auc": (r"one vs rest", r"ovr", r"macro( average| averaged)?", r"multi ?class"),
     "log_loss": (r"multi ?class",),
+    "smape": (r"percent(age)?", r"%"),  # SMAPE is a percentage: saying so changes nothing
 }
 _DIRECTION = r"(maximi[sz]e[sd]?|maximum|max|higher|highest|increase|minimi[sz]e[sd]?|minimum|min|lower|lowest|decrease|reduce|is better|better)"
 _MAX = re.compile(_W + r"(maximi[sz]e[sd]?|maximum|max|higher|highest|increase)" + _E)
@@ -145,13 +158,13 @@ _MIN = re.compile(_W + r"(minimi[sz]e[sd]?|minimum|min|lower|lowest|decrease|red
 #: Words and patterns that change what a metric computes; left over after matching, they are refused.
 _QUALIFIERS = (
     r"per \w+", r"by \w+", r"grouped", r"groups?", r"weight(s|ed|ing)?", r"@", r"top \w+", r"at k", r"threshold\w*",
-    r"cut ?off", r"normali[sz]ed", r"gini", r"median", r"symmetric", r"smape", r"percent(age)?", r"%", _LOG,
+    r"cut ?off", r"normali[sz]ed", r"median", r"symmetric", r"percent(age)?", r"%", _LOG,
     r"squared?", r"root", r"sqrt", r"absolute", r"relative", r"adjusted", r"scaled", r"exp(onential)?", r"macro",
     r"micro", r"samples", r"ovo", r"one vs one", r"ovr", r"one vs rest", r"quadratic(ally)?", r"linear(ly)?", r"cohen",
     r"kappa", r"precision", r"recall", r"sensitivity", r"specificity", r"tpr", r"fpr", r"partial", r"pinball",
     r"quantile", r"huber", r"poisson", r"tweedie", r"gamma", r"deviance", r"clipped", r"capped", r"excluding",
     r"except", r"only", r"cumulative", r"lift", r"ndcg", r"map", r"mrr", r"iou", r"dice", r"jaccard", r"hamming",
-    r"brier", r"calibrat\w*", r"\d+(\.\d+)?",
+    r"impurity", r"calibrat\w*", r"\d+(\.\d+)?",
 )
 _QUALIFIER = re.compile(_W + "(" + "|".join(_QUALIFIERS) + ")" + _E)
 

@@ -7,7 +7,11 @@ with `sample_weight` (tests/unit/test_evaluation_metrics.py checks them against 
 scikit-learn would refuse, Loom says what it does instead:
 - multiclass ROC-AUC / PR-AUC: one-vs-rest, the macro mean over the classes present in the rows;
 - multiclass log loss: rows are rescaled to sum to 1 before clipping;
-- QWK: quadratic weights over the positions of the training data's ordered classes.
+- QWK: quadratic weights over the positions of the training data's ordered classes;
+- normalized Gini and the Brier score: binary targets only (task preparation refuses others);
+- SMAPE (no scikit-learn function): 100 * mean(|y - p| / ((|y| + |p|) / 2)), 0 where y = p = 0;
+- MedAE with weights: scikit-learn's weighted median ("averaged inverted CDF", the median for
+  unit weights).
 Nothing here imports scikit-learn: grading stays light in the Loom process.
 """
 
@@ -51,6 +55,10 @@ class Scorer:
                 raise ScoringError("predictions or labels are not finite numbers")
             if self.name == "rmsle" and (self.y.min() <= -1 or self.p.min() <= -1):
                 raise ScoringError("RMSLE needs predictions and labels above -1 (log(1 + x))")
+            if self.name == "medae":
+                errors = abs(self.y - self.p)
+                self._order = np.argsort(errors, kind="mergesort")
+                self._sorted_errors = errors[self._order]
         elif kind == "label":
             self.t, self.q = np.asarray(truth, dtype=np.int64), np.asarray(pred, dtype=np.int64)
             self.size = int(max(self.t.max(), self.q.max(), n_classes - 1)) + 1
@@ -59,6 +67,10 @@ class Scorer:
         else:
             self.t = np.asarray(truth, dtype=np.int64)
             self.P = self._probabilities(np.asarray(pred, dtype=float))
+            if self.name in ("gini", "brier") and self.P.shape[1] != 2:
+                raise ScoringError(f"{spec.label} needs a binary target (one positive-class probability per row)")
+            if self.name == "brier" and not ((self.P[:, positive] >= 0).all() and (self.P[:, positive] <= 1).all()):
+                raise ScoringError("the Brier score needs probabilities between 0 and 1")
             self._prepare_ranks()
 
     def __call__(self, weights: "np.ndarray | None" = None) -> float:
@@ -80,6 +92,22 @@ class Scorer:
     def _mae(self, w: "np.ndarray") -> float:
         return float((w * abs(self.y - self.p)).sum() / w.sum())
 
+    def _medae(self, w: "np.ndarray") -> float:
+        """scikit-learn's weighted median (`_weighted_percentile(..., average=True)`): the first
+        sorted error where the weight reaches half the total; the mean of it and the next error of
+        positive weight when it reaches exactly half (unit weights: np.median)."""
+        import numpy as np
+
+        cdf = np.cumsum(w[self._order])
+        half = 0.5 * cdf[-1]
+        last = len(cdf) - 1
+        i = min(int(np.searchsorted(cdf, half)), last)
+        if cdf[i] - half > np.finfo(np.float64).eps:
+            return float(self._sorted_errors[i])
+        j = int(np.searchsorted(cdf, cdf[i], side="right"))
+        j = i if j > last else j
+        return float((self._sorted_errors[i] + self._sorted_errors[j]) / 2)
+
     def _rmsle(self, w: "np.ndarray") -> float:
         import numpy as np
 
@@ -91,6 +119,13 @@ class Scorer:
 
         eps = np.finfo(np.float64).eps  # as scikit-learn: a zero truth divides by eps
         return float((w * abs(self.y - self.p) / np.maximum(abs(self.y), eps)).sum() / w.sum())
+
+    def _smape(self, w: "np.ndarray") -> float:
+        import numpy as np
+
+        scale = (abs(self.y) + abs(self.p)) / 2
+        share = np.divide(abs(self.y - self.p), scale, out=np.zeros(self.n), where=scale > 0)
+        return float(100.0 * (w * share).sum() / w.sum())
 
     def _r2(self, w: "np.ndarray") -> float:
         mean = (w * self.y).sum() / w.sum()
@@ -183,7 +218,7 @@ class Scorer:
         k = self.P.shape[1]
         self.classes_scored = [self.positive] if k == 2 else list(range(k))
         self._ranks: dict[int, tuple[Any, Any, Any]] = {}
-        if self.name not in ("roc_auc", "pr_auc"):
+        if self.name not in ("roc_auc", "pr_auc", "gini"):
             return
         for c in self.classes_scored:
             s = self.P[:, c]
@@ -216,6 +251,13 @@ class Scorer:
             return float((pos * (below + 0.5 * neg)).sum() / (pos.sum() * neg.sum()))
 
         return self._per_class(w, auc)
+
+    def _gini(self, w: "np.ndarray") -> float:
+        return 2.0 * self._roc_auc(w) - 1.0
+
+    def _brier(self, w: "np.ndarray") -> float:
+        e = self.P[:, self.positive] - (self.t == self.positive)
+        return float((w * e * e).sum() / w.sum())
 
     def _pr_auc(self, w: "np.ndarray") -> float:
         import numpy as np

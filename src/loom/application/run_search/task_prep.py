@@ -153,6 +153,10 @@ def split_file(path: Path, dest: Path, *, target: str | None, time_column: str |
 
 
 # ---- inference ------------------------------------------------------------------------------------
+#: Metrics of one positive-class probability -> what to use on a multiclass target instead.
+_BINARY_ONLY = {"gini": '"Maximize ROC-AUC" (one-vs-rest, macro)', "brier": '"Minimize log loss"'}
+
+
 def _classes(metric: MetricSpec, target: str, truth: "pa.Array", n: int) -> list[str]:
     """The ordered classes of a classification target, after the checks its metric needs."""
     uniq = order_classes(set(truth.unique().to_pylist()))
@@ -164,6 +168,9 @@ def _classes(metric: MetricSpec, target: str, truth: "pa.Array", n: int) -> list
     if metric.name == "f1" and len(uniq) > 2:
         raise UsageError(f"F1 of the positive class needs a binary target; '{target}' has {len(uniq)} classes: "
                          f"say which average with --metric-name f1_macro, f1_micro or f1_weighted")
+    if metric.name in _BINARY_ONLY and len(uniq) > 2:
+        raise UsageError(f"{metric.label} scores the positive-class probability of a binary target; '{target}' has "
+                         f"{len(uniq)} classes: use {_BINARY_ONLY[metric.name]} for a multiclass target")
     if metric.name == "qwk":
         try:
             [float(c) for c in uniq]

@@ -14,8 +14,11 @@ from typing import Any
 from loom.domain.errors import UsageError
 
 #: metric -> higher is better
-METRICS = {"roc_auc": True, "accuracy": True, "f1": True, "log_loss": False,
-           "rmse": False, "mae": False, "r2": True}
+METRICS = {"roc_auc": True, "gini": True, "accuracy": True, "f1": True, "log_loss": False, "brier": False,
+           "rmse": False, "mae": False, "medae": False, "smape": False, "r2": True}
+REGRESSION_METRICS = ("rmse", "mae", "medae", "smape", "r2")
+#: Metrics of the positive-class probability -> what a multiclass label takes instead.
+BINARY_ONLY = {"gini": "roc_auc", "brier": "log_loss"}
 
 
 @dataclass(frozen=True)
@@ -50,8 +53,11 @@ def label_task(labels: Any, metric: str | None) -> LabelTask:
     metric = (metric or default).lower()
     if metric not in METRICS:
         raise UsageError(f"unknown metric '{metric}'; valid: {', '.join(METRICS)}")
-    if (kind == "regression") != (metric in ("rmse", "mae", "r2")):
+    if (kind == "regression") != (metric in REGRESSION_METRICS):
         raise UsageError(f"metric '{metric}' does not fit a {kind} label")
+    if kind == "multiclass" and metric in BINARY_ONLY:
+        raise UsageError(f"metric '{metric}' needs a binary label; this one has {len(classes)} classes: "
+                         f"use --metric {BINARY_ONLY[metric]}")
     return LabelTask(kind=kind, metric=metric, y=y, known=known, classes=classes)
 
 
@@ -87,21 +93,34 @@ def score(model: Any, x: Any, task: LabelTask, rows: Any) -> float:
         p = model.predict(x[rows])
         return float({"rmse": lambda: np.sqrt(m.mean_squared_error(y, p)),
                       "mae": lambda: m.mean_absolute_error(y, p),
+                      "medae": lambda: m.median_absolute_error(y, p),
+                      "smape": lambda: _smape(y, p),
                       "r2": lambda: m.r2_score(y, p)}[task.metric]())
     proba = model.predict_proba(x[rows])
     labels = list(model.classes_)
-    if task.metric == "roc_auc":
+    if task.metric in ("roc_auc", "gini"):
         if len(set(y.tolist())) < 2:
             return float("nan")
         if task.kind == "binary":
-            return float(m.roc_auc_score(y, proba[:, 1]))
+            auc = float(m.roc_auc_score(y, proba[:, 1]))
+            return 2 * auc - 1 if task.metric == "gini" else auc
         return float(m.roc_auc_score(y, proba, multi_class="ovr", labels=labels))
     if task.metric == "log_loss":
         return float(m.log_loss(y, proba, labels=labels))
+    if task.metric == "brier":
+        return float(m.brier_score_loss((y == labels[1]).astype(int), proba[:, 1], pos_label=1))
     pred = np.asarray(labels)[proba.argmax(axis=1)]
     if task.metric == "f1":
         return float(m.f1_score(y, pred, average="binary" if task.kind == "binary" else "macro"))
     return float(m.accuracy_score(y, pred))
+
+
+def _smape(y: Any, p: Any) -> float:
+    """Symmetric MAPE in percent: 100 * mean(|y - p| / ((|y| + |p|) / 2)), 0 where y = p = 0."""
+    import numpy as np
+
+    scale = (np.abs(y) + np.abs(p)) / 2
+    return float(100 * np.mean(np.divide(np.abs(y - p), scale, out=np.zeros(len(y)), where=scale > 0)))
 
 
 def raw_features(df: Any, entity: Any, n_entities: int, fields: tuple[str, ...]) -> Any:

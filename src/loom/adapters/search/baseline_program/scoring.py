@@ -13,7 +13,9 @@ import numpy as np
 import pandas as pd
 from sklearn import metrics
 
-PROBA = ("roc_auc", "pr_auc", "log_loss")
+PROBA = ("roc_auc", "pr_auc", "gini", "log_loss", "brier")
+#: Value metrics that never gain from a negative prediction of a non-negative target (clipped at 0).
+NONNEGATIVE = ("rmsle", "smape")
 #: Binary label metrics whose best cut of the positive-class probability is rarely 0.5.
 THRESHOLDED = ("f1", "mcc", "balanced_accuracy", "f1_macro", "f1_weighted")
 
@@ -69,9 +71,10 @@ def output(raw, data, threshold=None):
     if threshold is None:
         threshold = getattr(data, "threshold", None)
     if not data.classify:
-        return np.maximum(raw, 0.0) if data.metric == "rmsle" and data.y.min() >= 0 else raw
+        return np.maximum(raw, 0.0) if data.metric in NONNEGATIVE and data.y.min() >= 0 else raw
     if data.metric in PROBA and data.binary:
-        return raw[:, data.classes.index(data.positive)]
+        p = raw[:, data.classes.index(data.positive)]
+        return np.clip(p, 0.0, 1.0) if data.metric == "brier" else p  # a blend may stray by one ulp
     if data.metric in PROBA and data.C.get("class_columns"):
         return pd.DataFrame(raw, columns=data.classes)
     if threshold is not None and thresholded(data):
@@ -97,9 +100,15 @@ def evaluate(y, raw, data, threshold=None):
             truth = (y == data.positive).to_numpy()
             if m == "roc_auc":
                 return float(metrics.roc_auc_score(truth, p))
+            if m == "gini":
+                return float(2 * metrics.roc_auc_score(truth, p) - 1)
             if m == "pr_auc":
                 return float(metrics.average_precision_score(truth, p))
+            if m == "brier":
+                return float(metrics.brier_score_loss(truth.astype(int), np.clip(p, 0.0, 1.0), pos_label=1))
             return float(metrics.log_loss(truth, p, labels=[False, True]))
+        if m in ("gini", "brier"):
+            raise ValueError(f"the metric {m!r} needs a binary target")
         if m == "log_loss":
             return float(metrics.log_loss(y, P, labels=data.classes))
         fn = metrics.roc_auc_score if m == "roc_auc" else metrics.average_precision_score
@@ -127,10 +136,15 @@ def evaluate(y, raw, data, threshold=None):
         return float(metrics.mean_squared_error(truth, pred))
     if m == "mae":
         return float(metrics.mean_absolute_error(truth, pred))
+    if m == "medae":
+        return float(metrics.median_absolute_error(truth, pred))
     if m == "r2":
         return float(metrics.r2_score(truth, pred))
     if m == "mape":
         return float(metrics.mean_absolute_percentage_error(truth, pred))
+    if m == "smape":
+        scale = (np.abs(truth) + np.abs(pred)) / 2
+        return float(100 * np.mean(np.divide(np.abs(truth - pred), scale, out=np.zeros(len(truth)), where=scale > 0)))
     if m == "rmsle":
         return float(np.sqrt(np.mean((np.log1p(np.maximum(pred, -0.999999)) - np.log1p(truth)) ** 2)))
     raise ValueError(f"the baseline candidate cannot compute the metric {m!r}")

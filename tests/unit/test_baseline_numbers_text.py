@@ -24,3 +24,10 @@ def test_numbers_written_as_text_become_numbers_and_codes_stay_text() -> None:
     assert t["loss"].tolist() == [-1.5, 4.0]
     assert x["code"].dtype == object and x["mostly"].dtype == object and t["code"].tolist() == ["A-1", "Z-9"]
     assert column_kinds(x)["size"] == "numeric"
+
+
+def test_a_column_numeric_in_train_stays_numeric_in_test() -> None:
+    train = pd.DataFrame({"b": [0.5, 1.5, 2.5]})
+    test = pd.DataFrame({"b": ["0.25", "unknown", " 3 "]})  # what pandas makes of one stray word: text
+    _, t = numbers_in_text(train.copy(), test.copy())
+    assert t["b"].dtype == float and t["b"].iloc[0] == 0.25 and np.isnan(t["b"].iloc[1]) and t["b"].iloc[2] == 3.0

@@ -99,3 +99,16 @@ def test_the_delivered_submission_spells_ids_and_classes_as_the_users_files_do(t
     assert set(out["grade"]) <= {"001", "002", "010"}
     back = made.assign(id=made["id"].map(lambda i: f"{i:06d}")).set_index("id")["grade"]
     assert [f"{back[i]:03d}" for i in out["id"]] == out["grade"].tolist()  # each row kept its own prediction
+
+
+def test_labels_pandas_reads_as_missing_are_no_labels_and_other_words_are_counted(tmp_path: Path) -> None:
+    train = _toy(200).astype({"y": object})
+    train.loc[:9, "y"] = ["NA", "N/A", "null", "", "NaN", "NA", "NA", "None", "n/a", "<NA>"]
+    test = _toy(20, seed=1).drop(columns="y").assign(id=range(900, 920))
+    prep = _prepare(tmp_path, _data(tmp_path / "d", train, test))
+    assert prep.task.classes == ("0", "1") and prep.split["rows"]["unlabelled"] == 10
+    numbers = _toy(200).assign(y=lambda f: f["x"] * 2.0).astype({"y": object})
+    numbers.loc[:2, "y"], numbers.loc[3:5, "y"] = "?", "NA"
+    with pytest.raises(UsageError, match=r"holds text in 3 of its 197 labelled rows, such as '\?'") as err:
+        _prepare(tmp_path / "r", _data(tmp_path / "dr", numbers, test), "Minimize RMSE")
+    assert "blank them" in (err.value.hint or "")

@@ -293,7 +293,11 @@ def test_a_refit_is_skipped_with_its_reason_when_it_cannot_stand_for_the_best(tm
     slow = refit.refit_best(session, Node(id="n", step=0, kind="draft", code="", exec_time=9.0), tmp_path / "w")
     assert not slow.used and "--time-budget has 3 s left" in (slow.why or "")
     off = refit.refit_best(session, Node(id="n", step=0, kind="draft", code=""), tmp_path / "w", "refit off")
-    assert off.why == "refit off" and not ran  # nothing ran for any of them
+    assert off.why == "refit off"
+    session.time_left = lambda: None
+    (tmp_path / refit.TEST_IDS).write_text("id\n")  # train.csv came alone: no user test rows
+    alone = refit.refit_best(session, Node(id="n", step=0, kind="draft", code=""), tmp_path / "w")
+    assert not alone.used and "no test.csv" in (alone.why or "") and not ran  # nothing ran for any of them
 
 
 def test_ctrl_c_during_the_refit_delivers_the_best_as_chosen(tmp_path: Path) -> None:

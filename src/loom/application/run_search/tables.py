@@ -16,6 +16,9 @@ if TYPE_CHECKING:
     import numpy as np
     import pyarrow as pa
 
+#: What pandas' read_csv reads as missing (its default na_values): a label written so is no label.
+MISSING = ("", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN", "<NA>", "N/A",
+           "NA", "NULL", "NaN", "None", "n/a", "nan", "null")
 BLOCK = 256 << 10  # bytes per streamed batch: pyarrow reads ~35 blocks ahead, so this bounds the memory
 _POOL_SET = False
 

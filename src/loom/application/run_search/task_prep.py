@@ -184,8 +184,11 @@ def _check_values(metric: MetricSpec, target: str, truth: "pa.Array") -> None:
     try:
         values = tables.floats(truth)
     except tables.TableError:
-        example = next((v for v in truth.slice(0, 1000).to_pylist() if not _is_number(v)), "?")
-        raise UsageError(f"{metric.label} needs a numeric target; '{target}' holds text such as '{example}'") from None
+        bad = [v for v in truth.to_pylist() if not _is_number(v)]
+        example = bad[0] if bad else "?"
+        raise UsageError(f"{metric.label} needs a numeric target; '{target}' holds text in {len(bad):,} of its "
+                         f"{len(truth):,} labelled rows, such as '{example}'",
+                         hint="fix those labels, or blank them: Loom leaves rows without a label out") from None
     if metric.name == "rmsle" and len(values) and values.min() <= -1:
         raise UsageError(f"RMSLE needs targets above -1 (log(1 + y)); '{target}' goes down to {values.min():g}")
 
@@ -256,6 +259,7 @@ def _prepare(data_dir: Path, task_dir: Path, sealed_dir: Path, screen: "sealing.
              time_column: str | None, share: float | None, leaks: str, names: tuple[list[str], list[str] | None],
              user_test: "pa.Table | None", defer: bool = False) -> Prepared:
     import numpy as np
+    import pyarrow as pa
     import pyarrow.compute as pc
 
     train_names, test_names = names
@@ -264,7 +268,8 @@ def _prepare(data_dir: Path, task_dir: Path, sealed_dir: Path, screen: "sealing.
                          time_column=lambda head: columns.time_column(train_names, target, id_col, time_column, head))
     n = found.rows
     truth = pc.utf8_trim_whitespace(found.target)
-    labelled = np.flatnonzero(pc.not_equal(truth, "").to_numpy(zero_copy_only=False))
+    missing = pc.is_in(truth, value_set=pa.array(tables.MISSING, pa.string()))  # as a candidate's pandas reads them
+    labelled = np.flatnonzero(pc.invert(missing).to_numpy(zero_copy_only=False))
     if len(labelled) == 0:
         raise UsageError(f"target '{target}' is empty in every row of train.csv")
     known = truth.take(labelled)

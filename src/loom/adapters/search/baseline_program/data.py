@@ -63,9 +63,15 @@ NUMBER_TEXT = r"[-+(]?[$€£¥]?[-+]?(\d{1,3}(,\d{3})+|\d+)?(\.\d+)?%?\)?"
 def numbers_in_text(train, test):
     """Columns of numbers written as text ("3,131", "$1,200.50", "45%", "(12)", a few "n/a") as
     floats, in train and test alike: read as text they would be categories of no order. A column
-    converts when at least 95% of its non-empty training values are such numbers; the rest -> NaN."""
+    converts when at least 95% of its non-empty training values are such numbers; the rest -> NaN.
+    A column numeric in train stays numeric in test: a stray "unknown" there is missing, not a
+    reason for every model to fail on the test rows."""
     for col in train.columns:
-        if pd.api.types.is_numeric_dtype(train[col]) or pd.api.types.is_bool_dtype(train[col]):
+        if pd.api.types.is_bool_dtype(train[col]):
+            continue
+        if pd.api.types.is_numeric_dtype(train[col]):
+            if col in test.columns and not pd.api.types.is_numeric_dtype(test[col]):
+                test[col] = pd.to_numeric(test[col].astype("string").str.strip(), errors="coerce").astype(float)
             continue
         values = train[col].dropna().astype(str).str.strip()
         values = values[values != ""]

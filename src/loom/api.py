@@ -237,14 +237,15 @@ class Loom:
             goal: str | None = None, metric: str | None = None, metric_name: str | None = None,
             steps: int | None = None, experiment_id: str | None = None, resume: str | None = None,
             on_event: EventSink = None, stop: threading.Event | None = None, target: str | None = None,
-            time_column: str | None = None, leaks: str | None = None) -> SearchResult:
+            time_column: str | None = None, leaks: str | None = None,
+            group_column: str | None = None) -> SearchResult:
         """Search for the best solution (`loom run`); returns the SearchResult.
 
         `data` is a directory with train.csv and test.csv (+ sample_submission.csv) or one CSV
         file (split like `ingest`); `dataset` an ingested data object (IngestDataset/N, needs
         mlops_provider="metaflow"). `metric` is a sentence with a direction ("Maximize ROC-AUC");
-        `steps` overrides budget_steps; `target`, `time_column` and `leaks` (warn | drop | fail)
-        are `loom run`'s flags. `result.estimate` is the best's final-slice score with its 95%
+        `steps` overrides budget_steps; `target`, `time_column`, `group_column` and `leaks`
+        (warn | drop | fail) are `loom run`'s flags. `result.estimate` is the best's final-slice score with its 95%
         interval; `result.warnings` what to read before trusting it.
         `resume=RUN_ID` continues a saved run with its own search/mlops providers (unless this
         Loom's config names them explicitly). Setting the `stop` event kills the running candidates
@@ -260,7 +261,7 @@ class Loom:
             loom = self.with_config(**unset) if unset else self
         request = RunRequest(data=_absolute(data), dataset=dataset, goal=goal, metric=metric,
                              metric_name=metric_name, experiment_id=experiment_id, resume=resume, steps=steps,
-                             target=target, time_column=time_column, leaks=leaks)
+                             target=target, time_column=time_column, leaks=leaks, group_column=group_column)
         use_case = loom.container().run_search()
         result: SearchResult = use_case(request, observer=self._events(on_event, stop), stop=stop)
         return result

@@ -33,6 +33,7 @@ class Task:
     classes: tuple[str, ...] = ()  # canonical labels, ordered (numerically when they are numbers)
     dataset: str | None = None  # source pathspec, when the data came from a data object
     time_column: str | None = None  # rows are ordered by it; the sealed rows are the latest
+    group_column: str | None = None  # rows come in groups by it; test.csv holds new groups, so do the sealed rows
 
     @property
     def class_columns(self) -> bool:
@@ -57,6 +58,9 @@ class Task:
             cols = f"'{self.id_column}' and '{self.target}' ({pred})"
         order = (f" Rows are ordered in time by '{self.time_column}': validate on the latest rows."
                  if self.time_column else "")
+        if self.group_column:
+            order += (f" Rows come in groups by '{self.group_column}' and the test rows belong to groups train.csv "
+                      f"never shows: validate with whole groups held out (e.g. GroupKFold).")
         return (
             f"{self.goal}\n\nEvaluation: {self.metric.direction} {self.metric.label} "
             f"({self.metric.info.definition}). "

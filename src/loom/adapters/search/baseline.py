@@ -169,7 +169,8 @@ class BaselineSearch:
             "id_column": task.id_column, "metric": task.metric.name, "maximize": task.metric.maximize,
             "task_type": task.task_type, "seed": session.seed, "classes": list(task.classes),
             "class_columns": bool(getattr(task, "class_columns", False)),
-            "time_column": getattr(task, "time_column", None), "folds": folds, "repeats": repeats,
+            "time_column": getattr(task, "time_column", None), "group_column": getattr(task, "group_column", None),
+            "folds": folds, "repeats": repeats,
             "members": [{"node_id": nid, "family": fam} for nid, fam in spec.members],
         })
 

@@ -10,8 +10,12 @@ reads [0.83, 1.00], not the bootstrap's degenerate [1.00, 1.00].
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 from loom.application.evaluation.metrics import Scorer, ScoringError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 Z95 = 1.959964
 #: Rows x resamples the bootstrap may spend.
@@ -27,8 +31,10 @@ def wilson(p: float, n: int, z: float = Z95) -> tuple[float, float]:
     return max(0.0, center - half), min(1.0, center + half)
 
 
-def bootstrap(scorer: Scorer, seed: int) -> tuple[float, float | None, float | None, int, str]:
-    """(value, low, high, resamples, method) for `scorer`'s rows."""
+def bootstrap(scorer: Scorer, seed: int, *, groups: "np.ndarray | None" = None,
+              ) -> tuple[float, float | None, float | None, int, str]:
+    """(value, low, high, resamples, method) for `scorer`'s rows. With `groups` (a code per row)
+    whole groups are resampled (a cluster bootstrap): rows of one group are not independent."""
     import numpy as np
 
     value = scorer()
@@ -36,19 +42,24 @@ def bootstrap(scorer: Scorer, seed: int) -> tuple[float, float | None, float | N
     resamples = int(min(1000, max(200, WORK // max(n, 1))))
     rng = np.random.default_rng(seed)
     values = []
+    k = int(groups.max()) + 1 if groups is not None and len(groups) == n else 0
     for _ in range(resamples):
-        weights = np.bincount(rng.integers(0, n, n), minlength=n)
+        if k:
+            weights = np.bincount(rng.integers(0, k, k), minlength=k)[groups]
+        else:
+            weights = np.bincount(rng.integers(0, n, n), minlength=n)
         try:
             values.append(scorer(weights))
         except ScoringError:  # a resample with one class only: skipped
             continue
-    method = f"percentile bootstrap over {n} rows ({len(values)} resamples, seed {seed})"
+    over = f"{n} rows in {k} groups (whole groups resampled)" if k else f"{n} rows"
+    method = f"percentile bootstrap over {over} ({len(values)} resamples, seed {seed})"
     if len(values) < resamples // 2:
         return value, None, None, len(values), method + "; too few resamples could be scored"
     low, high = (float(v) for v in np.percentile(values, [2.5, 97.5]))
     info = scorer.spec.info
     if info.maximize and info.perfect == 1.0 and 0.0 <= value <= 1.0:
-        w_low, w_high = wilson(value, n)
+        w_low, w_high = wilson(value, k or n)  # independent units: the groups, if any
         if w_low < low or w_high > high:
             method += "; widened to the Wilson interval of a proportion on the same rows"
         low, high = min(low, w_low), max(high, w_high)

@@ -83,12 +83,26 @@ def sealing_order(n: int, seed: int, *, strata: "np.ndarray | None" = None,
 
 
 def sealed_slices(n: int, seed: int, *, strata: "np.ndarray | None" = None, times: "np.ndarray | None" = None,
-                  share: float | None = None) -> "np.ndarray":
-    """Per row: 0 = the candidates' train, 1 = the selection slice, 2 = the final slice."""
+                  share: float | None = None, groups: "np.ndarray | None" = None) -> "np.ndarray":
+    """Per row: 0 = the candidates' train, 1 = the selection slice, 2 = the final slice. With
+    `groups` (a code per row) whole groups are sealed, drawn in a seeded order until each slice has
+    its rows: no group has rows on both sides."""
     import numpy as np
 
     selection, final = slice_sizes(n, share)
     out = np.zeros(n, dtype=np.int8)
+    if selection and groups is not None:
+        _, inverse, counts = np.unique(groups, return_inverse=True, return_counts=True)
+        order = np.random.default_rng(seed).permutation(len(counts))
+        ends = np.cumsum(counts[order])
+        n_final = int(np.searchsorted(ends, final)) + 1  # groups until the slice holds `final` rows
+        n_sel = int(np.searchsorted(ends, ends[n_final - 1] + selection)) + 1 - n_final
+        if n_final + n_sel >= len(counts) or n - ends[min(n_final + n_sel, len(ends)) - 1] < 10:
+            return out  # too few groups to seal any and keep some to train on
+        of_group = np.zeros(len(counts), dtype=np.int8)
+        of_group[order[:n_final]] = 2
+        of_group[order[n_final:n_final + n_sel]] = 1
+        return of_group[inverse]
     if selection:
         order = sealing_order(n, seed, strata=strata, times=times, count=final + selection)
         out[order[:final]] = 2  # by time: the very latest rows estimate the future

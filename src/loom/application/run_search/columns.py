@@ -88,6 +88,40 @@ def key_by_values(name: str, train: "pa.ChunkedArray", test: "pa.ChunkedArray") 
     return not pc.any(pc.is_in(test, value_set=train.combine_chunks())).as_py()
 
 
+def group_column(names: list[str], sample: "pa.Table", test: "pa.Table | None", read_train: Any,
+                 explicit: str | None) -> str | None:
+    """--group-column (or "none"), else the column test.csv splits off by: its values repeat in
+    train.csv (at least 20 groups, 1.4+ rows each) and test.csv's rows (99%+) hold only values
+    train.csv never shows, as when the test rows are new patients, customers or sites. Checked on
+    the screen's sample first, then on the whole train column (`read_train(name)`)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if explicit is not None:
+        if explicit.strip().lower() == "none":
+            return None
+        if explicit not in names:
+            raise UsageError(f"--group-column '{explicit}' is not a column of train.csv; columns: {', '.join(names[:12])}")
+        return explicit
+    if test is None or test.num_rows == 0:
+        return None
+
+    def grouped(values: "pa.Array", unseen: float) -> bool:
+        groups = pc.count_distinct(values).as_py()
+        if groups < 20 or groups > len(values) / 1.4:
+            return False
+        seen = pc.is_in(pc.utf8_trim_whitespace(test.column(name)), value_set=pc.unique(values))
+        return pc.mean(pc.cast(seen, pa.int8())).as_py() <= 1 - unseen
+
+    for name in names:
+        if name not in sample.column_names or name not in test.column_names:
+            continue
+        if grouped(pc.utf8_trim_whitespace(sample.column(name)), 0.95) and \
+                grouped(pc.utf8_trim_whitespace(read_train(name)), 0.99):
+            return name
+    return None
+
+
 def time_column(names: list[str], target: str, id_col: str | None, explicit: str | None, head: Any) -> str | None:
     """--time-column (or `none`), else the first column that reads as dates in `head` (the first
     rows, as text): `frames.time_columns`, the definition eda and ingest use, over the columns

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 SELECTION, FINAL, TEST_IDS, META = "selection.csv", "final.csv", "test_ids.csv", "meta.json"
+FINAL_GROUPS = "final_groups.csv"  # a group split: each final row's group, for the cluster bootstrap
 
 
 class GradingError(Exception):
@@ -163,8 +164,14 @@ def final_estimate(task: Task, sealed_dir: Path, submission: Path | None, *, nod
     found = scorer(task, sealed_dir / FINAL, submission)
     if found is None:
         return None
+    groups = None
+    if (sealed_dir / FINAL_GROUPS).is_file():  # rows of a group move together: resample the groups
+        import pyarrow.compute as pc
+
+        column = tables.read(sealed_dir / FINAL_GROUPS).column(0).combine_chunks()
+        groups = pc.dictionary_encode(column).indices.to_numpy(zero_copy_only=False)
     try:
-        value, low, high, _, method = bootstrap(found, seed)
+        value, low, high, _, method = bootstrap(found, seed, groups=groups)
     except ScoringError as exc:
         raise GradingError(f"cannot score the submission on the final slice: {exc}") from None
     bounded = task.metric.perfect == 1.0 and task.metric.maximize

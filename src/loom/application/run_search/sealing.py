@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from loom.application.run_search import tables
-from loom.application.run_search.grading import FINAL, META, SELECTION, TEST_IDS
+from loom.application.run_search.grading import FINAL, FINAL_GROUPS, META, SELECTION, TEST_IDS
 from loom.domain.errors import UsageError
 from loom.domain.lifecycle import LeakageFlag
 from loom.domain.metrics import MetricSpec
@@ -292,7 +292,7 @@ def _sealed_ids(written: Written, user: "pa.Table | None") -> "pa.Array":
 
 
 def write_test(written: Written, task_dir: Path, sealed_dir: Path, *, metric: MetricSpec, classes: list[str],
-               dropped: list[str], seed: int) -> int:
+               dropped: list[str], seed: int, group: str | None = None) -> int:
     """test.csv (user test rows + sealed features, shuffled), sample_submission.csv and the sealed labels."""
     import numpy as np
     import pyarrow as pa
@@ -317,6 +317,9 @@ def write_test(written: Written, task_dir: Path, sealed_dir: Path, *, metric: Me
         mask = pa.array(written.sealed_slice == code)
         tables.write(sealed_dir / name, pa.table({id_col: ids.filter(mask), target: sealed.column(target).filter(mask)}),
                      check_quotes=written.quoted)
+        if group is not None and name == FINAL:
+            tables.write(sealed_dir / FINAL_GROUPS, pa.table({group: sealed.column(group).filter(mask)}),
+                         check_quotes=written.quoted)
     user_ids = user.column(id_col) if user is not None and id_col in user.column_names else pa.array([], pa.string())
     tables.write(sealed_dir / TEST_IDS, pa.table({id_col: user_ids}), check_quotes=written.quoted)
     return combined.num_rows

@@ -213,6 +213,7 @@ def prepare_task(
     dataset: str | None = None,
     target: str | None = None,
     time_column: str | None = None,
+    group_column: str | None = None,
     share: float | None = None,
     leaks: str = "warn",
     defer_screen: bool = False,
@@ -244,7 +245,8 @@ def prepare_task(
     defer = defer_screen and leaks == "warn"
     try:
         prepared = _prepare(data_dir, task_dir, sealed_dir, screen, goal=goal, metric=metric, seed=seed,
-                            dataset=dataset, target=target, id_col=id_col, time_column=time_column, share=share,
+                            dataset=dataset, target=target, id_col=id_col, time_column=time_column,
+                            group_column=group_column, share=share,
                             leaks=leaks, names=(train_names, test_names), user_test=user_test, defer=defer)
     except BaseException:
         screen.stop()
@@ -256,7 +258,7 @@ def prepare_task(
 
 def _prepare(data_dir: Path, task_dir: Path, sealed_dir: Path, screen: "sealing.Screen", *, goal: str,
              metric: MetricSpec, seed: int, dataset: str | None, target: str, id_col: str | None,
-             time_column: str | None, share: float | None, leaks: str, names: tuple[list[str], list[str] | None],
+             time_column: str | None, group_column: str | None, share: float | None, leaks: str, names: tuple[list[str], list[str] | None],
              user_test: "pa.Table | None", defer: bool = False) -> Prepared:
     import numpy as np
     import pyarrow as pa
@@ -281,11 +283,18 @@ def _prepare(data_dir: Path, task_dir: Path, sealed_dir: Path, screen: "sealing.
     if times is None:
         column = None
     strata = tables.codes(known, classes) if classes else None
+    group = None if column else columns.group_column(
+        [c for c in train_names if c not in (id_col, target)], found.sample, user_test,
+        lambda name: _read(train_path, "train.csv", [name]).column(0), group_column)
+    codes = None
+    if group is not None:
+        values = pc.utf8_trim_whitespace(_read(train_path, "train.csv", [group]).column(0)).combine_chunks()
+        codes = pc.dictionary_encode(values).indices.to_numpy(zero_copy_only=False)[labelled]
     slice_of = np.zeros(n, dtype=np.int8)
-    slice_of[labelled] = splits.sealed_slices(len(labelled), seed, strata=strata,
+    slice_of[labelled] = splits.sealed_slices(len(labelled), seed, strata=strata, groups=codes,
                                               times=None if times is None else times[labelled], share=share)
     unlabelled = n - len(labelled)
-    del truth, known, labelled, strata, times  # 8 bytes a row each: not held while the tables are written
+    del truth, known, labelled, strata, times, codes  # 8 bytes a row each: not held while the tables are written
 
     synthetic = id_col is None
     if synthetic:
@@ -319,12 +328,13 @@ def _prepare(data_dir: Path, task_dir: Path, sealed_dir: Path, screen: "sealing.
     if dropped or train_only:
         sealing.drop_columns(task_dir / "input" / "train.csv", dropped + train_only, quoted=quoted)
     test_rows = sealing.write_test(written, task_dir, sealed_dir, metric=metric, classes=classes,
-                                   dropped=dropped, seed=seed)
+                                   dropped=dropped, seed=seed, group=group if (slice_of > 0).any() else None)
     sealing.copy_side_files(data_dir, task_dir / "input")
 
-    split_kind = "none" if not (slice_of > 0).any() else ("time" if column else ("stratified" if classes else "random"))
+    split_kind = "none" if not (slice_of > 0).any() else (
+        "time" if column else "group" if group else "stratified" if classes else "random")
     split = {
-        "kind": split_kind, "time_column": column,
+        "kind": split_kind, "time_column": column, "group_column": group,
         "rows": {"train": written.kept, "selection": int((slice_of == 1).sum()), "final": int((slice_of == 2).sum()),
                  "test": 0 if user_test is None else user_test.num_rows, "unlabelled": int(unlabelled)},
     }
@@ -334,6 +344,7 @@ def _prepare(data_dir: Path, task_dir: Path, sealed_dir: Path, screen: "sealing.
         task_type=metric.task_type,
         columns=tuple(c for c in train_names if c not in (id_col, target, *dropped, *train_only)),
         n_train=written.kept, n_test=test_rows, classes=tuple(classes), dataset=dataset, time_column=column,
+        group_column=group,
     )
     log.info("task prepared", extra={"rows": n, "split": split, "flags": len(flags), "dropped": dropped})
     return Prepared(task=task, split=split, leaks=flags, dropped=dropped, train_only=train_only,

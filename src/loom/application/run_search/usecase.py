@@ -54,6 +54,7 @@ class RunRequest:
     steps: int | None = None
     target: str | None = None  # the target column (inferred when None)
     time_column: str | None = None  # split by this column's time ("none": never by time; None: detect)
+    group_column: str | None = None  # seal whole groups of this column ("none": never; None: detect)
     leaks: str | None = None  # warn | drop | fail (None: LoomConfig.leaks)
 
 
@@ -223,6 +224,7 @@ class RunSearch:
             prepared = task_prep.prepare_task(
                 data_dir, store.task_dir, store.sealed_dir, goal=goal, metric=metric, seed=self.config.seed,
                 dataset=request.dataset, target=request.target, time_column=request.time_column,
+                group_column=request.group_column,
                 share=self.config.holdout_fraction, leaks=leaks, defer_screen=True,
             )
             held.callback(prepared.discard_screen)  # never outlives the run, whatever ends it

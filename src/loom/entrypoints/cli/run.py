@@ -22,6 +22,7 @@ def run(
     metric_name: Annotated[str | None, Parameter(help=f"Exactly which metric to compute (then --metric only gives the direction): {_METRIC_NAMES}.")] = None,
     target: Annotated[str | None, Parameter(help="Target column (inferred when omitted).")] = None,
     time_column: Annotated[str | None, Parameter(help="Seal the latest rows by this column's time (default: a detected date column; 'none': never by time).")] = None,
+    group_column: Annotated[str | None, Parameter(help="Seal whole groups of this column, as when test.csv holds new patients or customers (default: a column whose test values train.csv never shows; 'none': never by group).")] = None,
     leaks: Annotated[Literal["warn", "drop", "fail"] | None, Parameter(help="Leak screen before the first candidate: warn (report), drop (remove flagged columns), fail (exit 1) (LOOM_LEAKS, default warn).")] = None,
     steps: Annotated[int | None, Parameter(help="Search steps (env LOOM_BUDGET_STEPS, default 10).")] = None,
     time_budget: Annotated[float | None, Parameter(help="Wall-clock seconds for the search, next to --steps (LOOM_TIME_BUDGET): no candidate starts past it, and one still running gets at most a quarter of it more (min 5 s).")] = None,
@@ -72,6 +73,7 @@ def run(
     request = RunRequest(
         data=data, dataset=dataset, goal=goal, metric=metric, metric_name=metric_name,
         experiment_id=experiment_id, resume=resume, steps=steps, target=target, time_column=time_column, leaks=leaks,
+        group_column=group_column,
     )
     use_case = container_for(config).run_search()
     from loom.entrypoints.cli.common import hooks

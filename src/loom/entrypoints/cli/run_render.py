@@ -99,6 +99,7 @@ def summary(result: "SearchResult", out: "Console") -> None:
     if split:
         rows = split.get("rows") or {}
         how = {"time": f"by time: the latest rows by '{split.get('time_column')}' are sealed",
+               "group": f"by group: whole '{split.get('group_column')}' groups are sealed (test.csv holds new ones)",
                "stratified": "stratified random draw", "random": "seeded random draw",
                "none": "nothing sealed (too few rows)"}.get(split.get("kind", ""), split.get("kind", ""))
         out.print(f"split: {how} · train {rows.get('train', 0)}, selection {rows.get('selection', 0)}, "

@@ -130,7 +130,10 @@ class Data:
         self.train = train[labelled].reset_index(drop=True)
         self.unlabelled = int((~labelled).sum())
         self.test = pd.read_csv("./input/test.csv")
-        features = [c for c in self.train.columns if c not in (self.target, self.id_column)]
+        group = C.get("group_column")
+        # test.csv holds groups train.csv never shows: a group's name can only memorise its rows
+        self.groups = self.train[group].astype(str).to_numpy() if group in self.train.columns else None
+        features = [c for c in self.train.columns if c not in (self.target, self.id_column, group)]
         self.X = self.train[features]
         self.X_test = self.test.reindex(columns=features)
         self.X, self.X_test = numbers_in_text(self.X.copy(), self.X_test)
@@ -167,7 +170,7 @@ class Data:
         for kind in self.kinds.values():
             counts[kind] = counts.get(kind, 0) + 1
         out = {"rows": int(len(self.train)), "test_rows": int(len(self.test)), "features": len(self.used),
-               "kinds": counts, "time_ordered": self.time_column is not None}
+               "kinds": counts, "time_ordered": self.time_column is not None, "grouped": self.groups is not None}
         if self.unlabelled:
             out["unlabelled"] = self.unlabelled  # rows of train.csv without a label, left out
         if self.classify:

@@ -154,9 +154,10 @@ def folds(data, k, repeats, seed):
     """[(train positions, validation positions)] over the training rows.
 
     Time-ordered rows: expanding windows (each fold validates on later rows than it trains on).
+    Grouped rows (test.csv holds new groups): whole groups per fold, stratified for classes.
     Classification: stratified (k capped by the smallest class). Small data: `repeats` reshuffles.
     """
-    from sklearn.model_selection import KFold, StratifiedKFold, TimeSeriesSplit
+    from sklearn.model_selection import GroupKFold, KFold, StratifiedGroupKFold, StratifiedKFold, TimeSeriesSplit
 
     n = len(data.y)
     order = data.time_order()
@@ -164,6 +165,16 @@ def folds(data, k, repeats, seed):
         splitter = TimeSeriesSplit(n_splits=max(2, min(k, n // 20 or 2)))
         return [(order[a], order[b]) for a, b in splitter.split(order)]
     out = []
+    groups = getattr(data, "groups", None)
+    if groups is not None and len(set(groups)) >= 4:
+        kk = max(2, min(k, len(set(groups))))
+        for r in range(max(1, repeats)):
+            if data.classify and data.y.value_counts().min() >= kk:
+                splitter = StratifiedGroupKFold(kk, shuffle=True, random_state=seed + r)
+            else:
+                splitter = GroupKFold(kk, shuffle=True, random_state=seed + r)
+            out += list(splitter.split(np.zeros(n), data.y, groups))
+        return out
     for r in range(max(1, repeats)):
         if data.classify and data.y.value_counts().min() >= 2:
             kk = max(2, min(k, int(data.y.value_counts().min())))

@@ -112,3 +112,29 @@ def test_labels_pandas_reads_as_missing_are_no_labels_and_other_words_are_counte
     with pytest.raises(UsageError, match=r"holds text in 3 of its 197 labelled rows, such as '\?'") as err:
         _prepare(tmp_path / "r", _data(tmp_path / "dr", numbers, test), "Minimize RMSE")
     assert "blank them" in (err.value.hint or "")
+
+
+def test_a_test_csv_carrying_the_target_never_hands_candidates_the_sealed_labels(tmp_path: Path) -> None:
+    test = _toy(40, seed=1).assign(id=range(500, 540))  # labels included, as in a public test set
+    prep = _prepare(tmp_path, _data(tmp_path / "d", _toy(200), test), target="y")
+    given = pd.read_csv(tmp_path / "task" / "input" / "test.csv")
+    assert "y" not in given.columns and len(given) == 40 + prep.split["rows"]["selection"] + prep.split["rows"]["final"]
+    assert any("test.csv holds the target column 'y'" in n for n in prep.notes)
+    said = assessment.assessment_warnings(prep.task, None, None, prep.split, {"notes": prep.notes})
+    assert said == prep.notes
+
+
+def test_the_delivered_submission_has_the_header_of_the_users_sample_submission(tmp_path: Path) -> None:
+    from loom.application.run_search import grading
+
+    train = _toy(200).rename(columns={"id": "Id", "y": "label"})
+    test = _toy(30, seed=1).drop(columns="y").rename(columns={"id": "Id"}).assign(Id=range(900, 930))
+    d = _data(tmp_path / "d", train, test)
+    pd.DataFrame({"Id": test["Id"], "Predicted": 0.5}).to_csv(d / "sample_submission.csv", index=False)
+    prep = _prepare(tmp_path, d, "Maximize ROC-AUC", target="label")
+    assert prep.task.target == "label" and prep.task.id_column == "Id"
+    made = pd.read_csv(tmp_path / "task" / "input" / "test.csv")[["Id"]].assign(label=0.25)  # what a candidate writes
+    made.to_csv(tmp_path / "sub.csv", index=False)
+    grading.user_submission(prep.task, tmp_path / "sealed", tmp_path / "sub.csv", tmp_path / "out.csv")
+    out = pd.read_csv(tmp_path / "out.csv")
+    assert list(out.columns) == ["Id", "Predicted"] and out["Id"].tolist() == list(range(900, 930))

@@ -43,6 +43,7 @@ def assessment_warnings(task: Task, best: Node | None, estimate: Estimate | None
             continue  # said below: left out whatever the screen thought of it
         action = "dropped" if flag["column"] in (screen.get("dropped") or []) else "kept (--leaks warn)"
         out.append(f"leak? column '{flag['column']}' ({flag['kind']}): {flag['detail']}; {action}; fix: {flag['fix']}")
+    out.extend(screen.get("notes") or [])
     for column in screen.get("train_only") or []:
         out.append(f"column '{column}' is in train.csv only (test.csv lacks it): left out of the candidates' data, "
                    "since no prediction could use it")

@@ -194,8 +194,18 @@ def user_submission(task: Task, sealed_dir: Path, submission: Path, dest: Path) 
     if task.task_type == "classification" and not task.metric.needs_probabilities and task.target in rows.column_names:
         at = rows.column_names.index(task.target)
         rows = rows.set_column(at, task.target, _user_labels(Path(task.input_dir) / "train.csv", task.target, rows.column(at)))
+    asked = _sample_columns(sealed_dir)
+    if asked and len(asked) == 2 and rows.column_names == [id_col, task.target] and asked != rows.column_names:
+        rows = rows.rename_columns(asked)  # the header the user's sample_submission.csv shows ("Id,Predicted")
     tables.write(dest, rows)
     return len(positions) - positions.null_count
+
+
+def _sample_columns(sealed_dir: Path) -> list[str] | None:
+    try:
+        return meta(sealed_dir).get("sample_columns")
+    except (OSError, ValueError):
+        return None
 
 
 def _user_labels(train: Path, target: str, predicted: "pa.ChunkedArray") -> "pa.Array":

@@ -301,7 +301,8 @@ def write_test(written: Written, task_dir: Path, sealed_dir: Path, *, metric: Me
     if user is not None and written.synthetic_id:
         user = user.add_column(0, id_col, string_ids(len(written.kept_ids) + sealed.num_rows, user.num_rows))
     names = user.column_names if user is not None else [c for c in written.names if c != target]
-    names = [c for c in names if c not in set(dropped)]
+    # never the target: a test.csv that carries it would hand the candidates the sealed rows' labels
+    names = [c for c in names if c not in set(dropped) and c != target]
     ids = _sealed_ids(written, user)
     empty = pa.array([""] * sealed.num_rows, pa.string())
     features = pa.table({c: ids if c == id_col else (sealed.column(c) if c in sealed.column_names else empty)
@@ -339,9 +340,11 @@ def _sample_submission(path: Path, ids: "pa.ChunkedArray", id_col: str, target: 
     tables.write(path, pa.table(columns))
 
 
-def write_meta(sealed_dir: Path, *, id_col: str, synthetic_id: bool, split: dict[str, Any]) -> None:
-    (sealed_dir / META).write_text(json.dumps({"id_column": id_col, "synthetic_id": synthetic_id, "split": split}),
-                                   encoding="utf-8")
+def write_meta(sealed_dir: Path, *, id_col: str, synthetic_id: bool, split: dict[str, Any],
+               sample_columns: list[str] | None = None) -> None:
+    """meta.json; `sample_columns`: the user's sample_submission.csv header (the delivered one follows it)."""
+    (sealed_dir / META).write_text(json.dumps({"id_column": id_col, "synthetic_id": synthetic_id, "split": split,
+                                               "sample_columns": sample_columns}), encoding="utf-8")
 
 
 def copy_side_files(data_dir: Path, input_dir: Path) -> None:

@@ -48,6 +48,7 @@ class Prepared:
     leaks: list[LeakageFlag] = field(default_factory=list)
     dropped: list[str] = field(default_factory=list)
     train_only: list[str] = field(default_factory=list)  # train.csv columns test.csv lacks: left out
+    notes: list[str] = field(default_factory=list)  # what else was done to the user's data, in a sentence each
     screen_error: str | None = None  # the leak screen could not run (said in the run's warnings)
     pending: "sealing.Screen | None" = None  # --leaks warn, deferred: still screening (collect_screen)
 
@@ -247,7 +248,8 @@ def prepare_task(
         prepared = _prepare(data_dir, task_dir, sealed_dir, screen, goal=goal, metric=metric, seed=seed,
                             dataset=dataset, target=target, id_col=id_col, time_column=time_column,
                             group_column=group_column, share=share,
-                            leaks=leaks, names=(train_names, test_names), user_test=user_test, defer=defer)
+                            leaks=leaks, names=(train_names, test_names), user_test=user_test, defer=defer,
+                            sample_names=sample_names)
     except BaseException:
         screen.stop()
         raise
@@ -259,7 +261,7 @@ def prepare_task(
 def _prepare(data_dir: Path, task_dir: Path, sealed_dir: Path, screen: "sealing.Screen", *, goal: str,
              metric: MetricSpec, seed: int, dataset: str | None, target: str, id_col: str | None,
              time_column: str | None, group_column: str | None, share: float | None, leaks: str, names: tuple[list[str], list[str] | None],
-             user_test: "pa.Table | None", defer: bool = False) -> Prepared:
+             user_test: "pa.Table | None", defer: bool = False, sample_names: list[str] | None = None) -> Prepared:
     import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -338,7 +340,7 @@ def _prepare(data_dir: Path, task_dir: Path, sealed_dir: Path, screen: "sealing.
         "rows": {"train": written.kept, "selection": int((slice_of == 1).sum()), "final": int((slice_of == 2).sum()),
                  "test": 0 if user_test is None else user_test.num_rows, "unlabelled": int(unlabelled)},
     }
-    sealing.write_meta(sealed_dir, id_col=id_col, synthetic_id=synthetic, split=split)
+    sealing.write_meta(sealed_dir, id_col=id_col, synthetic_id=synthetic, split=split, sample_columns=sample_names)
     task = Task(
         goal=goal, metric=metric, input_dir=str(task_dir / "input"), target=target, id_column=id_col,
         task_type=metric.task_type,
@@ -347,5 +349,9 @@ def _prepare(data_dir: Path, task_dir: Path, sealed_dir: Path, screen: "sealing.
         group_column=group,
     )
     log.info("task prepared", extra={"rows": n, "split": split, "flags": len(flags), "dropped": dropped})
-    return Prepared(task=task, split=split, leaks=flags, dropped=dropped, train_only=train_only,
+    notes = []
+    if test_names is not None and target in test_names:
+        notes.append(f"test.csv holds the target column '{target}': left out of the candidates' test.csv, which "
+                     "never carries labels")
+    return Prepared(task=task, split=split, leaks=flags, dropped=dropped, train_only=train_only, notes=notes,
                     screen_error=screen_error, pending=screen if defer else None)

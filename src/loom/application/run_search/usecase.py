@@ -240,7 +240,8 @@ class RunSearch:
         inputs: dict[str, Any] = {"data": str(request.data or data_dir), "data_dir": str(data_dir), "dataset": request.dataset,
                                   "files": [artifacts.file_digest(Path(p)) for p in sources]}
         leak_state: dict[str, Any] = {"mode": leaks, "flagged": flagged, "dropped": prepared.dropped,
-                                      "train_only": prepared.train_only, "error": prepared.screen_error}
+                                      "train_only": prepared.train_only, "notes": prepared.notes,
+                                      "error": prepared.screen_error}
         if prepared.train_only:
             observer.notify(Event("stage", store.run_id, message=(
                 f"left out {', '.join(prepared.train_only)}: in train.csv only (test.csv lacks it)")))

@@ -138,3 +138,34 @@ def test_the_delivered_submission_has_the_header_of_the_users_sample_submission(
     grading.user_submission(prep.task, tmp_path / "sealed", tmp_path / "sub.csv", tmp_path / "out.csv")
     out = pd.read_csv(tmp_path / "out.csv")
     assert list(out.columns) == ["Id", "Predicted"] and out["Id"].tolist() == list(range(900, 930))
+
+
+@pytest.mark.parametrize("asked, classes, expected", [
+    (["class_0", "class_1", "class_2"], ["0", "1", "2"], {"class_0": "0", "class_1": "1", "class_2": "2"}),
+    (["class_10", "class_11", "class_12"], ["10", "11", "12"], {"class_10": "10", "class_11": "11", "class_12": "12"}),
+    (["prob_yes", "prob_no"], ["no", "yes"], {"prob_yes": "yes", "prob_no": "no"}),
+    (["Class_2", "Class_1"], ["Class_1", "Class_2"], {"Class_2": "Class_2", "Class_1": "Class_1"}),
+    (["a", "b"], ["0", "1"], None),  # named otherwise: left as Loom wrote it
+])
+def test_class_columns_are_matched_to_the_sample_headers(asked, classes, expected) -> None:  # noqa: ANN001
+    from loom.application.run_search import grading
+
+    assert grading._class_headers(asked, classes) == expected
+
+
+def test_class_probabilities_are_delivered_under_the_sample_headers_in_its_order(tmp_path: Path) -> None:
+    from loom.application.run_search import grading
+
+    rng = np.random.default_rng(2)
+    train = _toy(300).assign(y=rng.integers(0, 3, 300))
+    test = _toy(30, seed=1).drop(columns="y").assign(id=range(900, 930))
+    d = _data(tmp_path / "d", train, test)
+    pd.DataFrame({"id": test["id"], "class_2": 0.3, "class_0": 0.3, "class_1": 0.4}).to_csv(d / "sample_submission.csv",
+                                                                                             index=False)
+    prep = _prepare(tmp_path, d, "Minimize log loss", target="y")
+    made = pd.read_csv(tmp_path / "task" / "input" / "test.csv")[["id"]].assign(**{"0": 0.1, "1": 0.2, "2": 0.7})
+    made.to_csv(tmp_path / "sub.csv", index=False)
+    grading.user_submission(prep.task, tmp_path / "sealed", tmp_path / "sub.csv", tmp_path / "out.csv")
+    out = pd.read_csv(tmp_path / "out.csv")
+    assert list(out.columns) == ["id", "class_2", "class_0", "class_1"]
+    assert out[["class_2", "class_0", "class_1"]].iloc[0].tolist() == [0.7, 0.1, 0.2]

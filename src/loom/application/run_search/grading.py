@@ -197,8 +197,26 @@ def user_submission(task: Task, sealed_dir: Path, submission: Path, dest: Path) 
     asked = _sample_columns(sealed_dir)
     if asked and len(asked) == 2 and rows.column_names == [id_col, task.target] and asked != rows.column_names:
         rows = rows.rename_columns(asked)  # the header the user's sample_submission.csv shows ("Id,Predicted")
+    elif asked and task.class_columns and rows.column_names[0] == id_col:
+        named = _class_headers(asked[1:], list(task.classes))
+        if named is not None and all(c in rows.column_names for c in named.values()):
+            rows = rows.select([id_col, *(named[a] for a in asked[1:])]).rename_columns([id_col, *asked[1:]])
     tables.write(dest, rows)
     return len(positions) - positions.null_count
+
+
+def _class_headers(asked: list[str], classes: list[str]) -> dict[str, str] | None:
+    """{sample column: class} when the sample names each class with a common prefix ("class_0",
+    "prob_yes"), the longest prefix that leaves exactly the classes; None when it names them otherwise."""
+    import os
+
+    if len(asked) != len(classes) or not asked:
+        return None
+    for cut in range(len(os.path.commonprefix(asked)), -1, -1):
+        rest = {a: canon_label(a[cut:]) for a in asked}
+        if sorted(rest.values()) == sorted(classes):
+            return rest
+    return None
 
 
 def _sample_columns(sealed_dir: Path) -> list[str] | None:

@@ -49,6 +49,7 @@ train = pd.read_csv("input/train.csv")
 pd.DataFrame({"id": train["id"].head(10), "target": 0}).to_csv("working/submission.csv", index=False)
 print("Validation accuracy: 0.5")
 """
+PANDAS_SCRIPT = "import sys, pandas as pd; pd.read_csv(sys.argv[1]).to_parquet(sys.argv[2])"
 TARGETS = {"candidate_extra_s": 0.8, "verb_extra_s": 1.5, "ingest_ratio": 1.5}
 
 
@@ -174,8 +175,8 @@ def bench_verbs(mlops: Any, root: Path, runs: int, trace: Path) -> dict[str, Any
 
 #: Progress lines of IngestDataset's start step (their first words) -> the phase they begin.
 INGEST_MARKS = (("reading", "read the table"), ("splitting", "split train/test"),
-                ("fingerprinting", "fingerprint + Parquet encode (2 threads)"),
-                ("rendering", "card (computed in the step)"), ("storing", "Metaflow stores the artifacts (pickle + gzip)"))
+                ("fingerprinting", "fingerprint + Parquet encode (2 threads) + raw table store"),
+                ("rendering", "card (computed in the step)"), ("storing", "Metaflow stores the artifacts (tables found stored)"))
 
 
 def inside_ingest_step(marks: list[tuple[float, str]], procs: list[Any]) -> dict[str, float]:
@@ -194,7 +195,7 @@ def bench_ingest(mlops: Any, root: Path, rows: int, runs: int, trace: Path) -> d
     import pandas as pd
 
     big = root / "big.csv"
-    floor_times, loom_times, breakdowns = [], [], []
+    floor_times, loom_times, breakdowns, script_times, cli_times = [], [], [], [], []
     for i in range(runs):
         # new content every run: Metaflow's content-addressed store skips blobs it already holds, and
         # a second ingest of the same file would not pay for storing the tables
@@ -210,6 +211,15 @@ def bench_ingest(mlops: Any, root: Path, rows: int, runs: int, trace: Path) -> d
         _, loom_s, t0, t1 = timed(lambda: mlops.ingest(big, name="big", on_progress=progress))
         floor_times.append(floor_s)
         loom_times.append(loom_s)
+        # as commands, each starting its interpreter (what a user waits for): a pandas script vs `loom ingest`;
+        # the CSV is rewritten first, so the CLI's ingest stores new content too
+        make_frame(rows, seed=100 + i).to_csv(big, index=False)
+        _, script_s, _, _ = timed(lambda: subprocess.run([sys.executable, "-c", PANDAS_SCRIPT, str(big), str(root / "s.pq")],
+                                                         check=True))
+        _, cli_s, _, _ = timed(lambda: subprocess.run([str(Path(sys.executable).with_name("loom")), "ingest", "--source",
+                                                       str(big), "--json"], check=True, stdout=subprocess.DEVNULL))
+        script_times.append(script_s)
+        cli_times.append(cli_s)
         procs = proctrace.run_processes(trace, t0, t1)
         outer, inner = proctrace.phases(procs, t0, t1), inside_ingest_step(marks, procs)
         merged: dict[str, float] = {}
@@ -219,8 +229,9 @@ def bench_ingest(mlops: Any, root: Path, rows: int, runs: int, trace: Path) -> d
                 merged.update(inner)
         breakdowns.append(merged)
     f, lo = statistics.median(floor_times), statistics.median(loom_times)
+    s, c = statistics.median(script_times), statistics.median(cli_times)
     return {"rows": rows, "mb": big.stat().st_size / 1e6, "pandas_s": f, "loom_s": lo, "ratio": lo / f,
-            "breakdown": median_phases(breakdowns)}
+            "breakdown": median_phases(breakdowns), "script_s": s, "cli_s": c, "cli_ratio": c / s}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -308,6 +319,10 @@ def report(r: dict[str, Any]) -> None:
         print(f"\nIngest of a {i['rows']:,}-row CSV ({i['mb']:.0f} MB): pandas read_csv + to_parquet "
               f"{i['pandas_s']:.2f}s, loom ingest {i['loom_s']:.2f}s ({i['ratio']:.2f}x)")
         print_breakdown("ingest flow", i["breakdown"])
+        if "cli_s" in i:
+            print(f"  as commands (each starts its interpreter): `python -c` pandas read_csv + to_parquet "
+                  f"{i['script_s']:.2f}s, `loom ingest --source` {i['cli_s']:.2f}s ({i['cli_ratio']:.2f}x; "
+                  f"not the issue's measure)")
         rows.append(("ingest vs pandas read_csv + to_parquet", f"{i['ratio']:.2f}x",
                      f"<= {TARGETS['ingest_ratio']:.1f}x", i["ratio"] <= TARGETS["ingest_ratio"]))
     print(f"\n{'target (issue 18)':48} {'measured':>10} {'target':>10}  met")

@@ -118,6 +118,10 @@ def test_ingested_tables_are_stored_ungzipped_and_read_back_as_frames(world):
             assert isinstance(task[name].data, pd.DataFrame)
         # small artifacts keep Metaflow's usual gzip
         assert _blob_meta(world, "IngestDataset", task["schema"])["cas_raw"] is False
+    # what the Client read is cached under LOOM_HOME, private (Metaflow's default: one /tmp dir for every user)
+    cache = world["home"] / "metaflow_client"
+    assert cache.is_dir() and cache.stat().st_mode & 0o777 == 0o700
+    assert any(p.suffix in (".cached", ".blob") for p in cache.rglob("*"))
 
 
 def test_fingerprint_stable_across_ingests(world):

@@ -20,10 +20,10 @@ def _next(plan: Plan, steps_left: int = 20, time_left: float | None = None, in_f
 def test_drafts_come_simplest_first_and_svm_only_on_small_data() -> None:
     small = Plan(task_type="classification", rows=500, maximize=True)
     assert [s.family for s in small.queue()] == ["dummy", "linear", "lightgbm", "extra_trees", "svm", "random_forest"]
-    big = Plan(task_type="classification", rows=50_000, maximize=True, lightgbm=False)
+    big = Plan(task_type="classification", rows=50_000, maximize=True, lightgbm=False)  # no LightGBM: a forest runs
     assert [s.family for s in big.queue()] == ["dummy", "linear", "hist_gb", "extra_trees", "random_forest"]
-    # above 100k rows a random forest takes minutes per fit and LightGBM covers it
-    huge = Plan(task_type="classification", rows=160_000, maximize=True)
+    # above 20k rows a random forest takes minutes per search and LightGBM covers it
+    huge = Plan(task_type="classification", rows=25_000, maximize=True)
     assert [s.family for s in huge.queue()] == ["dummy", "linear", "lightgbm", "extra_trees"]
     assert "random_forest" in [s.family for s in Plan(task_type="regression", rows=160_000, maximize=False,
                                                            lightgbm=False).queue()]

@@ -67,7 +67,8 @@ def test_local_builder_builds_a_backbone_readable_with_the_client_api(
     pathspec = payload["pathspec"]
     assert pathspec.startswith("TrainBackbone/")
 
-    from loom.adapters.shared.metaflow_runtime import card_files, client
+    from loom.adapters.shared.metaflow_card_files import card_files
+    from loom.adapters.shared.metaflow_runtime import client
 
     from loom.application.config import LoomConfig
 

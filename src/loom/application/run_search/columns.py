@@ -88,6 +88,15 @@ def key_by_values(name: str, train: "pa.ChunkedArray", test: "pa.ChunkedArray") 
     return not pc.any(pc.is_in(test, value_set=train.combine_chunks())).as_py()
 
 
+def _named(flag: str, explicit: str, names: list[str]) -> str | None:
+    """The column a flag names ("none" turns its detection off); exit 2 when there is no such column."""
+    if explicit.strip().lower() == "none":
+        return None
+    if explicit not in names:
+        raise UsageError(f"{flag} '{explicit}' is not a column of train.csv; columns: {', '.join(names[:12])}")
+    return explicit
+
+
 def group_column(names: list[str], sample: "pa.Table", test: "pa.Table | None", read_train: Any,
                  explicit: str | None) -> str | None:
     """--group-column (or "none"), else the column test.csv splits off by: its values repeat in
@@ -98,11 +107,7 @@ def group_column(names: list[str], sample: "pa.Table", test: "pa.Table | None", 
     import pyarrow.compute as pc
 
     if explicit is not None:
-        if explicit.strip().lower() == "none":
-            return None
-        if explicit not in names:
-            raise UsageError(f"--group-column '{explicit}' is not a column of train.csv; columns: {', '.join(names[:12])}")
-        return explicit
+        return _named("--group-column", explicit, names)
     if test is None or test.num_rows == 0:
         return None
 
@@ -127,11 +132,7 @@ def time_column(names: list[str], target: str, id_col: str | None, explicit: str
     rows, as text): `frames.time_columns`, the definition eda and ingest use, over the columns
     that can pass it (named like a time, or ISO dates), so pandas loads only when one can."""
     if explicit is not None:
-        if explicit.strip().lower() == "none":
-            return None
-        if explicit not in names:
-            raise UsageError(f"--time-column '{explicit}' is not a column; columns: {', '.join(names[:12])}")
-        return explicit
+        return _named("--time-column", explicit, names)
     import pyarrow.compute as pc
 
     from loom.application.evaluation import frames

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from loom.adapters.mlops.metaflow import datasets as ds
 from loom.adapters.shared import metaflow_runtime as rt
+from loom.adapters.shared.metaflow_card_files import card_files
 from loom.application.ports.mlops import DatasetInfo, RunDetail, RunInfo
 from loom.domain.errors import UsageError
 from loom.domain.pathspec import Pathspec
@@ -118,7 +119,7 @@ class MetaflowDataMixin:
                          values=dict(sorted(values.items())))
 
     def card(self, pathspec: str) -> list[Path]:
-        return rt.card_files(self.config, pathspec)
+        return card_files(self.config, pathspec)
 
     # ---- helpers -------------------------------------------------------------------------
     def _dataset_info(self, run: Any) -> DatasetInfo:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from loom.adapters.shared import metaflow_runtime as rt
+from loom.adapters.shared.metaflow_card_files import card_files
 from loom.domain.lifecycle import (
     DriftColumn,
     EdaResult,
@@ -48,7 +49,7 @@ class LifecycleRunner:
 
     def _card(self, pathspec: str) -> str | None:
         try:
-            found = rt.card_files(self.config, pathspec)
+            found = card_files(self.config, pathspec)
         except Exception:  # noqa: BLE001 - a missing card never fails the verb
             return None
         return str(found[-1]) if found else None

@@ -59,6 +59,11 @@ AIDE_HOUSE_PRICES = ("Minimize RMSE between the logarithm of the predicted value
     ("Minimize median absolute error", "medae", False),
     ("Minimize MedAE", "medae", False),
     ("Minimize MdAE", "medae", False),
+    # the same metric named twice, by its name and its abbreviation, is one metric
+    ("RMSLE — Root Mean Squared Logarithmic Error", "rmsle", False),
+    ("Maximize Matthews correlation coefficient (MCC)", "mcc", True),
+    ("Minimize Root Mean Squared Error (RMSE)", "rmse", False),
+    ("Maximize Quadratic Weighted Kappa (QWK)", "qwk", True),
 ])
 def test_metric_sentences_parse_with_their_direction(sentence: str, name: str, maximize: bool) -> None:
     spec = parse_metric(sentence)

@@ -181,15 +181,15 @@ def _find(pattern: str, text: str) -> list[tuple[int, int]]:
 
 
 def _match(text: str) -> tuple[str, list[tuple[int, int]]] | None:
-    """The first rule matching `text` and the spans it consumes."""
+    """The first rule matching `text` and the spans it consumes: every way the rule names its metric
+    ("Matthews correlation coefficient (MCC)" names it twice), and the qualifiers it allows."""
     for name, alternatives in _RULES:
-        for patterns in alternatives:
-            spans = [_find(p, text) for p in patterns]
-            if all(spans):
-                consumed = [s for group in spans for s in group]
-                for extra in _ALLOWED.get(name, ()):
-                    consumed += _find(extra, text)
-                return name, consumed
+        found = [[_find(p, text) for p in patterns] for patterns in alternatives]
+        if any(all(spans) for spans in found):
+            consumed = [s for spans in found if all(spans) for group in spans for s in group]
+            for extra in _ALLOWED.get(name, ()):
+                consumed += _find(extra, text)
+            return name, consumed
     return None
 
 

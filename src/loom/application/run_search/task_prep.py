@@ -285,18 +285,24 @@ def _prepare(data_dir: Path, task_dir: Path, sealed_dir: Path, screen: "sealing.
     if times is None:
         column = None
     strata = tables.codes(known, classes) if classes else None
+    read: dict[str, Any] = {}  # a train column read whole: by the group check, then for the group codes
+
+    def train_column(name: str) -> Any:
+        if name not in read:
+            read[name] = _read(train_path, "train.csv", [name]).column(0)
+        return read[name]
+
     group = None if column else columns.group_column(
-        [c for c in train_names if c not in (id_col, target)], found.sample, user_test,
-        lambda name: _read(train_path, "train.csv", [name]).column(0), group_column)
+        [c for c in train_names if c not in (id_col, target)], found.sample, user_test, train_column, group_column)
     codes = None
     if group is not None:
-        values = pc.utf8_trim_whitespace(_read(train_path, "train.csv", [group]).column(0)).combine_chunks()
+        values = pc.utf8_trim_whitespace(train_column(group)).combine_chunks()
         codes = pc.dictionary_encode(values).indices.to_numpy(zero_copy_only=False)[labelled]
     slice_of = np.zeros(n, dtype=np.int8)
     slice_of[labelled] = splits.sealed_slices(len(labelled), seed, strata=strata, groups=codes,
                                               times=None if times is None else times[labelled], share=share)
     unlabelled = n - len(labelled)
-    del truth, known, labelled, strata, times, codes  # 8 bytes a row each: not held while the tables are written
+    del truth, known, labelled, strata, times, codes, read  # 8 bytes a row each: not held while the tables are written
 
     synthetic = id_col is None
     if synthetic:

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from loom.application.evaluation import splits
-from loom.application.run_search import columns, sealing, tables
+from loom.application.run_search import columns, dialect, sealing, tables
 from loom.domain.errors import ExecutionFailed, LeaksFound, UsageError
 from loom.domain.lifecycle import LeakageFlag
 from loom.domain.metrics import MetricSpec, order_classes
@@ -35,7 +35,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 LAYOUT = "train.csv, test.csv [, sample_submission.csv]"
-_FILE_SUFFIXES = (".csv",)
 LEAK_MODES = ("warn", "drop", "fail")
 
 
@@ -72,24 +71,33 @@ class Prepared:
 
 # ---- the data the user points at ------------------------------------------------------------------
 def check_data(path: Path | None) -> Path:
-    """A data dir (train.csv, ...) or one CSV file; UsageError with one actionable line otherwise."""
+    """A data dir (train.csv, ...) or one table file; UsageError with one actionable line otherwise.
+
+    Tables may be written as CSV (any usual separator and encoding), TSV or Parquet: the run reads
+    them through `dialect.normalize`."""
     if path is None:
         raise UsageError("no data: pass --data DIR (holding " + LAYOUT + "), --data FILE.csv or --dataset PATHSPEC")
     path = Path(path).expanduser()
     if not path.exists():
         raise UsageError(f"data dir {path} does not exist; it should hold {LAYOUT} (or pass one CSV file)")
     if path.is_file():
-        if path.suffix.lower() not in _FILE_SUFFIXES:
-            raise UsageError(f"--data {path} is not a CSV file; pass a .csv file or a dir holding {LAYOUT}")
+        if path.suffix.lower() not in dialect.SUFFIXES:
+            raise UsageError(f"--data {path} is not a table file; pass a .csv, .tsv or .parquet file or a dir "
+                             f"holding {LAYOUT}")
         return path.resolve()
     if not any(path.iterdir()):
         raise UsageError(f"data dir {path} is empty; it should hold {LAYOUT}")
-    if not (path / "train.csv").is_file():
-        parquet = (path / "train.parquet").is_file() or (path / "train.pq").is_file()
-        raise UsageError(f"no train.csv in {path}; a data dir holds {LAYOUT}",
-                         hint=(f"Parquet: `loom ingest --source {path}`, then `loom run --dataset IngestDataset/N`"
-                               if parquet else None))
+    if "train" not in dialect.table_files(path):
+        raise UsageError(f"no train.csv in {path}; a data dir holds {LAYOUT} (or train.tsv / train.parquet, ...)")
     return path.resolve()
+
+
+def plain_source(path: Path, dest: Path) -> dialect.Source:
+    """The checked data as UTF-8 comma CSV (`dialect.normalize`); bad tables as one UsageError line."""
+    try:
+        return dialect.normalize(path, dest)
+    except dialect.DialectError as exc:
+        raise UsageError(f"cannot read the data in {path}: {exc}") from None
 
 
 def check_data_dir(data_dir: Path | None) -> Path:

@@ -27,7 +27,7 @@ from loom.application.ports.observer import Event, NullObserver, Observer
 from loom.application.preflight import require_models_ready
 from loom.application.redaction import RedactingExecutor
 from loom.application.ports.search import BudgetExhausted, SearchPort, SearchStopped
-from loom.application.run_search import artifacts, grading, task_prep, tree_html
+from loom.application.run_search import artifacts, dialect, grading, task_prep, tree_html
 from loom.application.run_search.assessment import assess
 from loom.application.run_search.metering import Meter, MeteredModel
 from loom.application.run_search.refit import Refit, refit_best
@@ -219,7 +219,7 @@ class RunSearch:
         held.enter_context(store.lock())
         self._preflight()
         try:
-            data_dir, request = self._source(request, store, observer)
+            data_dir, request, read = self._source(request, store, observer)
             store.dir.mkdir(parents=True, exist_ok=True)
             prepared = task_prep.prepare_task(
                 data_dir, store.task_dir, store.sealed_dir, goal=goal, metric=metric, seed=self.config.seed,
@@ -236,11 +236,12 @@ class RunSearch:
         flagged = [f.as_dict() for f in prepared.leaks]
         if flagged:
             self._announce_leaks(store.run_id, observer, leaks, flagged, prepared.dropped)
-        sources = [request.data] if request.data is not None and Path(request.data).is_file() else sorted(data_dir.glob("*.csv"))
+        sources = read.files if read is not None else sorted(data_dir.glob("*.csv"))
         inputs: dict[str, Any] = {"data": str(request.data or data_dir), "data_dir": str(data_dir), "dataset": request.dataset,
                                   "files": [artifacts.file_digest(Path(p)) for p in sources]}
         leak_state: dict[str, Any] = {"mode": leaks, "flagged": flagged, "dropped": prepared.dropped,
-                                      "train_only": prepared.train_only, "notes": prepared.notes,
+                                      "train_only": prepared.train_only,
+                                      "notes": (read.notes if read is not None else []) + prepared.notes,
                                       "error": prepared.screen_error}
         if prepared.train_only:
             observer.notify(Event("stage", store.run_id, message=(
@@ -277,27 +278,30 @@ class RunSearch:
         if flagged:
             self._announce_leaks(run_id, observer, screen.get("mode", "warn"), flagged, prepared.dropped)
 
-    def _source(self, request: RunRequest, store: artifacts.RunStore, observer: Observer) -> tuple[Path, RunRequest]:
-        """The data dir to prepare: --data DIR as is; --data FILE split as ingest splits it;
+    def _source(self, request: RunRequest, store: artifacts.RunStore,
+                observer: Observer) -> tuple[Path, RunRequest, "dialect.Source | None"]:
+        """The data dir to prepare: --data DIR as is (or its plain CSV copy when its tables are written
+        otherwise: `dialect`); --data FILE split as ingest splits it;
         --dataset materialized; with an MLOps provider that keeps data objects, --data is
         ingested first (the candidate runs then point at its pathspec). Either copy holds every
         label, the sealed rows' too, so it lives under the store's sealed_dir."""
         if request.data is None:
-            return self._materialize(str(request.dataset), store.sealed_dir / "source"), request
-        data = task_prep.check_data(request.data)
-        request = self._ingest_first(request, observer)
+            return self._materialize(str(request.dataset), store.sealed_dir / "source"), request, None
+        plain = task_prep.plain_source(task_prep.check_data(request.data), store.sealed_dir / "plain")
+        data = plain.path
+        request = self._ingest_first(request, data, observer)
         if data.is_file():
             source, target = task_prep.split_file(data, store.sealed_dir / "source", target=request.target,
                                                   time_column=request.time_column, seed=self.config.seed)
-            return source, replace(request, target=target)
-        return data, request
+            return source, replace(request, target=target), plain
+        return data, request, plain
 
-    def _ingest_first(self, request: RunRequest, observer: Observer) -> RunRequest:
+    def _ingest_first(self, request: RunRequest, data: Path, observer: Observer) -> RunRequest:
         """`--data DIR` with an MLOps provider that keeps data objects (metaflow): ingest the dir
-        first, say so, and search the data object (candidate runs then point at its pathspec)."""
+        (as plain CSV) first, say so, and search the data object (candidate runs then point at its
+        pathspec)."""
         if request.data is None or request.dataset is not None or not isinstance(self.executor, DataStore):
             return request
-        data = task_prep.check_data(request.data)
         info = self.executor.ingest(data, name=None, target=request.target, time_column=request.time_column)
         observer.notify(Event("ingested", pathspec=info.pathspec,
                               message=f"ingested {data} as {info.pathspec}"))

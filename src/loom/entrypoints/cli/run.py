@@ -15,7 +15,7 @@ _METRIC_NAMES = ", ".join(KNOWN)
 
 def run(
     *,
-    data: Annotated[Path | None, Parameter(help="Data dir with train.csv, test.csv [, sample_submission.csv], or one CSV file (split like `loom ingest`).")] = None,
+    data: Annotated[Path | None, Parameter(help="Data dir with train.csv, test.csv [, sample_submission.csv], or one CSV file (split like `loom ingest`). Tables may also be ';'/tab-separated, cp1252/Latin-1, .tsv or .parquet: read once into UTF-8 comma CSV (see the run's warnings).")] = None,
     dataset: Annotated[str | None, Parameter(help="An ingested data object, e.g. IngestDataset/12 (--mlops metaflow).")] = None,
     goal: Annotated[str | None, Parameter(help="What to predict, in words.")] = None,
     metric: Annotated[str | None, Parameter(help='The metric with a direction, e.g. "Maximize ROC-AUC" or "Minimize RMSE of the log"; a qualifier Loom does not understand is exit 2.')] = None,

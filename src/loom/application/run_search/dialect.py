@@ -1,0 +1,270 @@
+"""The user's tables as Loom reads them: UTF-8, comma-separated CSV; anything else is copied so once.
+
+Task preparation, the candidates and the grader all read UTF-8 CSV with commas. A data scientist's
+files are often written otherwise: ';'-separated with decimal commas (a European spreadsheet's
+export), tab-separated, cp1252 / Latin-1 text, or Parquet. `normalize` finds how each table is
+written and, when one is not plain, writes every table of the source once as UTF-8 comma CSV
+into a folder of the run (under its sealed dir: the copy holds every label). Every value stays
+the text it was ("007" stays "007"); only a column of numbers written with decimal commas
+("1.234,5") is rewritten with a point ("1234.5"), since no reader would take it for a number
+otherwise. Each table read otherwise gets one note, shown with the run's warnings.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+STEMS = ("train", "test", "sample_submission")
+TEXT_SUFFIXES = (".csv", ".tsv", ".txt")
+PARQUET_SUFFIXES = (".parquet", ".pq")
+SUFFIXES = TEXT_SUFFIXES + PARQUET_SUFFIXES
+_SEPARATORS = (",", ";", "\t", "|")
+_SAMPLE = 256 << 10
+_CHUNK = 4 << 20
+#: a number with a decimal comma and optional '.' thousands: "3,5", "-1.234,56", "1.234" (with others)
+_DECIMAL_COMMA = r"^[+-]?(\d{1,3}(\.\d{3})+|\d+)(,\d+)?$"
+
+
+class DialectError(ValueError):
+    """A table that cannot be read at all (callers turn it into their own one-line error)."""
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """How one table file is written."""
+
+    kind: str = "csv"  # csv | parquet
+    sep: str = ","
+    encoding: str = "utf-8"
+
+    @property
+    def plain(self) -> bool:
+        return self.kind == "csv" and self.sep == "," and self.encoding == "utf-8"
+
+    def describe(self) -> str:
+        if self.kind == "parquet":
+            return "Parquet"
+        sep = {"\t": "tab", ",": "comma"}.get(self.sep, f"'{self.sep}'")
+        return f"{sep}-separated" + ("" if self.encoding == "utf-8" else f", {self.encoding} text")
+
+
+@dataclass
+class Source:
+    """What `normalize` hands on: `path` (the user's own when it was plain), notes, the user's files."""
+
+    path: Path
+    notes: list[str] = field(default_factory=list)
+    files: list[Path] = field(default_factory=list)
+
+
+def table_files(folder: Path) -> dict[str, Path]:
+    """{stem: file} of the tables a data dir holds (train.csv before train.tsv before train.parquet)."""
+    found: dict[str, Path] = {}
+    for stem in STEMS:
+        for suffix in SUFFIXES:
+            if (folder / f"{stem}{suffix}").is_file():
+                found[stem] = folder / f"{stem}{suffix}"
+                break
+    return found
+
+
+def encoding_of(path: Path) -> str:
+    """utf-8 when the whole file decodes so (a BOM is fine), else cp1252, else latin-1 (never fails)."""
+    for name in ("utf-8-sig", "cp1252"):
+        decoder = codecs.getincrementaldecoder(name)()
+        try:
+            with Path(path).open("rb") as handle:
+                for chunk in iter(lambda: handle.read(_CHUNK), b""):
+                    decoder.decode(chunk)
+                decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            continue
+        return "utf-8" if name == "utf-8-sig" else name
+    return "latin-1"
+
+
+def separator_of(text: str) -> str:
+    """The delimiter that splits the sample's rows into the same number (> 1) of fields, the comma
+    first; a comma when none does (a one-column file)."""
+    lines = text.splitlines(keepends=True)
+    if len(lines) > 1 and not text.endswith(("\n", "\r")):
+        lines = lines[:-1]  # the sample cut the last row
+    best, width = ",", 1
+    for sep in _SEPARATORS:
+        try:
+            rows = [r for r in csv.reader(io.StringIO("".join(lines)), delimiter=sep) if r]
+        except csv.Error:
+            continue
+        if not rows:
+            continue
+        widths = {len(r) for r in rows[:-1]} if len(rows) > 1 else {len(rows[0])}
+        if len(widths) == 1 and len(rows[0]) > 1 and len(rows[0]) in widths:
+            if sep == ",":
+                return sep
+            if len(rows[0]) > width:
+                best, width = sep, len(rows[0])
+    return best
+
+
+def detect(path: Path) -> Dialect:
+    path = Path(path)
+    if path.suffix.lower() in PARQUET_SUFFIXES:
+        return Dialect(kind="parquet")
+    encoding = encoding_of(path)
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(_SAMPLE)
+    except OSError as exc:
+        raise DialectError(exc.strerror or str(exc)) from None
+    text = head.decode("utf-8-sig" if encoding == "utf-8" else encoding, errors="ignore")
+    sep = "\t" if path.suffix.lower() == ".tsv" and "\t" in text.split("\n", 1)[0] else separator_of(text)
+    return Dialect(sep=sep, encoding=encoding)
+
+
+def normalize(source: Path, dest: Path) -> Source:
+    """The user's data (a dir or one file) as plain CSV: the same path when it already is."""
+    source = Path(source)
+    if source.is_file():
+        dialect = detect(source)
+        if dialect.plain:
+            return Source(source, files=[source])
+        dest.mkdir(parents=True, exist_ok=True)
+        out = dest / f"{source.stem}.csv"
+        note = _convert(source, dialect, out)
+        return Source(out, [note], [source])
+    found = table_files(source)
+    dialects = {stem: detect(path) for stem, path in found.items()}
+    if all(d.plain and found[s].suffix.lower() == ".csv" for s, d in dialects.items()):
+        return Source(source, files=list(found.values()))
+    dest.mkdir(parents=True, exist_ok=True)
+    notes = []
+    for stem, path in found.items():
+        out = dest / f"{stem}.csv"
+        if dialects[stem].plain:
+            shutil.copyfile(path, out)
+        else:
+            notes.append(_convert(path, dialects[stem], out))
+    for extra in sorted(source.iterdir()):  # side files (descriptions) as the candidates would get them
+        if extra.is_file() and extra not in found.values() and extra.stat().st_size < 1_000_000:
+            shutil.copyfile(extra, dest / extra.name)
+    return Source(dest, notes, list(found.values()))
+
+
+def _convert(path: Path, dialect: Dialect, out: Path) -> str:
+    """Write `path` as UTF-8 comma CSV at `out`; the note saying how it was read."""
+    from loom.application.run_search import tables
+
+    try:
+        table = _read_parquet(path) if dialect.kind == "parquet" else _read_text(path, dialect)
+    except DialectError as exc:
+        raise DialectError(f"{path.name}: {exc}") from None
+    decimal: list[str] = []
+    if dialect.kind == "csv" and dialect.sep != ",":
+        table, decimal = _decimal_commas(table)
+    tables.write(out, table)
+    note = f"{path.name} was read as {dialect.describe()}"
+    if decimal:
+        shown = ", ".join(decimal[:4]) + (f" and {len(decimal) - 4} more" if len(decimal) > 4 else "")
+        note += f", with decimal commas in {shown}"
+    return note + "; the candidates get it as UTF-8 comma-separated CSV"
+
+
+def _read_text(path: Path, dialect: Dialect) -> "pa.Table":
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    encoding = "utf-8-sig" if dialect.encoding == "utf-8" else dialect.encoding
+    with path.open(newline="", encoding=encoding) as handle:
+        raw = next(csv.reader(handle, delimiter=dialect.sep), [])
+    names = [r.strip() for r in raw]
+    if not names or names == [""]:
+        raise DialectError("no header row")
+    if len(set(names)) != len(names):
+        raise DialectError("duplicate column names in the header")
+    try:
+        return pacsv.read_csv(
+            path,
+            read_options=pacsv.ReadOptions(skip_rows=1, column_names=names, encoding=encoding),
+            parse_options=pacsv.ParseOptions(delimiter=dialect.sep, newlines_in_values=True),
+            convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
+                                                 strings_can_be_null=False, quoted_strings_can_be_null=False),
+        )
+    except (OSError, pa.ArrowException) as exc:
+        raise DialectError((str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]) from None
+
+
+def _read_parquet(path: Path) -> "pa.Table":
+    """A Parquet file's columns as text (what the same table written as CSV would hold)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(path)
+    except (OSError, pa.ArrowException) as exc:
+        raise DialectError((str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]) from None
+    columns, names = [], []
+    for name, column in zip(table.column_names, table.columns):
+        if name.startswith("__index_level_"):
+            continue  # pandas' own index, not a column of the user's
+        kind = column.type
+        if pa.types.is_dictionary(kind):
+            column, kind = column.cast(kind.value_type), kind.value_type
+        if pa.types.is_nested(kind) or pa.types.is_binary(kind) or pa.types.is_large_binary(kind):
+            raise DialectError(f"column '{name}' holds {kind}: Loom reads flat tables of numbers, text and dates")
+        if pa.types.is_timestamp(kind):
+            text = _timestamps(column, kind)
+        elif pa.types.is_date(kind):
+            text = pc.strftime(column, format="%Y-%m-%d")
+        else:
+            text = column.cast(pa.string())
+        columns.append(pc.fill_null(text, ""))
+        names.append(str(name))
+    return pa.table(columns, names=names)
+
+
+def _timestamps(column: "pa.ChunkedArray", kind: "pa.TimestampType") -> "pa.ChunkedArray":
+    """As pandas writes them: "2022-01-05" when every value is a midnight, else to the second, and
+    fractions only when some value has them; a time zone as its offset."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    zone = "%z" if kind.tz else ""
+    whole_seconds = pc.all(pc.equal(pc.floor_temporal(column, unit="second"), column)).as_py() is not False
+    if not whole_seconds:
+        return pc.strftime(column, format="%Y-%m-%d %H:%M:%S" + zone)
+    midnights = pc.all(pc.equal(pc.floor_temporal(column, unit="day"), column)).as_py() is not False
+    if midnights and not zone:
+        return pc.strftime(column, format="%Y-%m-%d")
+    return pc.strftime(column.cast(pa.timestamp("s", kind.tz)), format="%Y-%m-%d %H:%M:%S" + zone)
+
+
+def _decimal_commas(table: "pa.Table") -> tuple["pa.Table", list[str]]:
+    """Columns of numbers written with decimal commas, rewritten with points ("1.234,5" -> "1234.5")."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    changed = []
+    for i, name in enumerate(table.column_names):
+        text = pc.utf8_trim_whitespace(table.column(i))
+        filled = pc.not_equal(text, "")
+        count = pc.sum(filled).as_py() or 0
+        if not count or not pc.any(pc.match_substring(text, ",")).as_py():
+            continue
+        matched = pc.sum(pc.and_(filled, pc.match_substring_regex(text, _DECIMAL_COMMA))).as_py() or 0
+        if matched < 0.95 * count:
+            continue
+        numbers = pc.if_else(pc.match_substring_regex(text, _DECIMAL_COMMA),
+                             pc.replace_substring(pc.replace_substring(text, ".", ""), ",", "."), text)
+        table = table.set_column(i, name, numbers)
+        changed.append(name)
+    return table, changed

@@ -158,8 +158,13 @@ def test_check_data_takes_tsv_and_parquet_and_names_what_it_wants(tmp_path: Path
     e = tmp_path / "e"
     e.mkdir()
     (e / "data.xlsx").write_bytes(b"PK")
-    with pytest.raises(UsageError, match="no train.csv in .*train.tsv / train.parquet"):
+    with pytest.raises(UsageError, match="no train.csv in .*train.tsv / train.parquet") as err:
         task_prep.check_data(e)
+    assert err.value.hint is None
+    (e / "train.xlsx").write_bytes(b"PK")
+    with pytest.raises(UsageError, match="no train.csv") as err:
+        task_prep.check_data(e)
+    assert "save train.xlsx as CSV" in (err.value.hint or "")
 
 
 def test_one_semicolon_file_is_read_then_split(tmp_path: Path) -> None:

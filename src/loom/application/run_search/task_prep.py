@@ -88,7 +88,10 @@ def check_data(path: Path | None) -> Path:
     if not any(path.iterdir()):
         raise UsageError(f"data dir {path} is empty; it should hold {LAYOUT}")
     if "train" not in dialect.table_files(path):
-        raise UsageError(f"no train.csv in {path}; a data dir holds {LAYOUT} (or train.tsv / train.parquet, ...)")
+        excel = next((p.name for p in path.iterdir() if p.stem == "train" and p.suffix.lower() in (".xls", ".xlsx")), None)
+        raise UsageError(f"no train.csv in {path}; a data dir holds {LAYOUT} (or train.tsv / train.parquet, ...)",
+                         hint=f"save {excel} as CSV (e.g. pandas.read_excel(path).to_csv('train.csv', index=False))"
+                         if excel else None)
     return path.resolve()
 
 

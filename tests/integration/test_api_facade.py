@@ -96,9 +96,10 @@ def test_errors_are_typed_never_exits(tmp_path: Path, workdir: Path) -> None:
     with pytest.raises(UsageError):
         api.train("IngestDataset/1", objective="sideways")
     # the aide brain without a key: refused before any spend, as a typed error
-    with pytest.raises(MissingCredentialError, match="ANTHROPIC_API_KEY"):
+    with pytest.raises(MissingCredentialError, match="ANTHROPIC_API_KEY") as err:
         Loom({"search_provider": "aide", "mlops_provider": "local", "home": tmp_path}, credentials={}).run(
             data=CHURN, goal="Predict churn", metric="Maximize ROC-AUC")
+    assert err.value.hint == "the baseline brain needs no key: --search baseline"  # the keyless way out
 
 
 def test_config_dict_is_defaults_plus_dict_and_from_env_layers(

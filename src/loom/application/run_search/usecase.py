@@ -32,7 +32,7 @@ from loom.application.run_search.assessment import assess
 from loom.application.run_search.metering import Meter, MeteredModel
 from loom.application.run_search.refit import Refit, refit_best
 from loom.application.run_search.session import RunSession
-from loom.domain.errors import UsageError
+from loom.domain.errors import MissingCredentialError, UsageError
 from loom.domain.metrics import parse_metric
 from loom.domain.search import Node, SearchBudget, SearchResult, Task, rank
 from loom.domain.status import Status
@@ -329,10 +329,15 @@ class RunSearch:
         """Before any spend: the selected model routes must be usable (keys, tool-capable judge)."""
         if not getattr(self.search, "needs_models", False):
             return
-        if self.model_classes is None:
-            self._models()  # no resolver handed in: building the adapters is the check
-            return
-        require_models_ready(self.config, self.credentials, resolve=self.model_classes)
+        try:
+            if self.model_classes is None:
+                self._models()  # no resolver handed in: building the adapters is the check
+                return
+            require_models_ready(self.config, self.credentials, resolve=self.model_classes)
+        except MissingCredentialError as exc:
+            if exc.hint is None:
+                exc.hint = "the baseline brain needs no key: --search baseline"
+            raise
 
     def _models(self) -> tuple[ModelPort | None, ModelPort | None]:
         if not getattr(self.search, "needs_models", False):

@@ -24,7 +24,7 @@ def assess(sealed_dir: Path, header: dict[str, Any], task: Task, ranked: list[No
                                               node_id=best.id, seed=seed, split=split.get("kind", "random"))
         except (grading.GradingError, OSError) as exc:
             notes.append(f"no final estimate: the best's submission cannot be graded on the final slice ({exc})")
-    dropped = set(screen.get("dropped") or []) | set(screen.get("train_only") or [])
+    dropped = set(screen.get("dropped") or []) | set(screen.get("train_only") or []) | set(screen.get("row_numbers") or [])
     flagged = [{**f, "action": "dropped" if f["column"] in dropped else "kept"} for f in screen.get("flagged") or []]
     return {"estimate": estimate, "split": split, "leaks": flagged,
             "leak_mode": screen.get("mode", "warn"),
@@ -39,7 +39,7 @@ def assessment_warnings(task: Task, best: Node | None, estimate: Estimate | None
     if screen.get("error"):
         out.append(f"{screen['error']}: no column was screened for leaks")
     for flag in screen.get("flagged") or []:
-        if flag["column"] in (screen.get("train_only") or []):
+        if flag["column"] in (screen.get("train_only") or []) + (screen.get("row_numbers") or []):
             continue  # said below: left out whatever the screen thought of it
         action = "dropped" if flag["column"] in (screen.get("dropped") or []) else "kept (--leaks warn)"
         out.append(f"leak? column '{flag['column']}' ({flag['kind']}): {flag['detail']}; {action}; fix: {flag['fix']}")
@@ -47,6 +47,10 @@ def assessment_warnings(task: Task, best: Node | None, estimate: Estimate | None
     for column in screen.get("train_only") or []:
         out.append(f"column '{column}' is in train.csv only (test.csv lacks it): left out of the candidates' data, "
                    "since no prediction could use it")
+    for column in screen.get("row_numbers") or []:
+        out.append(f"column '{column}' only numbers the rows of each file (0, 1, 2, ... in train.csv and again in "
+                   "test.csv: a pandas index written along): left out of the candidates' data, since where a row "
+                   "sits in its file says nothing about it")
     rows = split.get("rows") or {}
     if split.get("kind") == "none":
         out.append(f"only {rows.get('train', 0)} labelled rows: nothing was sealed, so the ranking uses the "

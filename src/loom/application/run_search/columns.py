@@ -166,6 +166,35 @@ def _numeric(values: "pa.ChunkedArray | pa.Array") -> bool:
     return True
 
 
+def row_numbering(train_names: list[str], test: "pa.Table | None", read_train: Any, id_col: str | None) -> str | None:
+    """The first column when all it does is number the rows of each file: 0..n-1 (or 1..n) down
+    train.csv and again from 0 (or 1) down test.csv, as `DataFrame.to_csv()` writes the index when
+    `index=False` is forgotten. Where a row sits in its file says nothing about it, and a train.csv
+    sorted by anything (the target, a date) turns it into a perfect predictor that test.csv does not
+    follow. Never the id: a numbering that restarts joins no row across the files."""
+    if test is None or not train_names or train_names[0] == id_col or train_names[0] not in test.column_names:
+        return None
+    first = train_names[0]
+    if not _counts_rows(test.column(first)):
+        return None
+    return first if _counts_rows(read_train(first)) else None
+
+
+def _counts_rows(values: "pa.ChunkedArray | pa.Array") -> bool:
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        ints = pc.cast(pc.utf8_trim_whitespace(values), pa.int64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return False
+    if not len(ints) or ints.null_count:
+        return False
+    numbers = ints.to_numpy(zero_copy_only=False) if isinstance(ints, pa.Array) else ints.combine_chunks().to_numpy(zero_copy_only=False)
+    return bool(numbers[0] in (0, 1) and (np.diff(numbers) == 1).all())
+
+
 def share_within(train: "np.ndarray", test: "np.ndarray | None") -> float | None:
     """The share of test.csv's dates at or before train.csv's latest: near 0 for a forecast (test
     rows come later), high when test rows were drawn across the same span. None without dates."""

@@ -47,6 +47,7 @@ class Prepared:
     leaks: list[LeakageFlag] = field(default_factory=list)
     dropped: list[str] = field(default_factory=list)
     train_only: list[str] = field(default_factory=list)  # train.csv columns test.csv lacks: left out
+    row_numbers: list[str] = field(default_factory=list)  # a written pandas index (`columns.row_numbering`): left out
     notes: list[str] = field(default_factory=list)  # what else was done to the user's data, in a sentence each
     screen_error: str | None = None  # the leak screen could not run (said in the run's warnings)
     pending: "sealing.Screen | None" = None  # --leaks warn, deferred: still screening (collect_screen)
@@ -162,6 +163,11 @@ def split_file(path: Path, dest: Path, *, target: str | None, time_column: str |
     tables.write(dest / "train.csv", table.filter(pa.array(~mask)), check_quotes=quoted)
     tables.write(dest / "test.csv", table.filter(pa.array(mask)).drop_columns([target]), check_quotes=quoted)
     return dest, target
+
+
+def pandas_name(column: str, names: list[str]) -> str:
+    """A column as pandas (a candidate, the leak screen) names it: an empty header is 'Unnamed: i'."""
+    return column or f"Unnamed: {names.index(column)}"
 
 
 # ---- inference ------------------------------------------------------------------------------------
@@ -313,6 +319,8 @@ def _prepare(data_dir: Path, task_dir: Path, sealed_dir: Path, screen: "sealing.
 
     group = None if column else columns.group_column(
         [c for c in train_names if c not in (id_col, target)], found.sample, user_test, train_column, group_column)
+    numbering = columns.row_numbering(train_names, user_test, train_column, id_col)
+    row_numbers = [numbering] if numbering is not None else []
     codes = None
     if group is not None:
         values = pc.utf8_trim_whitespace(train_column(group)).combine_chunks()
@@ -342,7 +350,8 @@ def _prepare(data_dir: Path, task_dir: Path, sealed_dir: Path, screen: "sealing.
     # a column test.csv lacks cannot feed a prediction; in the candidates' train.csv it would only
     # lend the model a feature the sealed and test rows never have
     train_only = [c for c in train_names if test_names is not None and c not in test_names and c not in (id_col, target)]
-    acted = [f for f in flags if f.column not in (id_col, target, *train_only)]
+    left_out = [*train_only, *row_numbers, *(pandas_name(c, train_names) for c in row_numbers)]
+    acted = [f for f in flags if f.column not in (id_col, target, *left_out)]
     dropped: list[str] = []
     if acted and leaks == "fail":
         listed = "; ".join(f"{f.column} ({f.kind}: {f.detail})" for f in acted)
@@ -352,10 +361,10 @@ def _prepare(data_dir: Path, task_dir: Path, sealed_dir: Path, screen: "sealing.
                          flags=[f.as_dict() for f in acted])
     if acted and leaks == "drop":
         dropped = list(dict.fromkeys(f.column for f in acted))
-    if dropped or train_only:
-        sealing.drop_columns(task_dir / "input" / "train.csv", dropped + train_only, quoted=quoted)
+    if dropped or train_only or row_numbers:
+        sealing.drop_columns(task_dir / "input" / "train.csv", dropped + train_only + row_numbers, quoted=quoted)
     test_rows = sealing.write_test(written, task_dir, sealed_dir, metric=metric, classes=classes,
-                                   dropped=dropped, seed=seed, group=group if (slice_of > 0).any() else None)
+                                   dropped=dropped + row_numbers, seed=seed, group=group if (slice_of > 0).any() else None)
     sealing.copy_side_files(data_dir, task_dir / "input")
 
     split_kind = "none" if not (slice_of > 0).any() else (
@@ -369,7 +378,7 @@ def _prepare(data_dir: Path, task_dir: Path, sealed_dir: Path, screen: "sealing.
     task = Task(
         goal=goal, metric=metric, input_dir=str(task_dir / "input"), target=target, id_column=id_col,
         task_type=metric.task_type,
-        columns=tuple(c for c in train_names if c not in (id_col, target, *dropped, *train_only)),
+        columns=tuple(c for c in train_names if c not in (id_col, target, *dropped, *train_only, *row_numbers)),
         n_train=written.kept, n_test=test_rows, classes=tuple(classes), dataset=dataset, time_column=column,
         group_column=group,
     )
@@ -377,5 +386,6 @@ def _prepare(data_dir: Path, task_dir: Path, sealed_dir: Path, screen: "sealing.
     if test_names is not None and target in test_names:
         notes.append(f"test.csv holds the target column '{target}': left out of the candidates' test.csv, which "
                      "never carries labels")
-    return Prepared(task=task, split=split, leaks=flags, dropped=dropped, train_only=train_only, notes=notes,
+    return Prepared(task=task, split=split, leaks=flags, dropped=dropped, train_only=train_only,
+                    row_numbers=[pandas_name(c, train_names) for c in row_numbers], notes=notes,
                     screen_error=screen_error, pending=screen if defer else None)

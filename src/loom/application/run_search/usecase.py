@@ -240,7 +240,7 @@ class RunSearch:
         inputs: dict[str, Any] = {"data": str(request.data or data_dir), "data_dir": str(data_dir), "dataset": request.dataset,
                                   "files": [artifacts.file_digest(Path(p)) for p in sources]}
         leak_state: dict[str, Any] = {"mode": leaks, "flagged": flagged, "dropped": prepared.dropped,
-                                      "train_only": prepared.train_only,
+                                      "train_only": prepared.train_only, "row_numbers": prepared.row_numbers,
                                       "notes": (read.notes if read is not None else []) + prepared.notes,
                                       "error": prepared.screen_error}
         if prepared.train_only:

@@ -118,7 +118,7 @@ def refit_best(session: "RunSession", best: "Node", work: Path, why_not: str | N
     if why_not is None and left is not None and left < need:
         why_not = f"--time-budget has {max(0.0, left):.0f} s left, the refit would take about {need:.0f} s"
     if why_not is None and tables.read(session.sealed_dir / TEST_IDS).num_rows == 0:
-        why_not = "no test.csv: there are no test rows for a refit to predict"
+        why_not = "no test rows (no test.csv, or one without rows): nothing for a refit to predict"
     if why_not is not None:
         out.why = why_not
         return out

@@ -297,7 +297,7 @@ def test_a_refit_is_skipped_with_its_reason_when_it_cannot_stand_for_the_best(tm
     session.time_left = lambda: None
     (tmp_path / refit.TEST_IDS).write_text("id\n")  # train.csv came alone: no user test rows
     alone = refit.refit_best(session, Node(id="n", step=0, kind="draft", code=""), tmp_path / "w")
-    assert not alone.used and "no test.csv" in (alone.why or "") and not ran  # nothing ran for any of them
+    assert not alone.used and "no test rows" in (alone.why or "") and not ran  # nothing ran for any of them
 
 
 def test_ctrl_c_during_the_refit_delivers_the_best_as_chosen(tmp_path: Path) -> None:

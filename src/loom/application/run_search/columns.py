@@ -195,19 +195,6 @@ def _counts_rows(values: "pa.ChunkedArray | pa.Array") -> bool:
     return bool(numbers[0] in (0, 1) and (np.diff(numbers) == 1).all())
 
 
-def share_within(train: "np.ndarray", test: "np.ndarray | None") -> float | None:
-    """The share of test.csv's dates at or before train.csv's latest: near 0 for a forecast (test
-    rows come later), high when test rows were drawn across the same span. None without dates."""
-    import numpy as np
-
-    if test is None:
-        return None
-    known, asked = train[~np.isnat(train)], test[~np.isnat(test)]
-    if not len(known) or not len(asked):
-        return None
-    return float((asked <= known.max()).mean())
-
-
 def times(values: "pa.ChunkedArray | pa.Array", column: str, *, explicit: bool) -> "np.ndarray | None":
     """Text -> datetime64[ns] (NaT when unparsed); ISO dates by pyarrow, anything else by pandas.
     None when under half of the values read as dates (UsageError for an explicit --time-column)."""

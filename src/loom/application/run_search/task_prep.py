@@ -299,14 +299,6 @@ def _prepare(data_dir: Path, task_dir: Path, sealed_dir: Path, screen: "sealing.
         _check_values(metric, target, known)
     column = found.time_column
     times = columns.times(found.times, column, explicit=time_column is not None) if found.times is not None and column else None
-    notes: list[str] = []
-    if times is not None and time_column is None and user_test is not None and column in user_test.column_names:
-        within = columns.share_within(times, columns.times(user_test.column(column), column, explicit=False))
-        if within is not None and within >= 0.5:  # test.csv is not later than train.csv: not a forecast
-            notes.append(f"'{column}' reads as dates, but {within:.0%} of test.csv's fall within train.csv's: "
-                         "the sealed rows are drawn across time like the test rows, not the latest "
-                         f"(--time-column {column} seals the latest)")
-            times = None
     if times is None:
         column = None
     strata = tables.codes(known, classes) if classes else None
@@ -383,6 +375,7 @@ def _prepare(data_dir: Path, task_dir: Path, sealed_dir: Path, screen: "sealing.
         group_column=group,
     )
     log.info("task prepared", extra={"rows": n, "split": split, "flags": len(flags), "dropped": dropped})
+    notes = []
     if test_names is not None and target in test_names:
         notes.append(f"test.csv holds the target column '{target}': left out of the candidates' test.csv, which "
                      "never carries labels")

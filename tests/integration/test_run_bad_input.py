@@ -23,6 +23,8 @@ def _layout(kind: str, tmp: Path) -> str:
         (d / "train.csv").write_text("id,x,y\n")
     elif kind == "text_target":
         (d / "train.csv").write_text("id,x,y\n" + "".join(f"{i},{i % 7},{'yes' if i % 3 else 'no'}\n" for i in range(60)))
+    elif kind == "negative_target":
+        (d / "train.csv").write_text("id,x,y\n" + "".join(f"{i},{i % 7},{i * 0.5 - 9}\n" for i in range(60)))
     elif kind == "multiclass":
         (d / "train.csv").write_text("id,x,y\n" + "".join(f"{i},{i % 7},{i % 3}\n" for i in range(60)))
     return str(d)
@@ -44,6 +46,11 @@ CASES = {
     "Gini on a multiclass target": (["--data", "@multiclass", "--metric", "Maximize normalized Gini"], "ROC-AUC"),
     "Brier on a multiclass target": (["--data", "@multiclass", "--metric", "Minimize Brier score"], "log loss"),
     "median RMSE": (["--data", CHURN, "--metric", "Minimize median RMSE"], "'median'"),
+    "F2 on a multiclass target": (["--data", "@multiclass", "--metric", "Maximize F2"], "no averaged F2"),
+    "recall alone": (["--data", CHURN, "--metric", "Maximize recall"], '"Maximize F2" (favours recall)'),
+    "precision alone": (["--data", CHURN, "--metric", "Maximize precision"], '"Maximize F0.5" (favours precision)'),
+    "an F-beta Loom does not compute": (["--data", CHURN, "--metric", "Maximize F3"], "beta 3"),
+    "MSLE on a negative target": (["--data", "@negative_target", "--metric", "Minimize MSLE"], "above -1"),
     "unknown search": (["--data", CHURN, "--search", "nope"], "unknown search provider 'nope'"),
     "unknown model provider": (["--data", CHURN, "--search", "aide", "--model-provider", "nope"], "nope"),
 }

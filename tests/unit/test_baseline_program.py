@@ -13,10 +13,11 @@ from sklearn import metrics
 
 from loom.adapters.search.baseline_program import PARTS
 from loom.adapters.search.baseline_program.data import canonical_label, column_kinds, order_labels
-from loom.adapters.search.baseline_program.scoring import evaluate, folds, output
+from loom.adapters.search.baseline_program.scoring import best_threshold, evaluate, folds, output
 from loom.adapters.search.baseline_script import program, render
 
 RNG = np.random.default_rng(0)
+stats = pytest.importorskip("scipy.stats")
 
 
 def _classes(metric: str, labels: list[str], class_columns: bool = False) -> SimpleNamespace:
@@ -34,6 +35,9 @@ def _classes(metric: str, labels: list[str], class_columns: bool = False) -> Sim
     ("mcc", lambda y, P: metrics.matthews_corrcoef(y, np.where(P[:, 1] > 0.5, "1", "0"))),
     ("gini", lambda y, P: 2 * metrics.roc_auc_score(y == "1", P[:, 1]) - 1),
     ("brier", lambda y, P: metrics.brier_score_loss((y == "1").astype(int), P[:, 1])),
+    ("f2", lambda y, P: metrics.fbeta_score(y, np.where(P[:, 1] > 0.5, "1", "0"), beta=2, pos_label="1")),
+    ("f0_5", lambda y, P: metrics.fbeta_score(y, np.where(P[:, 1] > 0.5, "1", "0"), beta=0.5, pos_label="1")),
+    ("error_rate", lambda y, P: metrics.zero_one_loss(y, np.where(P[:, 1] > 0.5, "1", "0"))),
 ])
 def test_binary_metrics_are_the_runs_metric(metric: str, expected) -> None:  # noqa: ANN001
     data = _classes(metric, ["0", "1"])
@@ -67,6 +71,10 @@ def test_multiclass_probabilities_and_labels() -> None:
     ("rmsle", lambda t, p: metrics.mean_squared_log_error(t, p) ** 0.5),
     ("medae", metrics.median_absolute_error),
     ("smape", lambda t, p: 100 * np.mean(2 * np.abs(p - t) / (np.abs(t) + np.abs(p)))),
+    ("msle", metrics.mean_squared_log_error),
+    ("explained_variance", metrics.explained_variance_score),
+    ("pearson", lambda t, p: stats.pearsonr(t, p)[0]),
+    ("spearman", lambda t, p: stats.spearmanr(t, p)[0]),
 ])
 def test_regression_metrics_are_the_runs_metric(metric: str, expected) -> None:  # noqa: ANN001
     truth = RNG.uniform(1, 100, 50)
@@ -96,6 +104,38 @@ def test_smape_clips_negative_predictions_of_a_non_negative_target() -> None:
     data = SimpleNamespace(classify=False, metric="smape", y=pd.Series(truth), C={})
     # a row with truth 0 scores 0 once clipped (200 before): the candidate reports what it submits
     assert evaluate(pd.Series(truth), raw, data) == pytest.approx(100 * (2 / 9 + 2 / 21) / 3)
+
+
+def test_f2_cuts_lower_than_f0_5_and_each_cut_is_its_metrics_best() -> None:
+    rng = np.random.default_rng(3)
+    y = pd.Series(np.where(rng.random(500) < 0.25, "yes", "no"))
+    p = np.clip(0.35 * (y == "yes") + rng.random(500) * 0.65, 0, 1)
+    P = np.column_stack([1 - p, p])
+    cuts = {}
+    for metric, beta in (("f2", 2.0), ("f0_5", 0.5)):
+        data = SimpleNamespace(classify=True, metric=metric, classes=["no", "yes"], positive="yes", binary=True,
+                               C={}, y=y)
+        cut = cuts[metric] = best_threshold(y, P, data)
+        candidates = np.unique(np.concatenate([[0.5], np.quantile(p, np.linspace(0.01, 0.99, 99))]))
+        best = max(metrics.fbeta_score(y, np.where(p >= c, "yes", "no"), beta=beta, pos_label="yes") for c in candidates)
+        assert evaluate(y, P, data, threshold=cut) == pytest.approx(best)  # the cut scores as well as any
+    assert cuts["f2"] < cuts["f0_5"]  # F2 favours recall: more rows called positive
+
+
+def test_msle_clips_negatives_and_a_constant_prediction_correlates_0() -> None:
+    truth = np.array([0.0, 5.0, 10.0, 3.0])
+    data = SimpleNamespace(classify=False, metric="msle", y=pd.Series(truth), C={})
+    raw = np.array([-2.0, 4.0, 11.0, 3.0])
+    assert output(raw, data)[0] == 0.0  # a non-negative target: a negative prediction never helps
+    assert evaluate(pd.Series(truth), raw, data) == pytest.approx(metrics.mean_squared_log_error(truth, output(raw, data)))
+    for metric in ("pearson", "spearman"):
+        data = SimpleNamespace(classify=False, metric=metric, y=pd.Series(truth), C={})
+        assert evaluate(pd.Series(truth), np.full(4, 4.5), data) == 0.0  # the dummy floor: no correlation, not nan
+        assert evaluate(pd.Series(truth), truth ** 3, data) == (1.0 if metric == "spearman" else pytest.approx(
+            stats.pearsonr(truth, truth ** 3)[0]))
+    data = _classes("f2", ["a", "b", "c"], class_columns=True)
+    with pytest.raises(ValueError, match="binary"):  # task preparation refuses it first; never a stand-in
+        evaluate(data.y, RNG.dirichlet([1, 1, 1], 60), data)
 
 
 def test_labels_are_canonical_and_ordered() -> None:

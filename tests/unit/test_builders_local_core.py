@@ -199,3 +199,40 @@ def test_heads_score_gini_brier_medae_and_smape_like_sklearn() -> None:
         assert task.kind == "regression" and heads.score(model, x, task, rows) == pytest.approx(expected)
     with pytest.raises(UsageError, match="does not fit"):
         heads.label_task(label, "smape")
+
+
+def test_heads_score_msle_correlations_explained_variance_f_beta_and_error_rate_like_sklearn() -> None:
+    from scipy import stats
+    from sklearn import metrics as sk
+
+    from loom.adapters.builders.local import heads
+
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(300, 3))
+    rows = np.ones(300, dtype=bool)
+    value = np.maximum(0.0, x[:, 0] * 3 + 4 + rng.normal(0, 1, 300))
+    references = {"msle": lambda y, p: sk.mean_squared_log_error(y, np.maximum(p, 0)),
+                  "explained_variance": sk.explained_variance_score,
+                  "pearson": lambda y, p: stats.pearsonr(y, p)[0], "spearman": lambda y, p: stats.spearmanr(y, p)[0]}
+    for metric, reference in references.items():
+        task = heads.label_task(value, metric)
+        model = heads.fit_head(x, task, rows, seed=0)
+        assert task.kind == "regression"
+        assert heads.score(model, x, task, rows) == pytest.approx(reference(value, model.predict(x)), rel=1e-9)
+    with pytest.raises(UsageError, match="above -1"):
+        heads.label_task(value - 10, "msle")
+    label = np.where(x[:, 0] + rng.normal(0, 1, 300) > 0.5, "yes", "no")
+    for metric, reference in (("f2", lambda y, q: sk.fbeta_score(y, q, beta=2, pos_label="yes")),
+                              ("f0_5", lambda y, q: sk.fbeta_score(y, q, beta=0.5, pos_label="yes")),
+                              ("error_rate", sk.zero_one_loss)):
+        task = heads.label_task(label, metric)
+        model = heads.fit_head(x, task, rows, seed=0)
+        pred = np.array(["no", "yes"])[model.predict_proba(x).argmax(axis=1)]  # classes sorted: "no", "yes"
+        assert heads.score(model, x, task, rows) == pytest.approx(reference(label, pred))
+    assert heads.lift("error_rate", 0.1, 0.2) == pytest.approx(0.1) and heads.lift("f2", 0.7, 0.6) == pytest.approx(0.1)
+    for metric in ("f2", "f0_5"):
+        with pytest.raises(UsageError, match="binary label.*use --metric f1"):
+            heads.label_task(rng.choice(["a", "b", "c"], 300), metric)
+    assert heads.label_task(rng.choice(["a", "b", "c"], 300), "error_rate").kind == "multiclass"
+    with pytest.raises(UsageError, match="does not fit"):
+        heads.label_task(label, "pearson")

@@ -208,3 +208,115 @@ def test_wide_rule() -> None:
     assert is_wide(0.85, 0.70, 0.95, bounded=True)
     assert is_wide(50.0, 35.0, 70.0, bounded=False) and not is_wide(50.0, 45.0, 55.0, bounded=False)
     assert is_wide(1.0, None, None, bounded=True)
+
+
+# ---- MSLE, explained variance, Pearson, Spearman, F2 / F0.5, error rate ----------------------------
+stats = pytest.importorskip("scipy.stats")
+
+
+def _counts_and_floats(rng: np.random.Generator, n: int) -> list[np.ndarray | None]:
+    return [None, _weights(rng, n), rng.random(n), rng.integers(0, 2, n).astype(float)]
+
+
+@pytest.mark.parametrize("name, fn", [
+    ("msle", lambda y, p, w: sk.mean_squared_log_error(y, p, sample_weight=w)),
+    ("explained_variance", lambda y, p, w: sk.explained_variance_score(y, p, sample_weight=w)),
+])
+def test_msle_and_explained_variance_equal_sklearn_with_weights(name: str, fn, rng: np.random.Generator) -> None:
+    y = np.round(rng.lognormal(1, 1, 301), 1)  # ties and a few zeros
+    p = np.maximum(0, y + rng.normal(0.5, 2, 301))  # biased: explained variance forgives the offset, R² does not
+    for w in _counts_and_floats(rng, 301):
+        assert Scorer(_spec(name), y, p)(w) == pytest.approx(fn(y, p, w), rel=1e-10, abs=1e-12)
+    assert Scorer(_spec("explained_variance"), y, y + 3)() == pytest.approx(1.0) and Scorer(_spec("r2"), y, y + 3)() < 0.9
+    assert Scorer(_spec("explained_variance"), np.full(5, 2.0), np.arange(5.0))() == 0.0  # constant truth
+    assert Scorer(_spec("explained_variance"), np.full(5, 2.0), np.full(5, 7.0))() == 1.0  # as scikit-learn
+    assert Scorer(_spec("msle"), y, p)() == pytest.approx(Scorer(_spec("rmsle"), y, p)() ** 2, rel=1e-12)
+    with pytest.raises(ScoringError, match="MSLE needs predictions and labels above -1"):
+        Scorer(_spec("msle"), np.array([1.0, -1.0]), np.array([1.0, 1.0]))
+
+
+def _weighted_pearson(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> float:
+    """np.cov with analytic weights (its own weighted covariance), normalized."""
+    c = np.cov(x, y, aweights=w)
+    return float(c[0, 1] / np.sqrt(c[0, 0] * c[1, 1]))
+
+
+def test_pearson_and_spearman_equal_scipy_on_each_resample(rng: np.random.Generator) -> None:
+    y = np.round(rng.normal(0, 3, 250))  # integers: many ties for the ranks
+    p = np.round(0.6 * y + rng.normal(0, 2, 250), 1)
+    pearson, spearman = Scorer(_spec("pearson"), y, p), Scorer(_spec("spearman"), y, p)
+    assert pearson() == pytest.approx(stats.pearsonr(y, p)[0], rel=1e-10)
+    assert spearman() == pytest.approx(stats.spearmanr(y, p)[0], rel=1e-10)
+    for _ in range(5):  # bootstrap counts: the value on the resample itself, its ties re-ranked
+        w = _weights(rng, 250)
+        y_r, p_r = np.repeat(y, w.astype(int)), np.repeat(p, w.astype(int))
+        assert pearson(w) == pytest.approx(stats.pearsonr(y_r, p_r)[0], rel=1e-10)
+        assert spearman(w) == pytest.approx(stats.spearmanr(y_r, p_r)[0], rel=1e-10)
+    w = rng.random(250)  # float weights: weighted covariance; ranks = weight below + half the tie's weight
+    assert pearson(w) == pytest.approx(_weighted_pearson(y, p, w), rel=1e-10)
+    assert spearman(w) == pytest.approx(_weighted_pearson(*(_weighted_midranks(v, w) for v in (y, p)), w), rel=1e-10)
+    assert spearman(w * 7.5) == pytest.approx(spearman(w), rel=1e-10)  # a scale of the weights changes nothing
+
+
+def _weighted_midranks(v: np.ndarray, w: np.ndarray) -> np.ndarray:
+    return np.array([w[v < x].sum() + w[v == x].sum() / 2 for x in v])
+
+
+def test_correlations_of_a_constant_are_0_and_a_monotone_fit_is_perfect() -> None:
+    y = np.array([1.0, 2, 3, 4, 5])
+    for name in ("pearson", "spearman"):
+        assert Scorer(_spec(name), y, np.full(5, 3.0))() == 0.0  # a constant prediction: no correlation
+        assert Scorer(_spec(name), np.full(5, 3.0), y)() == 0.0
+        assert Scorer(_spec(name), y, y * 10 - 4)() == pytest.approx(1.0)
+        assert Scorer(_spec(name), y, -y)() == pytest.approx(-1.0)
+        # a resample keeping two rows of one value is constant too
+        assert Scorer(_spec(name), y, np.array([1.0, 1, 2, 2, 3]))(np.array([1.0, 1, 0, 0, 0])) == 0.0
+    assert Scorer(_spec("spearman"), y, np.exp(y))() == 1.0 and Scorer(_spec("pearson"), y, np.exp(y))() < 0.95
+
+
+@pytest.mark.parametrize("positive", [1, 0])
+def test_f2_f05_and_error_rate_equal_sklearn(positive: int, rng: np.random.Generator) -> None:
+    t = rng.integers(0, 2, 300)
+    q = np.where(rng.random(300) < 0.7, t, 1 - t)
+    for w in _counts_and_floats(rng, 300):
+        for name, beta in (("f2", 2.0), ("f0_5", 0.5)):
+            got = Scorer(_spec(name), t, q, n_classes=2, positive=positive)(w)
+            assert got == pytest.approx(sk.fbeta_score(t, q, beta=beta, pos_label=positive, sample_weight=w), rel=1e-10)
+        error = Scorer(_spec("error_rate"), t, q, n_classes=2, positive=positive)(w)
+        assert error == pytest.approx(sk.zero_one_loss(t, q, sample_weight=w), rel=1e-10)
+    # F2 favours recall: predicting every row positive beats predicting few; F0.5 the other way round
+    few = np.where(t == positive, np.where(rng.random(300) < 0.3, positive, 1 - positive), 1 - positive)
+    everyone = np.full(300, positive)
+    def score(name: str, q: np.ndarray) -> float:
+        return Scorer(_spec(name), t, q, n_classes=2, positive=positive)()
+
+    assert score("f2", everyone) > score("f2", few) and score("f0_5", everyone) < score("f0_5", few)
+    assert Scorer(_spec("f2"), np.zeros(4, int), np.zeros(4, int), n_classes=2)() == 0.0  # no positives at all
+    assert sk.fbeta_score(np.zeros(4, int), np.zeros(4, int), beta=2, zero_division=0.0) == 0.0
+
+
+def test_error_rate_on_a_multiclass_target_and_f_beta_refusing_one() -> None:
+    t = np.array([0, 1, 2, 2, 1, 0, 2])
+    q = np.array([0, 2, 2, 2, 1, 1, 5])  # 5: a label the training data never had
+    assert Scorer(_spec("error_rate"), t, q, n_classes=3)() == pytest.approx(3 / 7)
+    with pytest.raises(ScoringError, match="binary"):
+        Scorer(_spec("f2"), t, q, n_classes=3)
+
+
+def test_the_bootstrap_interval_holds_for_the_newer_metrics() -> None:
+    rng = np.random.default_rng(11)
+    t = rng.integers(0, 2, 400)
+    q = np.where(rng.random(400) < 0.8, t, 1 - t)
+    y = rng.lognormal(2, 1, 400)
+    f = y * rng.uniform(0.7, 1.3, 400) + 1
+    for scorer in (Scorer(_spec("f2"), t, q, n_classes=2), Scorer(_spec("f0_5"), t, q, n_classes=2),
+                   Scorer(_spec("error_rate"), t, q, n_classes=2), Scorer(_spec("msle"), y, f),
+                   Scorer(_spec("pearson"), y, f), Scorer(_spec("spearman"), y, f),
+                   Scorer(_spec("explained_variance"), y, f)):
+        value, low, high, resamples, _ = bootstrap(scorer, seed=2)
+        assert low is not None and high is not None and low < value < high and resamples == 1000, scorer.name
+    # an error rate of 0 on 19 rows is a proportion too: [0, 0.17], not the bootstrap's [0, 0]
+    t19 = np.array([0, 1] * 9 + [1])
+    value, low, high, _, method = bootstrap(Scorer(_spec("error_rate"), t19, t19.copy(), n_classes=2), seed=0)
+    assert value == low == 0.0 and high == pytest.approx(wilson(0.0, 19)[1]) and 0.14 < high < 0.2
+    assert "Wilson" in method

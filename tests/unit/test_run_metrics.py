@@ -156,3 +156,117 @@ def test_perfect_values_follow_the_metric() -> None:
     assert (CATALOG["gini"].input, CATALOG["brier"].input) == ("probability", "probability")
     assert (CATALOG["smape"].kind, CATALOG["medae"].kind) == ("regression", "regression")
     assert all(m.definition for m in CATALOG.values())
+
+
+# ---- MSLE, F-beta, Pearson, Spearman, explained variance, error rate -------------------------------
+@pytest.mark.parametrize("sentence, name, maximize", [
+    ("Minimize Mean Squared Logarithmic Error", "msle", False),
+    ("Minimize MSLE", "msle", False),
+    ("Minimize mean squared log error", "msle", False),
+    ("Minimize the MSE of the log of the price", "msle", False),
+    ("MSLE (mean squared logarithmic error)", "msle", False),
+    ("Maximize the F2 score", "f2", True),
+    ("Maximize F2", "f2", True),
+    ("Maximize F_2", "f2", True),
+    ("Maximize F-beta with beta 2", "f2", True),
+    ("Maximize Fbeta score (beta = 2)", "f2", True),
+    ("Maximize the F-score with beta=2", "f2", True),
+    ("Maximize F0.5", "f0_5", True),
+    ("Maximize F0.5 score", "f0_5", True),
+    ("Maximize F beta=0.5", "f0_5", True),
+    ("Maximize F beta=.5", "f0_5", True),
+    ("Maximize F-beta (β = 0.5)", "f0_5", True),
+    ("Maximize F-beta with beta 1", "f1", True),  # F-beta at beta 1 is F1 itself
+    ("Maximize Pearson correlation", "pearson", True),
+    ("Maximize Pearson's r", "pearson", True),
+    ("Maximize the Pearson correlation coefficient between prediction and target", "pearson", True),
+    ("Maximize Spearman correlation", "spearman", True),
+    ("Maximize Spearman's rank correlation coefficient (rho)", "spearman", True),
+    ("Maximize Spearman ρ", "spearman", True),
+    ("Maximize explained variance", "explained_variance", True),
+    ("Maximize the explained variance score", "explained_variance", True),
+    ("Minimize error rate", "error_rate", False),
+    ("Minimize the classification error rate", "error_rate", False),
+    ("Minimize misclassification rate", "error_rate", False),
+    ("Minimize misclassification error", "error_rate", False),
+    ("Minimize 0-1 loss", "error_rate", False),
+    ("Minimize 1 - accuracy", "error_rate", False),
+])
+def test_the_newer_metrics_parse_with_their_direction(sentence: str, name: str, maximize: bool) -> None:
+    spec = parse_metric(sentence)
+    assert (spec.name, spec.maximize) == (name, maximize)
+
+
+@pytest.mark.parametrize("sentence, name", [
+    ("Minimize MSLE", "msle"), ("Minimize RMSLE", "rmsle"), ("Minimize MSE", "mse"), ("Minimize RMSE", "rmse"),
+    ("Minimize mean squared logarithmic error", "msle"), ("Minimize root mean squared logarithmic error", "rmsle"),
+    ("Minimize mean squared error", "mse"),
+    ("Maximize F1", "f1"), ("Maximize F2", "f2"), ("Maximize F0.5", "f0_5"), ("Maximize F1 score", "f1"),
+    ("Maximize macro F1", "f1_macro"),
+    ("Maximize explained variance", "explained_variance"), ("Maximize R2", "r2"),
+    ("Maximize the coefficient of determination", "r2"),
+    ("Minimize error rate", "error_rate"), ("Maximize accuracy", "accuracy"), ("Maximize balanced accuracy", "balanced_accuracy"),
+    ("Maximize Pearson correlation", "pearson"), ("Maximize Spearman correlation", "spearman"),
+    ("Maximize Matthews correlation coefficient", "mcc"),
+    ("Maximize average precision", "pr_auc"), ("Maximize precision-recall AUC", "pr_auc"),
+])
+def test_the_newer_metrics_never_collide_with_their_neighbours(sentence: str, name: str) -> None:
+    assert parse_metric(sentence).name == name
+
+
+@pytest.mark.parametrize("sentence, named", [
+    ("Maximize F1 and F2", "F1"),
+    ("Maximize explained variance (R2)", "R²"),
+    ("Maximize accuracy (error rate)", "accuracy"),
+    ("Maximize squared Pearson correlation", "'squared'"),  # r², not R², and not r
+    ("Minimize sqrt of MSLE", "'sqrt'"),
+    ("Maximize top-1 accuracy", "'top 1'"),
+    ("Maximize macro F2", "'macro'"),
+    ("Maximize weighted Pearson correlation", "'weighted'"),
+    ("Minimize MSLE per store", "'per store'"),
+])
+def test_a_qualifier_next_to_a_newer_metric_is_exit_2_naming_it(sentence: str, named: str) -> None:
+    with pytest.raises(UsageError) as err:
+        parse_metric(sentence)
+    assert err.value.exit_code == 2 and named in err.value.line() and "--metric-name" in err.value.line()
+
+
+@pytest.mark.parametrize("sentence, says", [
+    ("Maximize recall", ['"Maximize F2" (favours recall)', '"Maximize F0.5" (favours precision)', "every row positive"]),
+    ("Maximize precision", ['"Maximize F0.5" (favours precision)', "almost none"]),
+    ("Maximize sensitivity", ['"Maximize F2"']),
+    ("Maximize recall of the positive class", ['"Maximize F2"']),
+    ("Maximize macro recall", ['"Maximize balanced accuracy"']),
+    ("Maximize F3", ["beta 3", "F2", "F0.5"]),
+    ("Maximize F-beta with beta 0.25", ["beta 0.25"]),
+    ("Maximize F-beta", ["say which beta", '"Maximize F2"']),
+    ("Maximize correlation", ['"Maximize Pearson correlation"', '"Maximize Spearman correlation"']),
+    ("Maximize rank correlation", ["which correlation"]),
+])
+def test_precision_recall_alone_an_unknown_beta_and_a_bare_correlation_are_one_useful_line(sentence: str,
+                                                                                        says: list[str]) -> None:
+    with pytest.raises(UsageError) as err:
+        parse_metric(sentence)
+    line = err.value.line()
+    assert err.value.exit_code == 2 and "\n" not in line
+    assert all(s in line for s in says), line
+
+
+def test_the_newer_metrics_read_back_by_name_and_round_trip_as_plain_values() -> None:
+    from dataclasses import asdict
+
+    from loom.domain.metrics import MetricSpec
+
+    for name in ("msle", "f2", "f0_5", "pearson", "spearman", "explained_variance", "error_rate"):
+        spec = parse_metric(None, name)
+        assert spec.name == name and MetricSpec(**asdict(spec)) == spec  # journals store name/maximize/sentence
+    assert parse_metric("Maximize it", "F0.5").name == "f0_5" and parse_metric("Maximize it", "F2").name == "f2"
+    assert parse_metric("Maximize it", "explained variance").name == "explained_variance"
+    assert parse_metric("Minimize MSLE").is_perfect(0.0) and parse_metric("Maximize F2").is_perfect(1.0)
+    assert parse_metric("Minimize error rate").is_perfect(0.0) and parse_metric("Maximize Pearson r").is_perfect(1.0)
+    assert parse_metric("Minimize error rate").bounded and parse_metric("Maximize F0.5").bounded
+    assert not parse_metric("Minimize MSLE").bounded and not parse_metric("Minimize Brier score").bounded
+    with pytest.raises(UsageError, match="Minimize error rate"):
+        parse_metric("Maximize error rate")
+    with pytest.raises(UsageError, match="Maximize F2"):
+        parse_metric("Minimize F2")

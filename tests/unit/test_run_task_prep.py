@@ -14,6 +14,7 @@ from loom.domain.errors import LeaksFound, UsageError
 from loom.domain.metrics import parse_metric
 
 sk = pytest.importorskip("sklearn.metrics")
+stats = pytest.importorskip("scipy.stats")
 
 
 def _write(d: Path, train: pd.DataFrame, test: pd.DataFrame | None = None) -> Path:
@@ -208,6 +209,10 @@ def test_multiclass_probabilities_come_as_one_column_per_class(tmp_path: Path) -
     ("Minimize RMSE", _toy(200).assign(y=lambda d: np.where(d.y == 1, "yes", "no")), "numeric target"),
     ("Maximize accuracy", _toy(200).assign(y=lambda d: d.x), "looks continuous"),
     ("Maximize QWK", _toy(200).assign(y=lambda d: np.where(d.y == 1, "high", "low")), "numeric classes"),
+    ("Maximize F2", _toy(200, classes=3), "no averaged F2"),
+    ("Maximize F0.5", _toy(200, classes=3), "f1_macro"),
+    ("Minimize MSLE", _toy(200).assign(y=lambda d: d.x * 10), "MSLE needs targets above -1"),
+    ("Maximize Pearson correlation", _toy(200).assign(y=lambda d: np.where(d.y == 1, "yes", "no")), "numeric target"),
 ])
 def test_a_metric_the_target_cannot_carry_is_exit_2(tmp_path: Path, metric: str, data: pd.DataFrame, message: str) -> None:
     with pytest.raises(UsageError, match=message):
@@ -253,6 +258,36 @@ def test_smape_and_medae_grades_equal_their_reference(tmp_path: Path, metric: st
     estimate = grading.final_estimate(prep.task, tmp_path / "sealed", path, node_id="n", seed=0, split="random")
     assert estimate.value == pytest.approx(reference(labels.y.to_numpy(), sub[labels.id].to_numpy()))
     assert estimate.low < estimate.value < estimate.high
+
+
+@pytest.mark.parametrize("metric, reference", [
+    ("Minimize MSLE", lambda y, p: sk.mean_squared_log_error(y, p)),
+    ("Maximize explained variance", lambda y, p: sk.explained_variance_score(y, p)),
+    ("Maximize Pearson correlation", lambda y, p: stats.pearsonr(y, p)[0]),
+    ("Maximize Spearman correlation", lambda y, p: stats.spearmanr(y, p)[0]),
+])
+def test_newer_value_metric_estimates_equal_their_reference(tmp_path: Path, metric: str, reference) -> None:  # noqa: ANN001
+    data = _toy(800).assign(y=lambda d: (d.x * 10 + 50).round(1))  # ties for the ranks
+    prep = _prepare(tmp_path, _write(tmp_path / "d", data), metric)
+    path = _submission(tmp_path, prep, lambda t: np.round(np.exp(t.x.to_numpy()) * 9 + 51, 1))
+    sub = pd.read_csv(path).set_index("id")["y"]
+    labels = pd.read_csv(tmp_path / "sealed" / "final.csv")
+    estimate = grading.final_estimate(prep.task, tmp_path / "sealed", path, node_id="n", seed=0, split="random")
+    assert estimate.value == pytest.approx(reference(labels.y.to_numpy(), sub[labels.id].to_numpy()), rel=1e-10)
+    assert estimate.low < estimate.value < estimate.high
+
+
+@pytest.mark.parametrize("metric, reference", [
+    ("Maximize F2", lambda y, q: sk.fbeta_score(y, q, beta=2, pos_label=1)),
+    ("Maximize F0.5", lambda y, q: sk.fbeta_score(y, q, beta=0.5, pos_label=1)),
+    ("Minimize error rate", lambda y, q: sk.zero_one_loss(y, q)),
+])
+def test_f_beta_and_error_rate_grades_equal_sklearn(tmp_path: Path, metric: str, reference) -> None:  # noqa: ANN001
+    prep = _prepare(tmp_path, _write(tmp_path / "d", _toy(800)), metric)
+    path = _submission(tmp_path, prep, lambda t: (t.x.to_numpy() > 0.3).astype(int))  # labels, positive class 1
+    sub = pd.read_csv(path).set_index("id")["y"]
+    labels = pd.read_csv(tmp_path / "sealed" / "selection.csv")
+    assert grading.grade(prep.task, tmp_path / "sealed", path) == pytest.approx(reference(labels.y, sub[labels.id]))
 
 
 def test_a_single_file_splits_like_ingest(tmp_path: Path) -> None:

@@ -43,9 +43,17 @@ CATALOG: dict[str, MetricInfo] = {m.name: m for m in (
     MetricInfo("brier", "Brier score", False, "classification", "probability", 0.0,
                "mean of (positive-class probability - truth)^2, truth 1 for the positive class, else 0 (binary targets only)"),
     MetricInfo("accuracy", "accuracy", True, "classification", "label", 1.0, "share of rows whose predicted class is right"),
+    MetricInfo("error_rate", "error rate", False, "classification", "label", 0.0,
+               "share of rows whose predicted class is wrong (1 - accuracy)"),
     MetricInfo("balanced_accuracy", "balanced accuracy", True, "classification", "label", 1.0,
                "mean recall over the true classes"),
     MetricInfo("f1", "F1", True, "classification", "label", 1.0, "F1 of the positive class (binary targets only)"),
+    MetricInfo("f2", "F2", True, "classification", "label", 1.0,
+               "F-beta of the positive class with beta = 2, recall favoured: 5 x precision x recall / "
+               "(4 x precision + recall) (binary targets only)"),
+    MetricInfo("f0_5", "F0.5", True, "classification", "label", 1.0,
+               "F-beta of the positive class with beta = 0.5, precision favoured: 1.25 x precision x recall / "
+               "(0.25 x precision + recall) (binary targets only)"),
     MetricInfo("f1_macro", "F1 macro", True, "classification", "label", 1.0, "unweighted mean of per-class F1"),
     MetricInfo("f1_micro", "F1 micro", True, "classification", "label", 1.0, "F1 of the pooled counts over all classes"),
     MetricInfo("f1_weighted", "F1 weighted", True, "classification", "label", 1.0,
@@ -59,12 +67,22 @@ CATALOG: dict[str, MetricInfo] = {m.name: m for m in (
     MetricInfo("medae", "MedAE", False, "regression", "value", 0.0, "median absolute error: the median of |truth - prediction|"),
     MetricInfo("rmsle", "RMSLE", False, "regression", "value", 0.0,
                "root mean squared error between log(1 + prediction) and log(1 + truth)"),
+    MetricInfo("msle", "MSLE", False, "regression", "value", 0.0,
+               "mean squared error between log(1 + prediction) and log(1 + truth) (RMSLE squared)"),
     MetricInfo("mape", "MAPE", False, "regression", "value", 0.0,
                "mean of |truth - prediction| / |truth| (a fraction, not a percentage)"),
     MetricInfo("smape", "SMAPE", False, "regression", "value", 0.0,
                "100 x mean of |truth - prediction| / ((|truth| + |prediction|) / 2), a row where both are 0 "
                "counting 0 (a percentage, 0 to 200)"),
     MetricInfo("r2", "R²", True, "regression", "value", 1.0, "coefficient of determination"),
+    MetricInfo("explained_variance", "explained variance", True, "regression", "value", 1.0,
+               "1 - Var(truth - prediction) / Var(truth) (scikit-learn's explained_variance_score: unlike R², "
+               "a constant offset of the predictions costs nothing)"),
+    MetricInfo("pearson", "Pearson r", True, "regression", "value", 1.0,
+               "Pearson correlation of predictions and truth (0 when either is constant)"),
+    MetricInfo("spearman", "Spearman rho", True, "regression", "value", 1.0,
+               "Spearman rank correlation: Pearson correlation of the average ranks of predictions and truth "
+               "(0 when either is constant)"),
 )}
 KNOWN = tuple(CATALOG)
 REGRESSION = frozenset(n for n, m in CATALOG.items() if m.kind == "regression")
@@ -102,6 +120,12 @@ class MetricSpec:
     def perfect(self) -> float:
         return CATALOG[self.name].perfect
 
+    @property
+    def bounded(self) -> bool:
+        """A score bounded by a perfect 1 (accuracy, ROC-AUC, F1, ...) or a share of rows (error rate): its
+        interval is judged on the 0-1 scale and is never narrower than a proportion's (Wilson)."""
+        return (self.maximize and self.perfect == 1.0) or self.name == "error_rate"
+
     def better(self, a: float, b: float) -> bool:
         """True when `a` is strictly better than `b`."""
         return a > b if self.maximize else a < b
@@ -118,9 +142,13 @@ class MetricSpec:
 _W = r"(?<![a-z0-9])"  # word start
 _E = r"(?![a-z0-9])"  # word end
 _RMSE = r"(rmse|root mean squared? error)"
+_MSE = r"(mse|mean squared? error)"
 _LOG = r"(log|logs|logarithm|logarithms|logarithmic)"
+_FNAME = r"(f ?(beta|β)|f)( score| measure)?"  # "F-beta score", "F score": a beta must be said next to it
+_BETA = r"(beta|β) ?=? ?"
 _RULES: tuple[tuple[str, tuple[tuple[str, ...], ...]], ...] = (
     ("rmsle", (("rmsle",), ("root mean squared? log(arithmic)? error",), (_RMSE, _LOG))),
+    ("msle", (("msle",), ("mean squared? log(arithmic)? error",), (_MSE, _LOG))),
     ("qwk", (("qwk",), ("quadratic(ally)? weighted (cohen s )?kappa",), ("cohen s kappa", "quadratic(ally)? weighted"))),
     ("smape", (("smape",), ("symmetric mean absolute percent(age)? error",), ("symmetric mape",))),
     ("mape", (("mape",), ("mean absolute percent(age)? error",))),
@@ -128,12 +156,20 @@ _RULES: tuple[tuple[str, tuple[tuple[str, ...], ...]], ...] = (
     ("gini", (("gini( coefficient)?", "normali[sz]ed"), ("gini( coefficient)?",))),
     ("brier", (("brier( score)?( loss)?",),)),
     ("balanced_accuracy", (("balanced accuracy",),)),
+    ("error_rate", (("(classification |misclassification )?error rate",), ("misclassification( rate| error)?",),
+                    ("classification error",), ("zero one loss",), ("0 1 loss",), ("(?<!top )1 accuracy",),
+                    ("one minus accuracy",))),
+    ("pearson", (("pearson( product moment)?( s)?( correlation)?( coefficient)?( r)?",),)),
+    ("spearman", (("spearman( s)?( rank)?( order)?( correlation)?( coefficient)?( rho| ρ| r)?",),)),
+    ("explained_variance", (("explained variance( regression)?( score)?",),)),
     ("pr_auc", (("pr auc",), ("auc pr",), ("auprc",), ("average precision",), ("precision recall auc",),
                 ("area under (the )?precision recall curve",), ("ap",))),
     ("f1_macro", (("macro (averaged? )?f1( score)?",), ("f1( score)?", "macro( average| averaged)?"))),
     ("f1_micro", (("micro (averaged? )?f1( score)?",), ("f1( score)?", "micro( average| averaged)?"))),
     ("f1_weighted", (("weighted (averaged? )?f1( score)?",), ("f1( score)?", "weighted( average| averaged)?"))),
-    ("f1", (("f1( score)?",), ("f score",), ("f measure",))),
+    ("f2", ((r"f ?2(\.0+)?( score| measure)?",), (_FNAME, _BETA + r"2(\.0+)?"))),
+    ("f0_5", ((r"f ?0?\.50*( score| measure)?",), (_FNAME, _BETA + r"0?\.50*"))),
+    ("f1", (("f1( score)?",), ("f score",), ("f measure",), (_FNAME, _BETA + r"1(\.0+)?"))),
     ("mcc", (("mcc",), ("matthews( correlation)?( coefficient)?",))),
     ("roc_auc", (("roc auc( score)?",), ("auroc",), ("auc roc",), ("area under (the )?roc( curve)?",),
                  ("area under (the )?receiver operating characteristic( curve)?",), ("auc",), ("roc",))),
@@ -172,7 +208,7 @@ _QUALIFIER = re.compile(_W + "(" + "|".join(_QUALIFIERS) + ")" + _E)
 def _normalize(text: str) -> str:
     text = text.lower().replace("²", "2").replace("r^2", "r2").replace("’", "'")
     text = re.sub(r"[_\-/'\"(),;:!?]+", " ", text)
-    text = re.sub(r"(?<![0-9])\.|\.(?![0-9])", " ", text)  # keep decimal points ("0.5")
+    text = re.sub(r"\.(?![0-9])", " ", text)  # keep decimal points ("0.5", ".5")
     return " " + re.sub(r"\s+", " ", text).strip() + " "
 
 
@@ -221,6 +257,46 @@ def _by_name(metric_name: str) -> str:
     raise UsageError(f"unknown --metric-name '{metric_name}'; known names: {', '.join(KNOWN)}")
 
 
+#: The betas an F-beta sentence may name -> the catalog's metric.
+_BETAS = {1.0: "f1", 2.0: "f2", 0.5: "f0_5"}
+_BETA_SAID = (r"f ?(?P<f>\d*\.?\d+)( score| measure)?", _BETA + r"(?P<b>\d*\.?\d+)")
+_ONE_SIDED = r"(recall|sensitivity|true positive rate|tpr|hit rate|precision|positive predictive value|ppv)"
+
+
+def _check_beta(text: str) -> None:
+    """An F-beta whose beta Loom does not compute ("F3", "F-beta with beta 0.25") is exit 2 naming it."""
+    named_f = bool(_find(_FNAME, text))
+    for pattern in _BETA_SAID:
+        for m in re.finditer(_W + "(" + pattern + ")" + _E, text):
+            groups = m.groupdict()
+            said = groups.get("f") or groups.get("b") or ""
+            if "f" not in groups and not named_f:
+                continue  # "beta 3" with no F-score named: left to the phrase rules
+            if float(said) not in _BETAS:
+                raise UsageError(f"F-beta with beta {said} is not a metric Loom computes: it computes F1, "
+                                 f"F2 (recall favoured) and F0.5 (precision favoured), e.g. --metric \"Maximize F2\"")
+
+
+def _unknown(sentence: str, text: str) -> UsageError:
+    """Why a sentence names no known metric, in one line: precision or recall alone, or which correlation."""
+    if _find(r"f ?(beta|β)( score| measure)?", text):
+        return UsageError(f"--metric '{sentence}': say which beta: \"Maximize F1\", \"Maximize F2\" (favours recall) or "
+                          f"\"Maximize F0.5\" (favours precision)")
+    if _find(_ONE_SIDED, text) and _find(r"macro|mean|average|averaged|unweighted|balanced", text):
+        return UsageError(f"--metric '{sentence}': the mean recall over the true classes is balanced accuracy: "
+                          f"write \"Maximize balanced accuracy\" (or --metric-name balanced_accuracy)")
+    if _find(_ONE_SIDED, text):
+        return UsageError(
+            f"--metric '{sentence}': recall alone is maximized by predicting every row positive, and precision by "
+            f"predicting almost none, so Loom does not optimize either alone: write \"Maximize F2\" (favours "
+            f"recall), \"Maximize F0.5\" (favours precision) or \"Maximize F1\"")
+    if _find(r"(rank )?correlations?( coefficient)?|corr", text):
+        return UsageError(f"--metric '{sentence}': which correlation? write \"Maximize Pearson correlation\" or "
+                          f"\"Maximize Spearman correlation\" (or --metric-name pearson|spearman)")
+    return UsageError(f"unknown metric in '{sentence}'; name one of {', '.join(KNOWN)} "
+                      f"(e.g. \"Maximize ROC-AUC\") or pass --metric-name NAME")
+
+
 def parse_metric(sentence: str | None, metric_name: str | None = None) -> MetricSpec:
     """`"Maximize ROC-AUC"` -> MetricSpec("roc_auc", True).
 
@@ -236,12 +312,10 @@ def parse_metric(sentence: str | None, metric_name: str | None = None) -> Metric
     if metric_name:
         name = _by_name(metric_name)
     else:
+        _check_beta(text)
         found = _match(text)
         if found is None:
-            raise UsageError(
-                f"unknown metric in '{sentence}'; name one of {', '.join(KNOWN)} "
-                f"(e.g. \"Maximize ROC-AUC\") or pass --metric-name NAME"
-            )
+            raise _unknown(sentence, text)
         name, spans = found
         leftover = _leftover_qualifiers(_blank(text, spans))
         if leftover:

@@ -2,9 +2,9 @@
 
 The bootstrap resamples rows with replacement (as weights, so a resample costs O(rows)); the
 number of resamples shrinks for large slices (1,000 up to 30k rows, never below 200). For
-scores bounded by a perfect 1 (accuracy, ROC-AUC, F1, ...) the interval is never narrower than
-the Wilson score interval of a proportion with the same value on the same rows: 19 of 19 right
-reads [0.83, 1.00], not the bootstrap's degenerate [1.00, 1.00].
+scores bounded by a perfect 1 (accuracy, ROC-AUC, F1, ...) and the error rate the interval is never
+narrower than the Wilson score interval of a proportion with the same value on the same rows: 19 of
+19 right reads [0.83, 1.00], not the bootstrap's degenerate [1.00, 1.00] (0 of 19 wrong: [0, 0.17]).
 """
 
 from __future__ import annotations
@@ -57,8 +57,7 @@ def bootstrap(scorer: Scorer, seed: int, *, groups: "np.ndarray | None" = None,
     if len(values) < resamples // 2:
         return value, None, None, len(values), method + "; too few resamples could be scored"
     low, high = (float(v) for v in np.percentile(values, [2.5, 97.5]))
-    info = scorer.spec.info
-    if info.maximize and info.perfect == 1.0 and 0.0 <= value <= 1.0:
+    if scorer.spec.bounded and 0.0 <= value <= 1.0:
         w_low, w_high = wilson(value, k or n)  # independent units: the groups, if any
         if w_low < low or w_high > high:
             method += "; widened to the Wilson interval of a proportion on the same rows"

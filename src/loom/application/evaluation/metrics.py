@@ -11,7 +11,17 @@ scikit-learn would refuse, Loom says what it does instead:
 - normalized Gini and the Brier score: binary targets only (task preparation refuses others);
 - SMAPE (no scikit-learn function): 100 * mean(|y - p| / ((|y| + |p|) / 2)), 0 where y = p = 0;
 - MedAE with weights: scikit-learn's weighted median ("averaged inverted CDF", the median for
-  unit weights).
+  unit weights);
+- F2 / F0.5: scikit-learn's fbeta_score of the positive class (0 when nothing is, or is predicted,
+  positive); binary targets only (task preparation refuses others);
+- Pearson r with weights: the weighted covariance over the weighted standard deviations (for
+  bootstrap counts, Pearson's r of the resample); 0 when the truth or the predictions are constant
+  over the weighted rows (scikit-learn's `r_regression(force_finite=True)`; scipy says nan);
+- Spearman rho with weights: Pearson's r of weighted mid-ranks (each value ranked at the weight
+  below it plus half its tie group's weight): for bootstrap counts exactly Spearman's rho of the
+  resample, ties averaged as scipy's `spearmanr` does;
+- explained variance: scikit-learn's explained_variance_score (1 when truth and errors are both
+  constant, 0 when only the truth is).
 Nothing here imports scikit-learn: grading stays light in the Loom process.
 """
 
@@ -53,15 +63,19 @@ class Scorer:
             self.y, self.p = np.asarray(truth, dtype=float), np.asarray(pred, dtype=float)
             if not (np.isfinite(self.y).all() and np.isfinite(self.p).all()):
                 raise ScoringError("predictions or labels are not finite numbers")
-            if self.name == "rmsle" and (self.y.min() <= -1 or self.p.min() <= -1):
-                raise ScoringError("RMSLE needs predictions and labels above -1 (log(1 + x))")
+            if self.name in ("rmsle", "msle") and (self.y.min() <= -1 or self.p.min() <= -1):
+                raise ScoringError(f"{spec.label} needs predictions and labels above -1 (log(1 + x))")
             if self.name == "medae":
                 errors = abs(self.y - self.p)
                 self._order = np.argsort(errors, kind="mergesort")
                 self._sorted_errors = errors[self._order]
+            if self.name == "spearman":
+                self._tie_groups = [_tie_groups(self.y), _tie_groups(self.p)]
         elif kind == "label":
             self.t, self.q = np.asarray(truth, dtype=np.int64), np.asarray(pred, dtype=np.int64)
             self.size = int(max(self.t.max(), self.q.max(), n_classes - 1)) + 1
+            if self.name in ("f2", "f0_5") and n_classes > 2:
+                raise ScoringError(f"{spec.label} needs a binary target (the positive class's precision and recall)")
             if self.name == "qwk" and self.q.max() >= n_classes:
                 raise ScoringError("quadratic weighted kappa needs every predicted label to be a known class")
         else:
@@ -108,11 +122,14 @@ class Scorer:
         j = i if j > last else j
         return float((self._sorted_errors[i] + self._sorted_errors[j]) / 2)
 
-    def _rmsle(self, w: "np.ndarray") -> float:
+    def _msle(self, w: "np.ndarray") -> float:
         import numpy as np
 
         e = np.log1p(self.p) - np.log1p(self.y)
-        return float(((w * e * e).sum() / w.sum()) ** 0.5)
+        return float((w * e * e).sum() / w.sum())
+
+    def _rmsle(self, w: "np.ndarray") -> float:
+        return self._msle(w) ** 0.5
 
     def _mape(self, w: "np.ndarray") -> float:
         import numpy as np
@@ -135,6 +152,22 @@ class Scorer:
             return 1.0 if ss_res == 0 else 0.0  # scikit-learn's force_finite
         return float(1.0 - ss_res / ss_tot)
 
+    def _explained_variance(self, w: "np.ndarray") -> float:
+        total = w.sum()
+        e = self.y - self.p
+        var_e = (w * (e - (w * e).sum() / total) ** 2).sum() / total
+        var_y = (w * (self.y - (w * self.y).sum() / total) ** 2).sum() / total
+        if var_y == 0:
+            return 1.0 if var_e == 0 else 0.0  # scikit-learn's force_finite
+        return float(1.0 - var_e / var_y)
+
+    def _pearson(self, w: "np.ndarray") -> float:
+        return _weighted_r(self.y, self.p, w)
+
+    def _spearman(self, w: "np.ndarray") -> float:
+        ranks = [_midranks(order, group, w) for order, group in self._tie_groups]
+        return _weighted_r(ranks[0], ranks[1], w)
+
     # ---- labels ------------------------------------------------------------------------------
     def _confusion(self, w: "np.ndarray") -> "np.ndarray":
         import numpy as np
@@ -145,6 +178,9 @@ class Scorer:
     def _accuracy(self, w: "np.ndarray") -> float:
         c = self._confusion(w)
         return float(c.trace() / c.sum())
+
+    def _error_rate(self, w: "np.ndarray") -> float:
+        return 1.0 - self._accuracy(w)
 
     def _balanced_accuracy(self, w: "np.ndarray") -> float:
         import numpy as np
@@ -165,6 +201,18 @@ class Scorer:
 
     def _f1(self, w: "np.ndarray") -> float:
         return float(self._f1_parts(w)[0][self.positive])
+
+    def _fbeta(self, w: "np.ndarray", beta: float) -> float:
+        c = self._confusion(w)
+        k, b2 = self.positive, beta * beta
+        denom = b2 * c[k, :].sum() + c[:, k].sum()  # b² (tp + fn) + (tp + fp)
+        return float((1 + b2) * c[k, k] / denom) if denom > 0 else 0.0
+
+    def _f2(self, w: "np.ndarray") -> float:
+        return self._fbeta(w, 2.0)
+
+    def _f0_5(self, w: "np.ndarray") -> float:
+        return self._fbeta(w, 0.5)
 
     def _f1_macro(self, w: "np.ndarray") -> float:
         f1, _, present = self._f1_parts(w)
@@ -280,3 +328,37 @@ class Scorer:
         eps = np.finfo(np.float64).eps
         p_true = np.clip((P / sums)[np.arange(self.n), self.t], eps, 1 - eps)
         return float((w * -np.log(p_true)).sum() / w.sum())
+
+
+# ---- correlations ----------------------------------------------------------------------------------
+def _weighted_r(x: "np.ndarray", y: "np.ndarray", w: "np.ndarray") -> float:
+    """Pearson's r of (x, y) over row weights; 0 when either is constant over the rows weighing > 0."""
+    import numpy as np
+
+    used = w > 0
+    if np.ptp(x[used]) == 0 or np.ptp(y[used]) == 0:
+        return 0.0
+    total = w.sum()
+    dx, dy = x - (w * x).sum() / total, y - (w * y).sum() / total
+    cov, var_x, var_y = (w * dx * dy).sum(), (w * dx * dx).sum(), (w * dy * dy).sum()
+    return float(np.clip(cov / np.sqrt(var_x * var_y), -1.0, 1.0))
+
+
+def _tie_groups(values: "np.ndarray") -> tuple["np.ndarray", "np.ndarray"]:
+    """(rows in value order, the tie group of each sorted row): computed once, reused per resample."""
+    import numpy as np
+
+    order = np.argsort(values, kind="mergesort")
+    ordered = values[order]
+    return order, np.concatenate([[0], np.cumsum(ordered[1:] != ordered[:-1])])
+
+
+def _midranks(order: "np.ndarray", group: "np.ndarray", w: "np.ndarray") -> "np.ndarray":
+    """Each row's weighted mid-rank: the weight of smaller values plus half its tie group's weight (the
+    average rank of the group in a resample with these counts, less a constant 1/2 Pearson ignores)."""
+    import numpy as np
+
+    sums = np.bincount(group, weights=w[order])
+    ranks = np.empty(len(order))
+    ranks[order] = (np.cumsum(sums) - sums / 2)[group]
+    return ranks

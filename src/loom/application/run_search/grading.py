@@ -174,7 +174,7 @@ def final_estimate(task: Task, sealed_dir: Path, submission: Path | None, *, nod
         value, low, high, _, method = bootstrap(found, seed, groups=groups)
     except ScoringError as exc:
         raise GradingError(f"cannot score the submission on the final slice: {exc}") from None
-    bounded = task.metric.perfect == 1.0 and task.metric.maximize
+    bounded = task.metric.bounded
     return Estimate(metric=task.metric.name, value=value, low=low, high=high, rows=found.n, split=split,
                     method=method, wide=is_wide(value, low, high, bounded), node_id=node_id)
 

@@ -186,6 +186,10 @@ def _classes(metric: MetricSpec, target: str, truth: "pa.Array", n: int) -> list
     if metric.name == "f1" and len(uniq) > 2:
         raise UsageError(f"F1 of the positive class needs a binary target; '{target}' has {len(uniq)} classes: "
                          f"say which average with --metric-name f1_macro, f1_micro or f1_weighted")
+    if metric.name in ("f2", "f0_5") and len(uniq) > 2:
+        raise UsageError(f"{metric.label} of the positive class needs a binary target; '{target}' has {len(uniq)} "
+                         f"classes and Loom computes no averaged {metric.label}: for a multiclass target use "
+                         f"--metric-name f1_macro, f1_micro or f1_weighted")
     if metric.name in _BINARY_ONLY and len(uniq) > 2:
         raise UsageError(f"{metric.label} scores the positive-class probability of a binary target; '{target}' has "
                          f"{len(uniq)} classes: use {_BINARY_ONLY[metric.name]} for a multiclass target")
@@ -207,8 +211,8 @@ def _check_values(metric: MetricSpec, target: str, truth: "pa.Array") -> None:
         raise UsageError(f"{metric.label} needs a numeric target; '{target}' holds text in {len(bad):,} of its "
                          f"{len(truth):,} labelled rows, such as '{example}'",
                          hint="fix those labels, or blank them: Loom leaves rows without a label out") from None
-    if metric.name == "rmsle" and len(values) and values.min() <= -1:
-        raise UsageError(f"RMSLE needs targets above -1 (log(1 + y)); '{target}' goes down to {values.min():g}")
+    if metric.name in ("rmsle", "msle") and len(values) and values.min() <= -1:
+        raise UsageError(f"{metric.label} needs targets above -1 (log(1 + y)); '{target}' goes down to {values.min():g}")
 
 
 def _is_number(value: str) -> bool:

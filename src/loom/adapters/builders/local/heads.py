@@ -14,11 +14,14 @@ from typing import Any
 from loom.domain.errors import UsageError
 
 #: metric -> higher is better
-METRICS = {"roc_auc": True, "gini": True, "accuracy": True, "f1": True, "log_loss": False, "brier": False,
-           "rmse": False, "mae": False, "medae": False, "smape": False, "r2": True}
-REGRESSION_METRICS = ("rmse", "mae", "medae", "smape", "r2")
-#: Metrics of the positive-class probability -> what a multiclass label takes instead.
-BINARY_ONLY = {"gini": "roc_auc", "brier": "log_loss"}
+METRICS = {"roc_auc": True, "gini": True, "accuracy": True, "error_rate": False, "f1": True, "f2": True,
+           "f0_5": True, "log_loss": False, "brier": False, "rmse": False, "mae": False, "medae": False,
+           "smape": False, "msle": False, "r2": True, "explained_variance": True, "pearson": True,
+           "spearman": True}
+REGRESSION_METRICS = ("rmse", "mae", "medae", "smape", "msle", "r2", "explained_variance", "pearson", "spearman")
+#: Metrics of the positive class of a binary label -> what a multiclass label takes instead.
+BINARY_ONLY = {"gini": "roc_auc", "brier": "log_loss", "f2": "f1", "f0_5": "f1"}
+BETAS = {"f2": 2.0, "f0_5": 0.5}
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,8 @@ def label_task(labels: Any, metric: str | None) -> LabelTask:
     if kind == "multiclass" and metric in BINARY_ONLY:
         raise UsageError(f"metric '{metric}' needs a binary label; this one has {len(classes)} classes: "
                          f"use --metric {BINARY_ONLY[metric]}")
+    if metric == "msle" and np.nanmin(y) <= -1:
+        raise UsageError(f"metric 'msle' needs labels above -1 (log(1 + y)); this one goes down to {np.nanmin(y):g}")
     return LabelTask(kind=kind, metric=metric, y=y, known=known, classes=classes)
 
 
@@ -86,16 +91,24 @@ def fit_head(x: Any, task: LabelTask, rows: Any, seed: int) -> Any:
 
 def score(model: Any, x: Any, task: LabelTask, rows: Any) -> float:
     import numpy as np
+    import pandas as pd
     from sklearn import metrics as m
 
     y = task.y[rows]
     if task.kind == "regression":
         p = model.predict(x[rows])
+        if task.metric == "msle":  # a ridge head may go below 0 (or -1): a non-negative label never needs it
+            p = np.maximum(p, 0.0 if y.min() >= 0 else -0.999999)
         return float({"rmse": lambda: np.sqrt(m.mean_squared_error(y, p)),
                       "mae": lambda: m.mean_absolute_error(y, p),
                       "medae": lambda: m.median_absolute_error(y, p),
                       "smape": lambda: _smape(y, p),
-                      "r2": lambda: m.r2_score(y, p)}[task.metric]())
+                      "msle": lambda: m.mean_squared_log_error(y, p),
+                      "r2": lambda: m.r2_score(y, p),
+                      "explained_variance": lambda: m.explained_variance_score(y, p),
+                      "pearson": lambda: _correlation(y, p),
+                      "spearman": lambda: _correlation(*(pd.Series(v).rank().to_numpy() for v in (y, p)))}
+                     [task.metric]())
     proba = model.predict_proba(x[rows])
     labels = list(model.classes_)
     if task.metric in ("roc_auc", "gini"):
@@ -112,7 +125,20 @@ def score(model: Any, x: Any, task: LabelTask, rows: Any) -> float:
     pred = np.asarray(labels)[proba.argmax(axis=1)]
     if task.metric == "f1":
         return float(m.f1_score(y, pred, average="binary" if task.kind == "binary" else "macro"))
+    if task.metric in BETAS:
+        return float(m.fbeta_score(y, pred, beta=BETAS[task.metric], zero_division=0.0))
+    if task.metric == "error_rate":
+        return float(m.zero_one_loss(y, pred))
     return float(m.accuracy_score(y, pred))
+
+
+def _correlation(a: Any, b: Any) -> float:
+    """Pearson's r; 0 when either side is constant."""
+    import numpy as np
+
+    if np.ptp(a) == 0 or np.ptp(b) == 0:
+        return 0.0
+    return float(np.clip(np.corrcoef(a, b)[0, 1], -1.0, 1.0))
 
 
 def _smape(y: Any, p: Any) -> float:

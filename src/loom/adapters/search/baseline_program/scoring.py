@@ -3,8 +3,8 @@
 `output(raw, data)` is what the submission holds for the metric: values, the positive-class
 probability, one probability column per class, or labels. `evaluate(y, raw, data)` scores raw
 predictions with the run's metric exactly (an unknown metric is an error, never a stand-in).
-A binary label metric that depends on where probabilities are cut (F1, MCC, balanced accuracy)
-gets its decision threshold from out-of-fold predictions (`best_threshold`), not a fixed 0.5:
+A binary label metric that depends on where probabilities are cut (F1, F2, F0.5, MCC, balanced
+accuracy) gets its decision threshold from out-of-fold predictions (`best_threshold`), not a fixed 0.5:
 with a rare positive class, 0.5 may never predict it at all.
 Folds: stratified for classification, time-ordered when the rows are, repeated on small data.
 """
@@ -15,9 +15,11 @@ from sklearn import metrics
 
 PROBA = ("roc_auc", "pr_auc", "gini", "log_loss", "brier")
 #: Value metrics that never gain from a negative prediction of a non-negative target (clipped at 0).
-NONNEGATIVE = ("rmsle", "smape")
+NONNEGATIVE = ("rmsle", "msle", "smape")
 #: Binary label metrics whose best cut of the positive-class probability is rarely 0.5.
-THRESHOLDED = ("f1", "mcc", "balanced_accuracy", "f1_macro", "f1_weighted")
+THRESHOLDED = ("f1", "f2", "f0_5", "mcc", "balanced_accuracy", "f1_macro", "f1_weighted")
+#: F-beta metrics -> beta.
+BETAS = {"f2": 2.0, "f0_5": 0.5}
 
 
 def thresholded(data):
@@ -54,6 +56,9 @@ def _confusion_metric(m, tp, fp, fn, tn, pos, neg):
         f1_neg = np.nan_to_num(2 * tn / (2 * tn + fn + fp))
         if m == "f1":
             return f1_pos
+        if m in BETAS:
+            b2 = BETAS[m] ** 2
+            return np.nan_to_num((1 + b2) * tp / ((1 + b2) * tp + b2 * fn + fp))
         if m == "f1_macro":
             return (f1_pos + f1_neg) / 2
         if m == "f1_weighted":
@@ -117,12 +122,16 @@ def evaluate(y, raw, data, threshold=None):
         pred = pd.Series(output(raw, data, threshold) if m not in PROBA
                          else np.asarray(data.classes, dtype=object)[np.argmax(raw, 1)])
         labels = {"accuracy": metrics.accuracy_score, "balanced_accuracy": metrics.balanced_accuracy_score,
-                  "mcc": metrics.matthews_corrcoef}
+                  "mcc": metrics.matthews_corrcoef, "error_rate": metrics.zero_one_loss}
         if m in labels:
             return float(labels[m](y, pred))
         if m == "f1":
             return float(metrics.f1_score(y, pred, pos_label=data.positive) if data.binary
                          else metrics.f1_score(y, pred, average="macro"))
+        if m in BETAS:
+            if not data.binary:
+                raise ValueError(f"the metric {m!r} needs a binary target")
+            return float(metrics.fbeta_score(y, pred, beta=BETAS[m], pos_label=data.positive, zero_division=0.0))
         if m in ("f1_macro", "f1_micro", "f1_weighted"):
             return float(metrics.f1_score(y, pred, average=m[3:]))
         if m == "qwk":
@@ -145,9 +154,23 @@ def evaluate(y, raw, data, threshold=None):
     if m == "smape":
         scale = (np.abs(truth) + np.abs(pred)) / 2
         return float(100 * np.mean(np.divide(np.abs(truth - pred), scale, out=np.zeros(len(truth)), where=scale > 0)))
-    if m == "rmsle":
-        return float(np.sqrt(np.mean((np.log1p(np.maximum(pred, -0.999999)) - np.log1p(truth)) ** 2)))
+    if m in ("rmsle", "msle"):
+        msle = float(np.mean((np.log1p(np.maximum(pred, -0.999999)) - np.log1p(truth)) ** 2))
+        return float(np.sqrt(msle)) if m == "rmsle" else msle
+    if m == "explained_variance":
+        return float(metrics.explained_variance_score(truth, pred))
+    if m in ("pearson", "spearman"):
+        if m == "spearman":  # average ranks of ties, as scipy's spearmanr
+            truth, pred = pd.Series(truth).rank().to_numpy(), pd.Series(pred).rank().to_numpy()
+        return correlation(truth, pred)
     raise ValueError(f"the baseline candidate cannot compute the metric {m!r}")
+
+
+def correlation(a, b):
+    """Pearson's r; 0 when either side is constant (a constant prediction ranks nothing)."""
+    if np.ptp(a) == 0 or np.ptp(b) == 0:
+        return 0.0
+    return float(np.clip(np.corrcoef(a, b)[0, 1], -1.0, 1.0))
 
 
 def folds(data, k, repeats, seed):

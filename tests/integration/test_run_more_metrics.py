@@ -1,0 +1,152 @@
+"""`loom run --search baseline --mlops local` end to end with MSLE, F2, F0.5, Pearson r, Spearman rho,
+explained variance and the error rate: the keyless brain's candidates optimize the metric asked
+for, and every grade Loom reports (each node's selection score, the final estimate) equals the
+metric recomputed here from the candidates' own submission files and the sealed labels
+(scikit-learn, scipy).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from loom.entrypoints.cli.app import main
+
+sk = pytest.importorskip("sklearn.metrics")
+stats = pytest.importorskip("scipy.stats")
+
+
+def _binary(n: int, seed: int) -> pd.DataFrame:
+    """A 'yes' class of about a third of the rows: F2 and F0.5 cut it at different places."""
+    rng = np.random.default_rng(seed)
+    x1, x2 = rng.normal(size=n), rng.normal(size=n)
+    c = rng.choice(["a", "b", "c"], n)
+    logit = 1.5 * x1 - x2 + (c == "a") - 1.0
+    y = np.where(rng.random(n) < 1 / (1 + np.exp(-logit)), "yes", "no")
+    return pd.DataFrame({"id": np.arange(n) + 1000 * seed, "x1": x1.round(4), "x2": x2.round(4), "c": c, "y": y})
+
+
+def _regression(n: int, seed: int) -> pd.DataFrame:
+    """A non-negative, skewed target with ties (rounded): MSLE's clip at 0 and Spearman's ties occur."""
+    rng = np.random.default_rng(seed)
+    x1, x2 = rng.normal(size=n), rng.normal(size=n)
+    c = rng.choice(["a", "b", "c"], n)
+    y = np.maximum(0.0, 3 * x1 + 2 * x2 + 2 * (c == "a") + 4 + rng.normal(0, 1, n)).round(1)
+    return pd.DataFrame({"id": np.arange(n) + 1000 * seed, "x1": x1.round(4), "x2": x2.round(4), "c": c, "y": y})
+
+
+def _correlation(fn: Callable) -> Callable[[np.ndarray, np.ndarray], float]:
+    """scipy's coefficient; 0 for a constant side (the dummy floor), where scipy says nan (Loom's documented rule)."""
+    def reference(y: np.ndarray, p: np.ndarray) -> float:
+        y, p = y.astype(float), p.astype(float)
+        return 0.0 if np.ptp(y) == 0 or np.ptp(p) == 0 else float(fn(y, p)[0])
+    return reference
+
+
+Reference = Callable[[np.ndarray, np.ndarray], float]
+CASES: dict[str, tuple[str, Callable[[int, int], pd.DataFrame], Reference]] = {
+    "msle": ("Minimize Mean Squared Logarithmic Error", _regression,
+             lambda y, p: sk.mean_squared_log_error(y.astype(float), p.astype(float))),
+    "f2": ("Maximize the F2 score", _binary, lambda y, q: sk.fbeta_score(y, q, beta=2, pos_label="yes")),
+    "f0_5": ("Maximize F0.5", _binary, lambda y, q: sk.fbeta_score(y, q, beta=0.5, pos_label="yes")),
+    "pearson": ("Maximize Pearson correlation", _regression, _correlation(stats.pearsonr)),
+    "spearman": ("Maximize Spearman correlation", _regression, _correlation(stats.spearmanr)),
+    "explained_variance": ("Maximize explained variance", _regression,
+                           lambda y, p: sk.explained_variance_score(y.astype(float), p.astype(float))),
+    "error_rate": ("Minimize error rate", _binary, lambda y, q: sk.zero_one_loss(y, q)),
+}
+LABELS = ("f2", "f0_5", "error_rate")
+
+
+def _sealed(run_dir: Path) -> Path:
+    from loom.application.run_search.artifacts import RunStore
+
+    return RunStore(run_dir.parents[1], run_dir.name).sealed_dir
+
+
+def _graded(run_dir: Path, node_id: str, slice_name: str) -> tuple[np.ndarray, np.ndarray]:
+    """(sealed labels, the node's predictions for those rows), matched on the id; as the files spell them."""
+    labels = pd.read_csv(_sealed(run_dir) / f"{slice_name}.csv", dtype={"y": str})
+    preds = pd.read_csv(run_dir / "nodes" / node_id / "submission.csv", dtype={"y": str}).set_index("id")["y"]
+    return labels["y"].to_numpy(), preds.loc[labels["id"]].to_numpy()
+
+
+def _family(run_dir: Path, node_id: str) -> str:
+    """The model family a baseline candidate states on its first line ("Loom baseline candidate: linear {}.")."""
+    first = (run_dir / "nodes" / node_id / "runfile.py").read_text().splitlines()[0]
+    return first.split("candidate: ")[1].split()[0]
+
+
+def _run(sentence: str, make: Callable[[int, int], pd.DataFrame], tmp_path: Path,
+         monkeypatch: pytest.MonkeyPatch) -> tuple[dict, pd.DataFrame]:
+    data = tmp_path / "data"
+    data.mkdir(parents=True)
+    make(400, 0).to_csv(data / "train.csv", index=False)
+    user_test = make(60, 1).drop(columns="y")
+    user_test.to_csv(data / "test.csv", index=False)
+    monkeypatch.setenv("LOOM_HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    out = io.StringIO()
+    monkeypatch.setattr(sys, "stdout", out)
+    with pytest.raises(SystemExit) as exc:
+        main(["run", "--search", "baseline", "--mlops", "local", "--data", str(data), "--goal", "Predict y",
+              "--metric", sentence, "--steps", "2", "--json"])
+    monkeypatch.undo()
+    payload = json.loads(out.getvalue())
+    assert (exc.value.code or 0) == 0 and payload["status"] == "OK", payload
+    return payload, user_test
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_a_keyless_run_optimizes_and_reports_the_metric(name: str, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    sentence, make, reference = CASES[name]
+    payload, user_test = _run(sentence, make, tmp_path, monkeypatch)
+    assert payload["estimate"]["metric"] == name and payload["nodes"] == 2
+
+    run_dir = Path(payload["run_dir"])
+    rows = [r for r in payload["leaderboard"] if not r["buggy"]]
+    assert len(rows) == 2  # the dummy floor and the linear model
+    for row in rows:  # Loom's selection grade = the metric recomputed from the node's own submission
+        assert row["selection"] == pytest.approx(reference(*_graded(run_dir, row["node_id"], "selection")), rel=1e-9)
+    best, estimate = payload["best"], payload["estimate"]
+    assert estimate["node_id"] == best["node_id"]
+    truth, pred = _graded(run_dir, best["node_id"], "final")
+    assert estimate["value"] == pytest.approx(reference(truth, pred), rel=1e-9)
+    assert estimate["low"] <= estimate["value"] <= estimate["high"] and estimate["rows"] == len(truth)
+
+    # the direction: the model beats the constant floor on the metric's own terms
+    maximize = name != "msle" and name != "error_rate"
+    model, floor = sorted(rows, key=lambda r: r["selection"], reverse=maximize)  # best first
+    assert best["node_id"] == model["node_id"] and model["selection"] != floor["selection"]
+    assert _family(run_dir, model["node_id"]) == "linear" and _family(run_dir, floor["node_id"]) == "dummy"
+    if name in ("pearson", "spearman", "explained_variance"):  # a constant prediction explains nothing
+        assert floor["selection"] == pytest.approx(0.0, abs=1e-9) and model["selection"] > 0.5
+    if name == "msle":  # non-negative target: predictions clipped at 0
+        assert (pred.astype(float) >= 0).all()
+    if name in LABELS:  # classes, under the user's spelling
+        assert set(pred) <= {"yes", "no"}
+
+    delivered = pd.read_csv(payload["paths"]["submission"], dtype={"y": str})
+    assert list(delivered["id"]) == list(user_test["id"]) and payload["refit"]["used"]
+    if name in LABELS:
+        assert set(delivered["y"]) == {"yes", "no"}
+    else:
+        assert delivered["y"].astype(float).nunique() > 10
+
+
+def test_f2_calls_more_rows_positive_than_f0_5(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same data and model: F2 (recall favoured) cuts the probability lower than F0.5."""
+    share = {}
+    for name in ("f2", "f0_5"):
+        payload, _ = _run(CASES[name][0], _binary, tmp_path / name, monkeypatch)
+        delivered = pd.read_csv(payload["paths"]["submission"], dtype={"y": str})
+        share[name] = float((delivered["y"] == "yes").mean())
+    assert share["f2"] > share["f0_5"], share

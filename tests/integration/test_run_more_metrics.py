@@ -7,9 +7,6 @@ metric recomputed here from the candidates' own submission files and the sealed 
 
 from __future__ import annotations
 
-import io
-import json
-import sys
 from pathlib import Path
 from typing import Callable
 
@@ -17,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from loom.entrypoints.cli.app import main
+from tests.integration.keyless_runs import family, graded, run_keyless
 
 sk = pytest.importorskip("sklearn.metrics")
 stats = pytest.importorskip("scipy.stats")
@@ -65,60 +62,21 @@ CASES: dict[str, tuple[str, Callable[[int, int], pd.DataFrame], Reference]] = {
 LABELS = ("f2", "f0_5", "error_rate")
 
 
-def _sealed(run_dir: Path) -> Path:
-    from loom.application.run_search.artifacts import RunStore
-
-    return RunStore(run_dir.parents[1], run_dir.name).sealed_dir
-
-
-def _graded(run_dir: Path, node_id: str, slice_name: str) -> tuple[np.ndarray, np.ndarray]:
-    """(sealed labels, the node's predictions for those rows), matched on the id; as the files spell them."""
-    labels = pd.read_csv(_sealed(run_dir) / f"{slice_name}.csv", dtype={"y": str})
-    preds = pd.read_csv(run_dir / "nodes" / node_id / "submission.csv", dtype={"y": str}).set_index("id")["y"]
-    return labels["y"].to_numpy(), preds.loc[labels["id"]].to_numpy()
-
-
-def _family(run_dir: Path, node_id: str) -> str:
-    """The model family a baseline candidate states on its first line ("Loom baseline candidate: linear {}.")."""
-    first = (run_dir / "nodes" / node_id / "runfile.py").read_text().splitlines()[0]
-    return first.split("candidate: ")[1].split()[0]
-
-
-def _run(sentence: str, make: Callable[[int, int], pd.DataFrame], tmp_path: Path,
-         monkeypatch: pytest.MonkeyPatch) -> tuple[dict, pd.DataFrame]:
-    data = tmp_path / "data"
-    data.mkdir(parents=True)
-    make(400, 0).to_csv(data / "train.csv", index=False)
-    user_test = make(60, 1).drop(columns="y")
-    user_test.to_csv(data / "test.csv", index=False)
-    monkeypatch.setenv("LOOM_HOME", str(tmp_path / "home"))
-    monkeypatch.chdir(tmp_path)
-    out = io.StringIO()
-    monkeypatch.setattr(sys, "stdout", out)
-    with pytest.raises(SystemExit) as exc:
-        main(["run", "--search", "baseline", "--mlops", "local", "--data", str(data), "--goal", "Predict y",
-              "--metric", sentence, "--steps", "2", "--json"])
-    monkeypatch.undo()
-    payload = json.loads(out.getvalue())
-    assert (exc.value.code or 0) == 0 and payload["status"] == "OK", payload
-    return payload, user_test
-
-
 @pytest.mark.parametrize("name", list(CASES))
 def test_a_keyless_run_optimizes_and_reports_the_metric(name: str, tmp_path: Path,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     sentence, make, reference = CASES[name]
-    payload, user_test = _run(sentence, make, tmp_path, monkeypatch)
+    payload, user_test = run_keyless(sentence, make, tmp_path, monkeypatch)
     assert payload["estimate"]["metric"] == name and payload["nodes"] == 2
 
     run_dir = Path(payload["run_dir"])
     rows = [r for r in payload["leaderboard"] if not r["buggy"]]
     assert len(rows) == 2  # the dummy floor and the linear model
     for row in rows:  # Loom's selection grade = the metric recomputed from the node's own submission
-        assert row["selection"] == pytest.approx(reference(*_graded(run_dir, row["node_id"], "selection")), rel=1e-9)
+        assert row["selection"] == pytest.approx(reference(*graded(run_dir, row["node_id"], "selection", numbers=False)), rel=1e-9)
     best, estimate = payload["best"], payload["estimate"]
     assert estimate["node_id"] == best["node_id"]
-    truth, pred = _graded(run_dir, best["node_id"], "final")
+    truth, pred = graded(run_dir, best["node_id"], "final", numbers=False)
     assert estimate["value"] == pytest.approx(reference(truth, pred), rel=1e-9)
     assert estimate["low"] <= estimate["value"] <= estimate["high"] and estimate["rows"] == len(truth)
 
@@ -126,7 +84,7 @@ def test_a_keyless_run_optimizes_and_reports_the_metric(name: str, tmp_path: Pat
     maximize = name != "msle" and name != "error_rate"
     model, floor = sorted(rows, key=lambda r: r["selection"], reverse=maximize)  # best first
     assert best["node_id"] == model["node_id"] and model["selection"] != floor["selection"]
-    assert _family(run_dir, model["node_id"]) == "linear" and _family(run_dir, floor["node_id"]) == "dummy"
+    assert family(run_dir, model["node_id"]) == "linear" and family(run_dir, floor["node_id"]) == "dummy"
     if name in ("pearson", "spearman", "explained_variance"):  # a constant prediction explains nothing
         assert floor["selection"] == pytest.approx(0.0, abs=1e-9) and model["selection"] > 0.5
     if name == "msle":  # non-negative target: predictions clipped at 0
@@ -146,7 +104,7 @@ def test_f2_calls_more_rows_positive_than_f0_5(tmp_path: Path, monkeypatch: pyte
     """The same data and model: F2 (recall favoured) cuts the probability lower than F0.5."""
     share = {}
     for name in ("f2", "f0_5"):
-        payload, _ = _run(CASES[name][0], _binary, tmp_path / name, monkeypatch)
+        payload, _ = run_keyless(CASES[name][0], _binary, tmp_path / name, monkeypatch)
         delivered = pd.read_csv(payload["paths"]["submission"], dtype={"y": str})
         share[name] = float((delivered["y"] == "yes").mean())
     assert share["f2"] > share["f0_5"], share

@@ -1,0 +1,59 @@
+"""Shared by the metric end-to-end tests: one keyless `loom run` on generated data, and reading
+back what a node predicted for the sealed rows (to recompute every grade Loom reports)."""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from loom.entrypoints.cli.app import main
+
+
+def sealed(run_dir: Path) -> Path:
+    from loom.application.run_search.artifacts import RunStore
+
+    return RunStore(run_dir.parents[1], run_dir.name).sealed_dir
+
+
+def graded(run_dir: Path, node_id: str, slice_name: str, *, numbers: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(sealed labels, the node's predictions for those rows), matched on the id; predictions as
+    numbers, or as the files spell them."""
+    labels = pd.read_csv(sealed(run_dir) / f"{slice_name}.csv", dtype={"y": str})
+    preds = pd.read_csv(run_dir / "nodes" / node_id / "submission.csv", dtype=None if numbers else {"y": str})
+    picked = preds.set_index("id")["y"].loc[labels["id"]]
+    return labels["y"].to_numpy(), picked.to_numpy(dtype=float) if numbers else picked.to_numpy()
+
+
+def family(run_dir: Path, node_id: str) -> str:
+    """The model family a baseline candidate states on its first line ("Loom baseline candidate: linear {}.")."""
+    first = (run_dir / "nodes" / node_id / "runfile.py").read_text().splitlines()[0]
+    return first.split("candidate: ")[1].split()[0]
+
+
+def run_keyless(sentence: str, make: Callable[[int, int], pd.DataFrame], tmp_path: Path,
+                monkeypatch: pytest.MonkeyPatch) -> tuple[dict[str, Any], pd.DataFrame]:
+    """`loom run --search baseline --mlops local --steps 2 --json` on make(400, 0) with make(60, 1) as
+    test.csv: (the JSON, the user's test rows)."""
+    data = tmp_path / "data"
+    data.mkdir(parents=True)
+    make(400, 0).to_csv(data / "train.csv", index=False)
+    user_test = make(60, 1).drop(columns="y")
+    user_test.to_csv(data / "test.csv", index=False)
+    monkeypatch.setenv("LOOM_HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    out = io.StringIO()
+    monkeypatch.setattr(sys, "stdout", out)
+    with pytest.raises(SystemExit) as exc:
+        main(["run", "--search", "baseline", "--mlops", "local", "--data", str(data), "--goal", "Predict y",
+              "--metric", sentence, "--steps", "2", "--json"])
+    monkeypatch.undo()
+    payload = json.loads(out.getvalue())
+    assert (exc.value.code or 0) == 0 and payload["status"] == "OK", payload
+    return payload, user_test

@@ -16,6 +16,25 @@ import pytest
 from loom.entrypoints.cli.app import main
 
 
+def binary(n: int, seed: int, *, bias: float = -0.5) -> pd.DataFrame:
+    """A yes/no target from two numbers and a category (`bias` sets the 'yes' share)."""
+    rng = np.random.default_rng(seed)
+    x1, x2 = rng.normal(size=n), rng.normal(size=n)
+    c = rng.choice(["a", "b", "c"], n)
+    logit = 1.5 * x1 - x2 + (c == "a") + bias
+    y = np.where(rng.random(n) < 1 / (1 + np.exp(-logit)), "yes", "no")
+    return pd.DataFrame({"id": np.arange(n) + 1000 * seed, "x1": x1.round(4), "x2": x2.round(4), "c": c, "y": y})
+
+
+def regression(n: int, seed: int, *, shift: float = 0.0, decimals: int = 2) -> pd.DataFrame:
+    """A non-negative target (clipped at 0, so exact zeros occur unless `shift` lifts it), rounded."""
+    rng = np.random.default_rng(seed)
+    x1, x2 = rng.normal(size=n), rng.normal(size=n)
+    c = rng.choice(["a", "b", "c"], n)
+    y = np.maximum(0.0, 3 * x1 + 2 * x2 + 2 * (c == "a") + shift + rng.normal(0, 1, n)).round(decimals)
+    return pd.DataFrame({"id": np.arange(n) + 1000 * seed, "x1": x1.round(4), "x2": x2.round(4), "c": c, "y": y})
+
+
 def sealed(run_dir: Path) -> Path:
     from loom.application.run_search.artifacts import RunStore
 

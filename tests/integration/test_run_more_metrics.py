@@ -7,6 +7,7 @@ metric recomputed here from the candidates' own submission files and the sealed 
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Callable
 
@@ -14,29 +15,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.integration.keyless_runs import family, graded, run_keyless
+from tests.integration.keyless_runs import binary, family, graded, regression, run_keyless
 
 sk = pytest.importorskip("sklearn.metrics")
 stats = pytest.importorskip("scipy.stats")
-
-
-def _binary(n: int, seed: int) -> pd.DataFrame:
-    """A 'yes' class of about a third of the rows: F2 and F0.5 cut it at different places."""
-    rng = np.random.default_rng(seed)
-    x1, x2 = rng.normal(size=n), rng.normal(size=n)
-    c = rng.choice(["a", "b", "c"], n)
-    logit = 1.5 * x1 - x2 + (c == "a") - 1.0
-    y = np.where(rng.random(n) < 1 / (1 + np.exp(-logit)), "yes", "no")
-    return pd.DataFrame({"id": np.arange(n) + 1000 * seed, "x1": x1.round(4), "x2": x2.round(4), "c": c, "y": y})
-
-
-def _regression(n: int, seed: int) -> pd.DataFrame:
-    """A non-negative, skewed target with ties (rounded): MSLE's clip at 0 and Spearman's ties occur."""
-    rng = np.random.default_rng(seed)
-    x1, x2 = rng.normal(size=n), rng.normal(size=n)
-    c = rng.choice(["a", "b", "c"], n)
-    y = np.maximum(0.0, 3 * x1 + 2 * x2 + 2 * (c == "a") + 4 + rng.normal(0, 1, n)).round(1)
-    return pd.DataFrame({"id": np.arange(n) + 1000 * seed, "x1": x1.round(4), "x2": x2.round(4), "c": c, "y": y})
+_binary = partial(binary, bias=-1.0)  # a 'yes' class of about a third of the rows: F2 and F0.5 cut it apart
+_regression = partial(regression, shift=4.0, decimals=1)  # skewed, with ties: MSLE's clip at 0 and Spearman's ties occur
 
 
 def _correlation(fn: Callable) -> Callable[[np.ndarray, np.ndarray], float]:

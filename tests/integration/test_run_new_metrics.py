@@ -13,27 +13,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.integration.keyless_runs import family, graded, run_keyless
+from tests.integration.keyless_runs import binary, family, graded, regression, run_keyless
 
 sk = pytest.importorskip("sklearn.metrics")
 
 
-def _binary(n: int, seed: int) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    x1, x2 = rng.normal(size=n), rng.normal(size=n)
-    c = rng.choice(["a", "b", "c"], n)
-    logit = 1.5 * x1 - x2 + (c == "a") - 0.5
-    y = np.where(rng.random(n) < 1 / (1 + np.exp(-logit)), "yes", "no")
-    return pd.DataFrame({"id": np.arange(n) + 1000 * seed, "x1": x1.round(4), "x2": x2.round(4), "c": c, "y": y})
-
-
-def _regression(n: int, seed: int) -> pd.DataFrame:
-    """A non-negative target with many exact zeros (sales-like): SMAPE's 0/0 rows occur."""
-    rng = np.random.default_rng(seed)
-    x1, x2 = rng.normal(size=n), rng.normal(size=n)
-    c = rng.choice(["a", "b", "c"], n)
-    y = np.maximum(0.0, 3 * x1 + 2 * x2 + 2 * (c == "a") + rng.normal(0, 1, n)).round(2)
-    return pd.DataFrame({"id": np.arange(n) + 1000 * seed, "x1": x1.round(4), "x2": x2.round(4), "c": c, "y": y})
+_binary = binary
+_regression = regression  # many exact zeros (sales-like): SMAPE's 0/0 rows occur
 
 
 def _smape(y: np.ndarray, p: np.ndarray) -> float:

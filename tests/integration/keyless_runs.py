@@ -76,3 +76,22 @@ def run_keyless(sentence: str, make: Callable[[int, int], pd.DataFrame], tmp_pat
     payload = json.loads(out.getvalue())
     assert (exc.value.code or 0) == 0 and payload["status"] == "OK", payload
     return payload, user_test
+
+
+def check_grades(payload: dict[str, Any], name: str, reference: Callable[[np.ndarray, np.ndarray], float], *,
+                 numbers: bool) -> tuple[list[dict[str, Any]], np.ndarray, np.ndarray]:
+    """Every selection grade and the final estimate = `reference` recomputed from the nodes' own
+    submissions (2 nodes: the dummy floor and the linear model). (the rows, final truth, final preds)."""
+    assert payload["estimate"]["metric"] == name and payload["nodes"] == 2
+    run_dir = Path(payload["run_dir"])
+    rows = [r for r in payload["leaderboard"] if not r["buggy"]]
+    assert len(rows) == 2  # the dummy floor and the linear model
+    for row in rows:  # Loom's selection grade = the metric recomputed from the node's own submission
+        truth, pred = graded(run_dir, row["node_id"], "selection", numbers=numbers)
+        assert row["selection"] == pytest.approx(reference(truth, pred), rel=1e-9)
+    best, estimate = payload["best"], payload["estimate"]
+    assert estimate["node_id"] == best["node_id"]
+    truth, pred = graded(run_dir, best["node_id"], "final", numbers=numbers)
+    assert estimate["value"] == pytest.approx(reference(truth, pred), rel=1e-9)
+    assert estimate["low"] <= estimate["value"] <= estimate["high"] and estimate["rows"] == len(truth)
+    return rows, truth, pred

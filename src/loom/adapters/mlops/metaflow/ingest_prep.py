@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from loom.adapters.mlops.metaflow import arrow_columns as ac
 from loom.adapters.mlops.metaflow import tabular as tb
 
 
@@ -79,7 +80,7 @@ def prepare(files: dict[str, Path], *, target: str | None, seed: int, test_fract
     # Parquet encoding and hashing release the GIL: side by side on two threads
     with ThreadPoolExecutor(max_workers=2) as pool:
         encoded = [pool.submit(ta.for_storage, t) for t in (train, test, sample, labels)]
-        fingerprint = pool.submit(ta.fingerprint, named, all_dtypes)
+        fingerprint = pool.submit(ac.fingerprint, named, all_dtypes)
         missing, head = ta.card_facts(train)
         stored = tuple(f.result() for f in encoded)
     return Prepared(stored=stored, schema=schema, split=split, fingerprint=fingerprint.result(),  # type: ignore[arg-type]

@@ -1,6 +1,6 @@
 """Arrow-first ingestion: read, split, describe, fingerprint and encode tables without pandas.
 
-IngestDataset's start step runs this (`prepare`) for ordinary tables: CSV/TSV read with
+IngestDataset's start step uses this (through `ingest_prep.prepare`) for ordinary tables: CSV/TSV read with
 `pyarrow.csv` (multi-threaded) using exactly the options `pandas.read_csv(engine="pyarrow")`
 passes (pandas' default NA strings, blank strings null, all-null columns as float64), Parquet with
 `pyarrow.parquet`. The table is then given the types pandas would give it (an int column with
@@ -12,25 +12,18 @@ strings in the first 2,000 rows, or a `--time-column` that is not a timestamp).
 
 `read` returns None for a table only pandas reads faithfully (duplicate column names, a Parquet
 file with a stored pandas index, nullable or categorical dtypes, nested or exotic types, column
-attributes): the step then takes `tabular.prepare_frames`, today's pandas path, for the whole input.
+attributes): the step then takes `ingest_prep.prepare_frames`, the pandas path, for the whole input.
 
-The fingerprint (`fingerprint`) is sha256 over, per table in name order (sample_submission, test,
-test_labels, train; absent ones skipped): `name\\0rows\\0`, then per column `column\\0dtype\\0nulls\\0`
-(dtype: the pandas dtype string the schema reports), the validity bitmap when it has nulls
-(numpy.packbits of is_valid), and the values: fixed-width values as the little-endian bytes of
-their storage (floats by their IEEE bits, timestamps and dates as integers; nulls as 0), booleans
-one byte each (nulls False), strings as int64 lengths then UTF-8 bytes (nulls empty). It depends
-on content only (not on chunking or the file format): a CSV and the Parquet file pandas writes from
-it have the same fingerprint.
+The fingerprint is `arrow_columns.fingerprint` (its docstring defines it): content only, so a CSV
+and the Parquet file pandas writes from it have the same one.
 """
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from loom.adapters.mlops.metaflow import arrow_columns as ac
 from loom.adapters.mlops.metaflow import tabular as tb
 from loom.adapters.mlops.metaflow.tabular import LoomInputError
 
@@ -70,6 +63,9 @@ def read(path: Path) -> "pa.Table | None":
     names = table.column_names
     if any(c.startswith("\ufffd") or "\x00" in c for c in names):
         raise LoomInputError(f"cannot read {path.name}: not a text CSV")
+    binary = [f.name for f in table.schema if pa.types.is_binary(f.type) or pa.types.is_large_binary(f.type)]
+    if binary and path.suffix.lower() not in (".parquet", ".pq"):  # pandas got bytes here, then failed later
+        raise LoomInputError(f"cannot read {path.name}: not UTF-8 text (column '{binary[0]}')")
     if len(set(names)) != len(names) or not all(_supported(t) for t in table.schema.types):
         return None
     if path.suffix.lower() in (".parquet", ".pq"):
@@ -147,48 +143,13 @@ def _is_unique(col: "pa.ChunkedArray") -> bool:
     import pyarrow.compute as pc
 
     if pa.types.is_integer(col.type) and not col.null_count:
-        a = _numpy(col)
+        a = ac.numpy(col)
         if len(a) < 2 or bool((a[1:] > a[:-1]).all()):  # a row counter: no hashing needed
             return True
     if pa.types.is_floating(col.type):
-        a = _numpy(col, float("nan"))  # nulls -> NaN, which np.unique counts once, like pandas
+        a = ac.numpy(col, float("nan"))  # nulls -> NaN, which np.unique counts once, like pandas
         return len(np.unique(a)) == len(a)
     return pc.count_distinct(col, mode="all").as_py() == len(col)
-
-
-def _numpy(col: "pa.ChunkedArray | pa.Array", fill: Any = 0) -> Any:
-    """A fixed-width column as one numpy array read from its buffers, nulls as `fill` (pyarrow's
-    to_numpy and fill_null go through its pandas layer, which imports pandas). Booleans: one byte
-    each; timestamps, dates, times: their storage integers."""
-    import numpy as np
-    import pyarrow as pa
-
-    arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
-    t, n, start = arr.type, len(arr), arr.offset
-    if not n:
-        return np.zeros(0, dtype=bool if pa.types.is_boolean(t) else "<f8" if pa.types.is_floating(t) else "<i8")
-    if pa.types.is_boolean(t):
-        values = _bits(arr.buffers()[1], start, n)
-    else:
-        kind = "f" if pa.types.is_floating(t) else "u" if pa.types.is_unsigned_integer(t) else "i"
-        values = np.frombuffer(arr.buffers()[1], dtype=f"<{kind}{t.bit_width // 8}")[start:start + n]
-    if arr.null_count:
-        values = np.where(_valid(arr), values, np.asarray(fill).astype(values.dtype))
-    return values
-
-
-def _bits(buf: Any, start: int, n: int) -> Any:
-    import numpy as np
-
-    return np.unpackbits(np.frombuffer(buf, dtype=np.uint8), bitorder="little")[start:start + n].view(bool)
-
-
-def _valid(arr: "pa.Array") -> Any:
-    """The validity of an Arrow array as a numpy bool array."""
-    import numpy as np
-
-    buf = arr.buffers()[0]
-    return np.ones(len(arr), dtype=bool) if buf is None else _bits(buf, arr.offset, len(arr))
 
 
 def id_columns(table: "pa.Table", target: str | None, unique: set[str] | None = None) -> list[str]:
@@ -222,7 +183,7 @@ def task_type(col: "pa.ChunkedArray | None") -> str | None:
     if pa.types.is_floating(t):
         if not pc.all(pc.equal(col, pc.round(col))).as_py():
             return "regression"
-        values = _numpy(col).astype("<f8") + 0.0  # -0.0 + 0.0 is 0.0: pandas counts them as one value
+        values = ac.numpy(col).astype("<f8") + 0.0  # -0.0 + 0.0 is 0.0: pandas counts them as one value
         col = pa.Array.from_buffers(pa.float64(), len(values), [None, pa.py_buffer(values)])
     return "classification" if pc.count_distinct(col).as_py() <= max(2, min(20, len(col) // 20)) else "regression"
 
@@ -267,7 +228,7 @@ def _times(col: "pa.ChunkedArray", name: str) -> Any:
 
     if pa.types.is_timestamp(col.type):  # zones: the UTC instants, as tz_convert(None)
         nat = -(2**63)  # NaT's int64
-        times = _numpy(col.cast(pa.timestamp(col.type.unit)).cast(pa.timestamp("ns")), nat).view("datetime64[ns]")
+        times = ac.numpy(col.cast(pa.timestamp(col.type.unit)).cast(pa.timestamp("ns")), nat).view("datetime64[ns]")
         share = 1 - col.null_count / max(1, len(col))
         if share >= 0.5:
             return times
@@ -289,65 +250,12 @@ def split(table: "pa.Table", target: str | None, fraction: float, seed: int,
     times = _times(table.column(time_col), time_col) if time_col else None
     mask = np.zeros(n, dtype=bool)
     mask[splits.test_rows(n, fraction, seed, times)] = True
-    test, train = table.filter(_mask(mask)), table.filter(_mask(~mask))
+    test, train = table.filter(ac.mask(mask)), table.filter(ac.mask(~mask))
     labels = None
     if target:
         labels = test.select([target])
         test = test.drop_columns([target])
     return train, test, labels
-
-
-def _mask(rows: Any) -> "pa.Array":
-    """A numpy bool array as an Arrow one, from its packed bits (pa.array would import pandas)."""
-    import numpy as np
-    import pyarrow as pa
-
-    bits = pa.py_buffer(np.packbits(rows, bitorder="little").tobytes())
-    return pa.Array.from_buffers(pa.bool_(), len(rows), [None, bits])
-
-
-def fingerprint(tables: "dict[str, pa.Table | None]", dtypes: dict[str, dict[str, str]]) -> str:
-    """sha256 over the tables' content (the definition is in the module docstring).
-    `dtypes[name]` gives each table's pandas dtype strings."""
-    h = hashlib.sha256()
-    for name in sorted(tables):
-        table = tables[name]
-        if table is None:
-            continue
-        h.update(f"{name}\0{table.num_rows}\0".encode())
-        for col_name, col in zip(table.column_names, table.columns):
-            h.update(f"{col_name}\0{dtypes[name][col_name]}\0{col.null_count}\0".encode())
-            for part in _column_bytes(col):
-                h.update(part)
-    return h.hexdigest()
-
-
-def _column_bytes(col: "pa.ChunkedArray") -> list[Any]:
-    import numpy as np
-    import pyarrow as pa
-
-    arr = col.combine_chunks()
-    out: list[Any] = []
-    valid = _valid(arr)
-    if arr.null_count:
-        out.append(np.packbits(valid).tobytes())
-    t = arr.type
-    if pa.types.is_string(t) or pa.types.is_large_string(t):
-        wide = np.int64 if pa.types.is_large_string(t) else np.int32
-        if not len(arr):
-            return out
-        offsets = np.frombuffer(arr.buffers()[1], dtype=wide)[arr.offset:arr.offset + len(arr) + 1]
-        lengths = np.diff(offsets).astype("<i8")
-        blob = arr.buffers()[2]
-        data: Any = np.frombuffer(blob, dtype=np.uint8)[int(offsets[0]):int(offsets[-1])] if blob else np.zeros(0, np.uint8)
-        if arr.null_count and lengths[~valid].any():  # null slots holding bytes (Arrow allows it): drop them
-            data = data[np.repeat(valid, lengths)]
-        lengths[~valid] = 0
-        out.extend((lengths.tobytes(), np.ascontiguousarray(data).data))
-    elif not pa.types.is_null(t):  # fixed width: booleans one byte each, the rest their storage bytes
-        values = _numpy(arr)
-        out.append(np.ascontiguousarray(values.view(np.uint8) if values.dtype == bool else values).data)
-    return out
 
 
 def for_storage(table: "pa.Table | None") -> Any:
@@ -380,7 +288,7 @@ def card_facts(table: "pa.Table") -> tuple[dict[str, float], list[list[str]]]:
     for col in head.columns:
         t = col.type
         if pa.types.is_timestamp(t):  # as text like pandas' (Python datetimes with a zone import pandas)
-            whole = t.unit == "s" or not (_numpy(col) % {"ms": 10**3, "us": 10**6, "ns": 10**9}[t.unit]).any()
+            whole = t.unit == "s" or not (ac.numpy(col) % {"ms": 10**3, "us": 10**6, "ns": 10**9}[t.unit]).any()
             text = pc.strftime(col.cast(pa.timestamp("s", t.tz), safe=False) if whole else col,
                                format="%Y-%m-%d %H:%M:%S" + ("%z" if t.tz else "")).to_pylist()
             cells.append(["NaT" if v is None else (f"{v[:-2]}:{v[-2:]}" if t.tz else v)[:40] for v in text])

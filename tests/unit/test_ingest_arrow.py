@@ -92,6 +92,7 @@ CSVS = {
     "usual_names.csv": "ID,user_id,label,other\n" + _rows(40, lambda i: f"{i},{i % 9},{'ab'[i % 2]},{i}\n"),
     "float_target.csv": "a,price\n" + _rows(60, lambda i: f"{i},{(i % 4) * 1.0 if i % 9 else -0.0}\n"),
     "tabs.tsv": "id\tname\ty\n" + _rows(40, lambda i: f"{i}\tn, {i}\t{i % 2}\n"),
+    "bom_crlf_blank_lines.csv": "\ufeffid,city,y\r\n" + _rows(40, lambda i: f"{i},Zürich {i},{i % 2}\r\n" + "\r\n" * (i % 7 == 0)),
 }
 
 

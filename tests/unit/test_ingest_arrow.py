@@ -231,6 +231,20 @@ def test_bad_input_is_one_line_as_before(tmp_path: Path, name: str) -> None:
     assert "\n" not in str(new.value) and str(new.value).split(":")[0] == str(old.value).split(":")[0]
 
 
+def test_a_single_file_naming_a_column_twice_is_one_line_and_a_data_dir_keeps_working(tmp_path: Path) -> None:
+    path = tmp_path / "twice.csv"
+    path.write_text("a,a,y\n" + _rows(20, lambda i: f"{i},{i * 2},{i % 2}\n"))
+    with pytest.raises(AttributeError):  # the pandas step failed with a traceback
+        _old_step({"single": path})
+    with pytest.raises(tb.LoomInputError, match=r"twice.csv names a column twice \(a\)"):
+        ip.prepare({"single": path}, target=None, seed=0, test_fraction=0.2, time_column=None)
+    (tmp_path / "train.csv").write_text(path.read_text())
+    old, new = _old_step({"train": tmp_path / "train.csv"}), ip.prepare(
+        {"train": tmp_path / "train.csv"}, target=None, seed=0, test_fraction=0.2, time_column=None)
+    assert new.path == "pandas" and new.schema == old["schema"]  # stored as pickled frames, as before
+    pd.testing.assert_frame_equal(_back(new.stored[0]), _back(old["stored"][0]))
+
+
 def test_text_that_is_not_utf8_past_the_sniff_is_one_line_not_a_traceback(tmp_path: Path) -> None:
     path = tmp_path / "latin.csv"
     path.write_bytes(b"name,city\n" + "Jos\xe9,M\xfcnchen\n".encode("latin-1") * 3)

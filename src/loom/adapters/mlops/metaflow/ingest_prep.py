@@ -42,9 +42,9 @@ def prepare(files: dict[str, Path], *, target: str | None, seed: int, test_fract
         say(f"reading {path.name} ({path.stat().st_size / 1e6:,.1f} MB)")
         table = ta.read(path)
         if table is None:  # only pandas reads this one faithfully: all tables go that way
-            say(f"read {path.name} with pandas (its columns need pandas' own reading)")
+            say(f"{path.name} needs pandas' own reading (its columns or stored pandas metadata): reading with pandas")
             return prepare_frames(files, target=target, seed=seed, test_fraction=test_fraction,
-                                  time_column=time_column, say=say, first_said=True)
+                                  time_column=time_column, say=say)
         say(f"read {path.name}: {table.num_rows:,} rows x {table.num_columns} cols")
         tables[key] = table
     split: dict[str, Any] = {"kind": "given"}  # a data dir keeps its own train/test
@@ -88,19 +88,21 @@ def prepare(files: dict[str, Path], *, target: str | None, seed: int, test_fract
 
 
 def prepare_frames(files: dict[str, Path], *, target: str | None, seed: int, test_fraction: float,
-                   time_column: str | None, say: Callable[[str], None] = lambda _m: None,
-                   first_said: bool = False) -> Prepared:
+                   time_column: str | None, say: Callable[[str], None] = lambda _m: None) -> Prepared:
     """The pandas path (DataFrames throughout; the fingerprint is `tabular.fingerprint`'s)."""
     tables = {}
-    for i, (key, path) in enumerate(files.items()):
-        if i or not first_said:
-            say(f"reading {path.name} ({path.stat().st_size / 1e6:,.1f} MB)")
+    for key, path in files.items():
+        say(f"reading {path.name} ({path.stat().st_size / 1e6:,.1f} MB)")
         tables[key] = tb.read_table(path)
         say(f"read {path.name}: {len(tables[key]):,} rows x {tables[key].shape[1]} cols")
     labels = None
     split: dict[str, Any] = {"kind": "given"}
     if "single" in tables:
         whole = tables.pop("single")
+        twice = sorted({str(c) for c in whole.columns[whole.columns.duplicated()]})
+        if twice:  # the split's date detection cannot tell them apart (it failed with a traceback)
+            raise tb.LoomInputError(f"{files['single'].name} names a column twice ({', '.join(twice[:5])}); "
+                                    "give each column its own name")
         name = tb.infer_target(whole, None, None, target)
         time_col = tb.time_column(whole, name, tb.id_columns(whole, name), time_column)
         say("splitting train/test (" + (f"by time ('{time_col}': the latest rows are test)" if time_col

@@ -79,7 +79,7 @@ def prepare(files: dict[str, Path], *, target: str | None, seed: int, test_fract
     named = {"train": train, "test": test, "sample_submission": sample, "test_labels": labels}
     # Parquet encoding and hashing release the GIL: side by side on two threads
     with ThreadPoolExecutor(max_workers=2) as pool:
-        encoded = [pool.submit(ta.for_storage, t) for t in (train, test, sample, labels)]
+        encoded = [pool.submit(ta.for_storage, t, ids) for t in (train, test, sample, labels)]
         fingerprint = pool.submit(ac.fingerprint, named, all_dtypes)
         missing, head = ta.card_facts(train)
         stored = tuple(f.result() for f in encoded)

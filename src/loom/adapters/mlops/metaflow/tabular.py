@@ -230,7 +230,8 @@ def schema_of(train: "pd.DataFrame", test: "pd.DataFrame | None", target: str | 
 
 
 def fingerprint(tables: dict[str, "pd.DataFrame | None"]) -> str:
-    """sha256 over the content (names, column names, dtypes, row hashes) of the tables."""
+    """sha256 over the content (names, column names, dtypes, row hashes) of the tables: the pandas
+    path's fingerprint (IngestDataset's Arrow path uses `arrow_columns.fingerprint`)."""
     import pandas as pd
 
     h = hashlib.sha256()

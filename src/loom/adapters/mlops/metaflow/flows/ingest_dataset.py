@@ -4,7 +4,7 @@ Artifacts (the data-object contract every later data flow keeps): train, test,
 sample_submission (DataFrames or None; stored as Parquet bytes that unpickle to DataFrames,
 see tabular.ParquetFrame), test_labels (single-file splits only), schema
 ({columns:[{name,dtype}], rows:{train,test}, target, id_columns, task_type}), split,
-fingerprint (sha256 over content, defined in tabular_arrow), dataset_name, source.
+fingerprint (sha256 over content, defined in arrow_columns.fingerprint), dataset_name, source.
 The step's work is `ingest_prep.prepare`: Arrow first, pandas only where a table needs it.
 """
 

@@ -108,20 +108,27 @@ def infer_target(train: "pd.DataFrame", test: "pd.DataFrame | None",
                  sample: "pd.DataFrame | None", explicit: str | None) -> str | None:
     """--target wins; then the sample submission's non-id column; then the one train column not
     in test; then a usual name; a single file falls back to its last column."""
-    cols = [str(c) for c in train.columns]
+    return infer_target_names([str(c) for c in train.columns],
+                              None if test is None else list(test.columns),
+                              None if sample is None else [str(c) for c in sample.columns], explicit)
+
+
+def infer_target_names(cols: list[str], test: list[Any] | None, sample: list[str] | None,
+                       explicit: str | None) -> str | None:
+    """`infer_target` from the tables' column names alone (train's and the sample's as strings)."""
     if explicit:
         if explicit not in cols:
             raise LoomInputError(f"target column '{explicit}' is not in train; columns: {', '.join(cols[:12])}")
         return explicit
     if sample is not None:
-        candidates = [str(c) for c in sample.columns if str(c) in cols and (test is None or str(c) not in test.columns)]
+        candidates = [c for c in sample if c in cols and (test is None or c not in test)]
         if len(candidates) == 1:
             return candidates[0]
         if len(candidates) > 1:
             raise LoomInputError(f"sample_submission asks for {len(candidates)} target columns "
                                  f"({', '.join(candidates[:5])}); pass --target COL (a run predicts one target)")
     if test is not None:
-        extra = [c for c in cols if c not in {str(t) for t in test.columns}]
+        extra = [c for c in cols if c not in {str(t) for t in test}]
         if len(extra) == 1:
             return extra[0]
     lowered = {c.lower(): c for c in cols}
@@ -181,19 +188,11 @@ def split(df: "pd.DataFrame", target: str | None, fraction: float, seed: int,
     import numpy as np
     import pandas as pd
 
-    from loom.application.evaluation import frames, splits
+    from loom.application.evaluation import splits
 
     if len(df) < 5:
         raise LoomInputError(f"only {len(df)} rows: too few to split into train and test")
-    times = None
-    if time_col:
-        parsed = frames.as_datetime(df[time_col])
-        if parsed.dt.tz is not None:
-            parsed = parsed.dt.tz_convert(None)
-        if parsed.notna().mean() >= 0.5:
-            times = parsed.to_numpy(dtype="datetime64[ns]")
-        else:
-            raise LoomInputError(f"--time-column '{time_col}': only {parsed.notna().mean():.0%} of its values read as dates")
+    times = split_times(df[time_col], time_col) if time_col else None
     mask = np.zeros(len(df), dtype=bool)
     mask[splits.test_rows(len(df), fraction, seed, times)] = True
     test, train = df.take(mask.nonzero()[0]), df.take((~mask).nonzero()[0])
@@ -204,6 +203,19 @@ def split(df: "pd.DataFrame", target: str | None, fraction: float, seed: int,
         labels = test[[target]].copy()
         test = test.drop(columns=[target])
     return train, test, labels
+
+
+def split_times(series: "pd.Series", name: str) -> Any:
+    """A time column's datetime64[ns] times for the split (zones: their UTC instants); refused
+    when fewer than half of its values read as dates."""
+    from loom.application.evaluation import frames
+
+    parsed = frames.as_datetime(series)
+    if parsed.dt.tz is not None:
+        parsed = parsed.dt.tz_convert(None)
+    if parsed.notna().mean() >= 0.5:
+        return parsed.to_numpy(dtype="datetime64[ns]")
+    raise LoomInputError(f"--time-column '{name}': only {parsed.notna().mean():.0%} of its values read as dates")
 
 
 def schema_of(train: "pd.DataFrame", test: "pd.DataFrame | None", target: str | None,
@@ -218,7 +230,8 @@ def schema_of(train: "pd.DataFrame", test: "pd.DataFrame | None", target: str | 
 
 
 def fingerprint(tables: dict[str, "pd.DataFrame | None"]) -> str:
-    """sha256 over the content (names, column names, dtypes, row hashes) of the tables."""
+    """sha256 over the content (names, column names, dtypes, row hashes) of the tables: the pandas
+    path's fingerprint (IngestDataset's Arrow path uses `arrow_columns.fingerprint`)."""
     import pandas as pd
 
     h = hashlib.sha256()
@@ -253,9 +266,33 @@ class ParquetFrame:
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
         import io
 
+        return _ReadParquet(), (io.BytesIO(self.blob),)
+
+
+class _ReadParquet:
+    """Stands for `pandas.read_parquet` in a pickle without importing pandas where it is written
+    (the ingest step has no other use for pandas): it pickles as
+    `getattr(importlib.import_module("pandas"), "read_parquet")`, stdlib names only."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
         import pandas as pd
 
-        return pd.read_parquet, (io.BytesIO(self.blob),)
+        return pd.read_parquet(*args, **kwargs)
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        return getattr, (_Module("pandas"), "read_parquet")
+
+
+class _Module:
+    """A module in a pickle: unpickles to `importlib.import_module(name)`."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        import importlib
+
+        return importlib.import_module, (self.name,)
 
 
 def for_storage(df: "pd.DataFrame | None") -> Any:

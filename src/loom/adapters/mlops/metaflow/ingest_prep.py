@@ -1,0 +1,127 @@
+"""The work of IngestDataset's start step: tables in, the data object's artifacts out (`prepare`).
+
+Arrow first (`tabular_arrow`: no pandas unless a few date strings need parsing); a table only
+pandas reads faithfully (see `tabular_arrow.read`) sends the whole input down the pandas path
+(`prepare_frames`, the step as it was). Both give the same artifacts: train / test /
+sample_submission / test_labels as ParquetFrames (or pickled frames Parquet cannot hold), the
+schema, the split, the fingerprint, and the facts the dataset card shows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from loom.adapters.mlops.metaflow import arrow_columns as ac
+from loom.adapters.mlops.metaflow import tabular as tb
+
+
+@dataclass
+class Prepared:
+    """What the step stores: `stored` = (train, test, sample_submission, test_labels) artifacts."""
+
+    stored: tuple[Any, Any, Any, Any]
+    schema: dict[str, Any]
+    split: dict[str, Any]
+    fingerprint: str
+    missing: dict[str, float] = field(default_factory=dict)  # train column -> missing share
+    head: list[list[str]] = field(default_factory=list)  # train's first rows, as the card's cells
+    path: str = "arrow"  # or "pandas"
+
+
+def prepare(files: dict[str, Path], *, target: str | None, seed: int, test_fraction: float,
+            time_column: str | None, say: Callable[[str], None] = lambda _m: None) -> Prepared:
+    """Read, split, describe, fingerprint and encode the tables of `tb.find_tables`."""
+    from loom.adapters.mlops.metaflow import tabular_arrow as ta
+
+    tables = {}
+    for key, path in files.items():
+        say(f"reading {path.name} ({path.stat().st_size / 1e6:,.1f} MB)")
+        table = ta.read(path)
+        if table is None:  # only pandas reads this one faithfully: all tables go that way
+            say(f"{path.name} needs pandas' own reading (its columns or stored pandas metadata): reading with pandas")
+            return prepare_frames(files, target=target, seed=seed, test_fraction=test_fraction,
+                                  time_column=time_column, say=say)
+        say(f"read {path.name}: {table.num_rows:,} rows x {table.num_columns} cols")
+        tables[key] = table
+    split: dict[str, Any] = {"kind": "given"}  # a data dir keeps its own train/test
+    labels = None
+    if "single" in tables:
+        whole = tables.pop("single")
+        dtypes = ta.pandas_dtypes(whole)
+        name = tb.infer_target_names(whole.column_names, None, None, target)
+        ids_whole = ta.id_columns(whole, name)
+        time_col = ta.time_column(whole, name, ids_whole, time_column)
+        say("splitting train/test (" + (f"by time ('{time_col}': the latest rows are test)" if time_col
+                                        else f"seed {seed}") + ")")
+        train, test, labels = ta.split(whole, name, test_fraction, seed, time_col)
+        split = {"kind": "time" if time_col else "random", "time_column": time_col,
+                 "test_fraction": test_fraction, "seed": seed}
+        sample = None
+        all_dtypes = {"train": dtypes, "test": dtypes, "test_labels": dtypes}
+        ids = ta.id_columns(train, name, unique=set(ids_whole))  # unique in the whole: unique in a part
+    else:
+        train, test, sample = tables["train"], tables.get("test"), tables.get("sample_submission")
+        name = tb.infer_target_names(train.column_names, None if test is None else test.column_names,
+                                     None if sample is None else sample.column_names, target)
+        dtypes = ta.pandas_dtypes(train)
+        all_dtypes = {"train": dtypes, "test": ta.pandas_dtypes(test) if test is not None else {},
+                      "sample_submission": ta.pandas_dtypes(sample) if sample is not None else {}}
+        ids = ta.id_columns(train, name)
+    kind = ta.task_type(train.column(name) if name else None)
+    say("fingerprinting and encoding the tables")
+    schema = {"columns": [{"name": c, "dtype": dtypes[c]} for c in train.column_names],
+              "rows": {"train": train.num_rows, "test": test.num_rows if test is not None else 0},
+              "target": name, "id_columns": ids, "task_type": kind}
+    named = {"train": train, "test": test, "sample_submission": sample, "test_labels": labels}
+    # Parquet encoding and hashing release the GIL: side by side on two threads
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        encoded = [pool.submit(ta.for_storage, t, ids) for t in (train, test, sample, labels)]
+        fingerprint = pool.submit(ac.fingerprint, named, all_dtypes)
+        missing, head = ta.card_facts(train)
+        stored = tuple(f.result() for f in encoded)
+    return Prepared(stored=stored, schema=schema, split=split, fingerprint=fingerprint.result(),  # type: ignore[arg-type]
+                    missing=missing, head=head)
+
+
+def prepare_frames(files: dict[str, Path], *, target: str | None, seed: int, test_fraction: float,
+                   time_column: str | None, say: Callable[[str], None] = lambda _m: None) -> Prepared:
+    """The pandas path (DataFrames throughout; the fingerprint is `tabular.fingerprint`'s)."""
+    tables = {}
+    for key, path in files.items():
+        say(f"reading {path.name} ({path.stat().st_size / 1e6:,.1f} MB)")
+        tables[key] = tb.read_table(path)
+        say(f"read {path.name}: {len(tables[key]):,} rows x {tables[key].shape[1]} cols")
+    labels = None
+    split: dict[str, Any] = {"kind": "given"}
+    if "single" in tables:
+        whole = tables.pop("single")
+        twice = sorted({str(c) for c in whole.columns[whole.columns.duplicated()]})
+        if twice:  # the split's date detection cannot tell them apart (it failed with a traceback)
+            raise tb.LoomInputError(f"{files['single'].name} names a column twice ({', '.join(twice[:5])}); "
+                                    "give each column its own name")
+        name = tb.infer_target(whole, None, None, target)
+        time_col = tb.time_column(whole, name, tb.id_columns(whole, name), time_column)
+        say("splitting train/test (" + (f"by time ('{time_col}': the latest rows are test)" if time_col
+                                        else f"seed {seed}") + ")")
+        train, test, labels = tb.split(whole, name, test_fraction, seed, time_col)
+        split = {"kind": "time" if time_col else "random", "time_column": time_col,
+                 "test_fraction": test_fraction, "seed": seed}
+        sample = None
+    else:
+        train, test, sample = tables["train"], tables.get("test"), tables.get("sample_submission")
+        name = tb.infer_target(train, test, sample, target)
+    ids = tb.id_columns(train, name)
+    kind = tb.task_type(train[name] if name else None)
+    say("fingerprinting and encoding the tables")
+    schema = tb.schema_of(train, test, name, ids, kind)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        fingerprint = pool.submit(tb.fingerprint, {"train": train, "test": test, "sample_submission": sample})
+        stored = tuple(pool.map(tb.for_storage, (train, test, sample, labels)))
+    missing = {str(c): float(v) for c, v in train.isna().mean().items()}
+    head = [[str(v)[:40] for v in row] for row in train.head(10).itertuples(index=False)]
+    return Prepared(stored=stored, schema=schema, split=split, fingerprint=fingerprint.result(),  # type: ignore[arg-type]
+                    missing=missing, head=head, path="pandas")

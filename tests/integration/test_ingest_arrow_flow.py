@@ -1,0 +1,59 @@
+"""The Arrow-first IngestDataset step for real: what a Client reads back is what the pandas step stored."""
+
+from __future__ import annotations
+
+import base64
+import re
+from pathlib import Path
+
+import pytest
+
+pd = pytest.importorskip("pandas")
+pytest.importorskip("metaflow")
+
+from tests.fakes.env import clean_process_env  # noqa: E402
+from tests.unit.test_ingest_arrow import _back, _old_step  # noqa: E402
+
+pytestmark = pytest.mark.slow
+
+def _row(i: int) -> str:
+    name = "" if i % 5 == 0 else f'"n, {i} ü"'  # quoted: a comma inside
+    return (f"{i},2021-{i % 12 + 1:02d}-{i % 28 + 1:02d},{'' if i % 9 == 0 else i * 0.25},{'' if i % 11 == 0 else i},"
+            f"{name},{'' if i % 13 == 0 else bool(i % 2)},2021-01-01T{i % 24:02d}:00:00+01:00,{'abc'[i % 3]}\n")
+
+
+MIXED = "id,when,amount,count,name,flag,zone_at,target\n" + "".join(_row(i) for i in range(300))
+
+
+def test_an_ingested_csv_and_parquet_read_back_as_the_pandas_step_stored_them(metaflow_bed, tmp_path: Path) -> None:
+    import metaflow
+
+    mlops = metaflow_bed["mlops"]
+    csv = tmp_path / "mixed.csv"
+    csv.write_text(MIXED, encoding="utf-8")
+    parquet = tmp_path / "data"
+    parquet.mkdir()
+    pd.read_csv(csv, engine="pyarrow").to_parquet(parquet / "train.parquet")
+    with clean_process_env():
+        from_csv = mlops.ingest(csv, time_column="none")
+        from_parquet = mlops.ingest(parquet)
+    metaflow.metadata(f"local@{metaflow_bed['home'] / 'metaflow'}")
+    metaflow.namespace(None)
+    for info, files, kw in ((from_csv, {"single": csv}, {"time_column": "none"}),
+                            (from_parquet, {"train": parquet / "train.parquet"}, {})):
+        old = _old_step(files, **kw)
+        data = metaflow.Run(info.pathspec).data
+        for name, before in zip(("train", "test", "sample_submission", "test_labels"), old["stored"]):
+            after = getattr(data, name, None)
+            if before is None:
+                assert after is None, name
+            else:
+                pd.testing.assert_frame_equal(after, _back(before), obj=name)
+        assert data.schema == old["schema"] and data.split == old["split"]
+        assert re.fullmatch(r"[0-9a-f]{64}", data.fingerprint)
+        card = mlops.card(info.pathspec)[0].read_text(encoding="utf-8")
+        shown = "".join(base64.b64decode(b).decode("utf-8") for b in re.findall(r'__MF_DATA__\["[^"]+"\] = "([^"]+)"', card))
+        assert "Preview (train)" in shown and "missing (train)" in shown
+    assert from_csv.target == "target" and from_csv.task_type == "classification"
+    # the CSV's train part and the Parquet file's train table differ, so do their fingerprints
+    assert from_csv.fingerprint != from_parquet.fingerprint

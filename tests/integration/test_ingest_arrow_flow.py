@@ -57,3 +57,29 @@ def test_an_ingested_csv_and_parquet_read_back_as_the_pandas_step_stored_them(me
     assert from_csv.target == "target" and from_csv.task_type == "classification"
     # the CSV's train part and the Parquet file's train table differ, so do their fingerprints
     assert from_csv.fingerprint != from_parquet.fingerprint
+
+
+def test_a_european_export_ingests_typed_and_says_how_it_was_read(metaflow_bed, tmp_path: Path) -> None:
+    """';'-separated, decimal commas, cp1252: the data object holds numbers, and the run, its card and
+    the progress lines say how each table was read."""
+    import metaflow
+
+    mlops = metaflow_bed["mlops"]
+    frame = pd.DataFrame({"id": range(60), "ville": ["Köln", "Zürich", "Málaga"] * 20,
+                          "surface": [12.5 + i for i in range(60)], "loyer": [1234.75 + 10 * i for i in range(60)]})
+    euro = tmp_path / "euro"
+    euro.mkdir()
+    (euro / "train.csv").write_bytes(frame.to_csv(index=False, sep=";", decimal=",").encode("cp1252"))
+    said: list[str] = []
+    with clean_process_env():
+        info = mlops.ingest(euro, target="loyer", on_progress=said.append)
+    note = "train.csv was read as ';'-separated, cp1252 text, with decimal commas in surface, loyer"
+    assert note in said
+    metaflow.metadata(f"local@{metaflow_bed['home'] / 'metaflow'}")
+    metaflow.namespace(None)
+    data = metaflow.Run(info.pathspec).data
+    assert data.read_as == [note]
+    pd.testing.assert_frame_equal(data.train, frame)  # numbers and names, as written plainly
+    card = mlops.card(info.pathspec)[0].read_text(encoding="utf-8")
+    shown = "".join(base64.b64decode(b).decode("utf-8") for b in re.findall(r'__MF_DATA__\["[^"]+"\] = "([^"]+)"', card))
+    assert note in shown

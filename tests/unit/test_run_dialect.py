@@ -13,7 +13,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from loom.application.run_search import dialect, task_prep
+from loom.application import dialect
+from loom.application.run_search import task_prep
 from loom.domain.errors import UsageError
 
 

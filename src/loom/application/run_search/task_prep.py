@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from loom.application.evaluation import splits
-from loom.application.run_search import columns, dialect, sealing, tables
+from loom.application import dialect
+from loom.application.run_search import columns, sealing, tables
 from loom.domain.errors import ExecutionFailed, LeaksFound, UsageError
 from loom.domain.lifecycle import LeakageFlag
 from loom.domain.metrics import MetricSpec, order_classes

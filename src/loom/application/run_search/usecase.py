@@ -27,7 +27,8 @@ from loom.application.ports.observer import Event, NullObserver, Observer
 from loom.application.preflight import require_models_ready
 from loom.application.redaction import RedactingExecutor
 from loom.application.ports.search import BudgetExhausted, SearchPort, SearchStopped
-from loom.application.run_search import artifacts, dialect, grading, task_prep, tree_html
+from loom.application import dialect
+from loom.application.run_search import artifacts, grading, task_prep, tree_html
 from loom.application.run_search.assessment import assess
 from loom.application.run_search.metering import Meter, MeteredModel
 from loom.application.run_search.refit import Refit, refit_best

@@ -87,6 +87,40 @@ def prepare(files: dict[str, Path], *, target: str | None, seed: int, test_fract
                     missing=missing, head=head)
 
 
+def prepare_source(source: Path, plain: Path, *, target: str | None, seed: int, test_fraction: float,
+                   time_column: str | None, say: Callable[[str], None] = lambda _m: None) -> tuple[Prepared, list[str]]:
+    """`prepare` on the tables of `source`, each as a UTF-8 CSV reader takes it: a table written
+    otherwise (';'-separated, decimal commas, cp1252 / Latin-1: `loom.application.dialect`) is read
+    through its plain copy in `plain`. The encoding is judged from each file's first bytes; a later
+    byte that is not UTF-8 makes it read again, whole. (the prepared step, one note per table copied)."""
+    found = tb.find_tables(source)
+    for whole in (False, True):
+        files, notes = _plain_files(found, plain, whole=whole, say=say)
+        try:
+            return prepare(files, target=target, seed=seed, test_fraction=test_fraction, time_column=time_column,
+                           say=say), notes
+        except tb.LoomInputError as exc:
+            if whole or "not UTF-8" not in str(exc):
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _plain_files(files: dict[str, Path], plain: Path, *, whole: bool,
+                 say: Callable[[str], None]) -> tuple[dict[str, Path], list[str]]:
+    from loom.application import dialect
+
+    out, notes = {}, []
+    for key, path in files.items():
+        try:
+            out[key], note = dialect.plain_text(path, plain, whole=whole)
+        except dialect.DialectError as exc:
+            raise tb.LoomInputError(f"cannot read {exc}") from None  # "train.csv: why"
+        if note is not None:
+            say(note)
+            notes.append(note)
+    return out, notes
+
+
 def prepare_frames(files: dict[str, Path], *, target: str | None, seed: int, test_fraction: float,
                    time_column: str | None, say: Callable[[str], None] = lambda _m: None) -> Prepared:
     """The pandas path (DataFrames throughout; the fingerprint is `tabular.fingerprint`'s)."""

@@ -48,8 +48,9 @@ def find_tables(source: Path) -> dict[str, Path]:
 def sniff(path: Path, size: int = 64 * 1024) -> None:
     """A cheap look at a table file (its first bytes, stdlib only) before any flow starts.
 
-    Catches what is plainly not a table (binary, not UTF-8, no header, not Parquet) as one
-    LoomInputError line; whatever only a full read finds, the flow reports the same way (exit 2).
+    Catches what is plainly not a table (binary, no header, not Parquet) as one LoomInputError
+    line; whatever only a full read finds, the flow reports the same way (exit 2). Text that is not
+    UTF-8 is fine: the step reads it as cp1252 / Latin-1 (`loom.application.dialect`).
     """
     path = Path(path)
     try:
@@ -67,9 +68,8 @@ def sniff(path: Path, size: int = 64 * 1024) -> None:
     try:
         text = head.decode("utf-8")
     except UnicodeDecodeError as exc:
-        if exc.start < len(head) - 4:  # not just a character cut at the end of the sample
-            raise LoomInputError(f"cannot read {path.name}: not UTF-8 text (byte {exc.start})") from None
-        text = head[:exc.start].decode("utf-8")
+        # a character cut at the end of the sample, or cp1252 / Latin-1 text (latin-1 decodes any byte)
+        text = head[:exc.start].decode("utf-8") if exc.start >= len(head) - 4 else head.decode("latin-1")
     header = text.lstrip("\ufeff").splitlines()[0] if text.strip() else ""
     if not header.strip().strip(",\t"):
         raise LoomInputError(f"{path.name} has no rows or no columns")

@@ -4,8 +4,10 @@ Artifacts (the data-object contract every later data flow keeps): train, test,
 sample_submission (DataFrames or None; stored as Parquet bytes that unpickle to DataFrames,
 see tabular.ParquetFrame), test_labels (single-file splits only), schema
 ({columns:[{name,dtype}], rows:{train,test}, target, id_columns, task_type}), split,
-fingerprint (sha256 over content, defined in arrow_columns.fingerprint), dataset_name, source.
-The step's work is `ingest_prep.prepare`: Arrow first, pandas only where a table needs it.
+fingerprint (sha256 over content, defined in arrow_columns.fingerprint), dataset_name, source,
+read_as (one sentence per table written otherwise and read through its plain CSV copy: ';'-separated,
+decimal commas, cp1252). The step's work is `ingest_prep.prepare_source`: Arrow first, pandas only
+where a table needs it.
 """
 
 from metaflow import FlowSpec, Parameter, current, step
@@ -26,6 +28,7 @@ class IngestDataset(FlowSpec):
 
     @step
     def start(self):
+        import tempfile
         import time
         from pathlib import Path
 
@@ -34,9 +37,10 @@ class IngestDataset(FlowSpec):
 
         t0 = time.monotonic()
         src = Path(self.source)
-        prepared = ingest_prep.prepare(
-            tb.find_tables(src), target=self.target_col or None, seed=self.seed, test_fraction=self.test_fraction,
-            time_column=self.time_column or None, say=lambda m: print(f"loom-progress: {m}", flush=True))
+        with tempfile.TemporaryDirectory(prefix="loom-plain-") as plain:  # tables written otherwise, as plain CSV
+            prepared, self.read_as = ingest_prep.prepare_source(
+                src, Path(plain), target=self.target_col or None, seed=self.seed, test_fraction=self.test_fraction,
+                time_column=self.time_column or None, say=lambda m: print(f"loom-progress: {m}", flush=True))
         self.split, self.schema, self.fingerprint = prepared.split, prepared.schema, prepared.fingerprint
         self.train, self.test, self.sample_submission, self.test_labels = prepared.stored
         tb.keep_raw(self, prepared.stored)  # Parquet is compressed already: no gzip at step end
@@ -57,7 +61,8 @@ class IngestDataset(FlowSpec):
         card.append(Markdown(f"# Dataset `{self.dataset_name}`\n\n"
                              f"rows: train {s['rows']['train']:,}, test {s['rows']['test']:,} · "
                              f"target: `{s['target']}` ({s['task_type']}) · ids: {s['id_columns']}\n\n"
-                             f"fingerprint `{self.fingerprint[:16]}`"))
+                             f"fingerprint `{self.fingerprint[:16]}`"
+                             + "".join(f"\n\n{note}" for note in self.read_as)))
         card.append(Table(
             [[c["name"], c["dtype"], f"{100 * prepared.missing.get(c['name'], 0.0):.1f}%"] for c in s["columns"][:200]],
             headers=["column", "dtype", "missing (train)"],

@@ -7,7 +7,9 @@ written and, when one is not plain, writes every table of the source once as UTF
 into a folder of the run (under its sealed dir: the copy holds every label). Every value stays
 the text it was ("007" stays "007"); only a column of numbers written with decimal commas
 ("1.234,5") is rewritten with a point ("1234.5"), since no reader would take it for a number
-otherwise. Each table read otherwise gets one note, shown with the run's warnings.
+otherwise. Each table read otherwise gets one note, shown with the run's warnings. `loom ingest`
+uses `plain_text` per table (Parquet stays Parquet there). Stdlib at import: the ingest step imports
+it for every table, and pyarrow only loads when a table needs copying.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ _SAMPLE = 256 << 10
 _CHUNK = 4 << 20
 #: a number with a decimal comma and optional '.' thousands: "3,5", "-1.234,56", "1.234" (with others)
 _DECIMAL_COMMA = r"^[+-]?(\d{1,3}(\.\d{3})+|\d+)(,\d+)?$"
+_HANDED = "; the candidates get it as UTF-8 comma-separated CSV"
 
 
 class DialectError(ValueError):
@@ -115,19 +118,45 @@ def separator_of(text: str) -> str:
     return best
 
 
-def detect(path: Path) -> Dialect:
+def _head_encoding(head: bytes) -> str:
+    """The encoding the first bytes read in: utf-8 (a character cut at the end is fine), else cp1252 / latin-1."""
+    for name in ("utf-8-sig", "cp1252"):
+        try:
+            codecs.getincrementaldecoder(name)().decode(head)  # not final: a cut character waits
+        except UnicodeDecodeError:
+            continue
+        return "utf-8" if name == "utf-8-sig" else name
+    return "latin-1"
+
+
+def detect(path: Path, *, whole: bool = True) -> Dialect:
+    """How `path` is written; `whole=False` judges the encoding from its first 256 KB only (cheap; a
+    reader then finds a later byte that is not UTF-8, and the caller detects again whole)."""
     path = Path(path)
     if path.suffix.lower() in PARQUET_SUFFIXES:
         return Dialect(kind="parquet")
-    encoding = encoding_of(path)
     try:
         with path.open("rb") as handle:
             head = handle.read(_SAMPLE)
     except OSError as exc:
-        raise DialectError(exc.strerror or str(exc)) from None
+        raise DialectError(f"{path.name}: {exc.strerror or exc}") from None
+    encoding = encoding_of(path) if whole else _head_encoding(head)
     text = head.decode("utf-8-sig" if encoding == "utf-8" else encoding, errors="ignore")
     sep = "\t" if path.suffix.lower() == ".tsv" and "\t" in text.split("\n", 1)[0] else separator_of(text)
     return Dialect(sep=sep, encoding=encoding)
+
+
+def plain_text(path: Path, dest: Path, *, whole: bool = True) -> tuple[Path, str | None]:
+    """A text table as a UTF-8 CSV reader takes it (comma-separated, or tab for a .tsv): `path` itself,
+    or its plain copy in `dest` and the note saying how it was read. Parquet stays as it is."""
+    path = Path(path)
+    found = detect(path, whole=whole)
+    usual = "\t" if path.suffix.lower() == ".tsv" else ","
+    if found.kind == "parquet" or (found.encoding == "utf-8" and found.sep == usual):
+        return path, None
+    dest.mkdir(parents=True, exist_ok=True)
+    out = dest / f"{path.stem}.csv"
+    return out, _convert(path, found, out)
 
 
 def normalize(source: Path, dest: Path) -> Source:
@@ -140,7 +169,7 @@ def normalize(source: Path, dest: Path) -> Source:
         dest.mkdir(parents=True, exist_ok=True)
         out = dest / f"{source.stem}.csv"
         note = _convert(source, dialect, out)
-        return Source(out, [note], [source])
+        return Source(out, [note + _HANDED], [source])
     found = table_files(source)
     dialects = {stem: detect(path) for stem, path in found.items()}
     if all(d.plain and found[s].suffix.lower() == ".csv" for s, d in dialects.items()):
@@ -152,7 +181,7 @@ def normalize(source: Path, dest: Path) -> Source:
         if dialects[stem].plain:
             shutil.copyfile(path, out)
         else:
-            notes.append(_convert(path, dialects[stem], out))
+            notes.append(_convert(path, dialects[stem], out) + _HANDED)
     for extra in sorted(source.iterdir()):  # side files (descriptions) as the candidates would get them
         if extra.is_file() and extra not in found.values() and extra.stat().st_size < 1_000_000:
             shutil.copyfile(extra, dest / extra.name)
@@ -161,7 +190,7 @@ def normalize(source: Path, dest: Path) -> Source:
 
 def _convert(path: Path, dialect: Dialect, out: Path) -> str:
     """Write `path` as UTF-8 comma CSV at `out`; the note saying how it was read."""
-    from loom.application.run_search import tables
+    from loom.application.run_search import tables  # (its package is heavy: only when a table needs it)
 
     try:
         table = _read_parquet(path) if dialect.kind == "parquet" else _read_text(path, dialect)
@@ -175,7 +204,7 @@ def _convert(path: Path, dialect: Dialect, out: Path) -> str:
     if decimal:
         shown = ", ".join(decimal[:4]) + (f" and {len(decimal) - 4} more" if len(decimal) > 4 else "")
         note += f", with decimal commas in {shown}"
-    return note + "; the candidates get it as UTF-8 comma-separated CSV"
+    return note
 
 
 def _read_text(path: Path, dialect: Dialect) -> "pa.Table":

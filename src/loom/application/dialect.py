@@ -31,6 +31,7 @@ PARQUET_SUFFIXES = (".parquet", ".pq")
 SUFFIXES = TEXT_SUFFIXES + PARQUET_SUFFIXES
 _SEPARATORS = (",", ";", "\t", "|")
 _SAMPLE = 256 << 10
+_SEP_SAMPLE = 64 << 10  # characters the separator is judged on (the csv module parses them per separator)
 _CHUNK = 4 << 20
 #: a number with a decimal comma and optional '.' thousands: "3,5", "-1.234,56", "1.234" (with others)
 _DECIMAL_COMMA = r"^[+-]?(\d{1,3}(\.\d{3})+|\d+)(,\d+)?$"
@@ -142,7 +143,7 @@ def detect(path: Path, *, whole: bool = True) -> Dialect:
         raise DialectError(f"{path.name}: {exc.strerror or exc}") from None
     encoding = encoding_of(path) if whole else _head_encoding(head)
     text = head.decode("utf-8-sig" if encoding == "utf-8" else encoding, errors="ignore")
-    sep = "\t" if path.suffix.lower() == ".tsv" and "\t" in text.split("\n", 1)[0] else separator_of(text)
+    sep = "\t" if path.suffix.lower() == ".tsv" and "\t" in text.split("\n", 1)[0] else separator_of(text[:_SEP_SAMPLE])
     return Dialect(sep=sep, encoding=encoding)
 
 

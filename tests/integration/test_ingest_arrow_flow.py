@@ -74,7 +74,7 @@ def test_a_european_export_ingests_typed_and_says_how_it_was_read(metaflow_bed, 
     with clean_process_env():
         info = mlops.ingest(euro, target="loyer", on_progress=said.append)
     note = "train.csv was read as ';'-separated, cp1252 text, with decimal commas in surface, loyer"
-    assert note in said
+    assert note in said and info.read_as == (note,)  # what `loom ingest` prints under its summary line
     metaflow.metadata(f"local@{metaflow_bed['home'] / 'metaflow'}")
     metaflow.namespace(None)
     data = metaflow.Run(info.pathspec).data

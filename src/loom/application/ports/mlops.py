@@ -80,6 +80,7 @@ class DatasetInfo:
     fingerprint: str
     created_at: str | None = None
     source: str | None = None
+    read_as: tuple[str, ...] = ()  # how tables written otherwise were read (';'-separated, cp1252, ...)
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,8 @@ def ingest(
         rows = ", ".join(f"{k} {v:,}" for k, v in info.rows.items())
         out.print(f"[bold]{info.pathspec}[/bold]  {info.name}: {rows} rows, {info.columns} columns, "
                   f"target {info.target} ({info.task_type}), fingerprint {info.fingerprint[:12]}")
+        for note in info.read_as:
+            out.print(f"  {note}")
 
     emit(common, {"status": "OK", **_asdict(info)}, human)
     return 0

@@ -125,7 +125,8 @@ class MetaflowDataMixin:
     def _dataset_info(self, run: Any) -> DatasetInfo:
         with rt.client(self.config):
             data = run.data
-            found = {n: getattr(data, n) for n in ("schema", "dataset_name", "fingerprint", "source") if n in data}
+            found = {n: getattr(data, n) for n in ("schema", "dataset_name", "fingerprint", "source", "read_as")
+                     if n in data}
             return _dataset_info_of(run, found)
 
 
@@ -142,6 +143,7 @@ def _dataset_info_of(run: Any, data: dict[str, Any]) -> DatasetInfo:
         fingerprint=str(data["fingerprint"]) if data.get("fingerprint") is not None else "",
         created_at=_iso(run.created_at),
         source=str(data["source"]) if data.get("source") is not None else None,
+        read_as=tuple(str(n) for n in data.get("read_as") or ()),
     )
 
 

@@ -193,3 +193,33 @@ def test_parquet_times_are_written_as_pandas_writes_them(tmp_path: Path) -> None
     assert train["day"].tolist() == ["2022-01-01", "2022-01-02"]
     assert pd.to_datetime(train["frac"]).tolist() == expected["frac"].tolist()
     assert pd.to_datetime(train["zoned"]).tolist() == expected["zoned"].tolist()
+
+
+def test_excel_unicode_text_is_read_and_binary_files_are_named(tmp_path: Path) -> None:
+    src = tmp_path / "d"
+    src.mkdir()
+    frame = pd.DataFrame({"id": [1, 2, 3], "ville": ["Köln", "Zürich", "Łódź"], "y": [0, 1, 0]})
+    (src / "train.txt").write_bytes(frame.to_csv(index=False, sep="\t").encode("utf-16"))  # BOM, tab-separated
+    out = dialect.normalize(src, tmp_path / "plain")
+    assert out.notes[0].startswith("train.txt was read as tab-separated, utf-16 text")
+    pd.testing.assert_frame_equal(pd.read_csv(out.path / "train.csv"), frame)
+    cases = {"gz": (b"\x1f\x8b\x08\x00" + bytes(range(256)), "a gzip file: gunzip it first"),
+             "zip": (b"PK\x03\x04" + bytes(range(256)), "a zip archive: unzip it first"),
+             "bin": (b"\x7fELF\x00\x01\x02" + bytes(range(256)), "it holds binary bytes")}
+    for name, (blob, why) in cases.items():
+        bad = tmp_path / name
+        bad.mkdir()
+        (bad / "train.csv").write_bytes(blob)
+        with pytest.raises(UsageError, match=rf"train.csv: not a text table \({why}\)"):
+            task_prep.plain_source(bad, tmp_path / f"plain-{name}")
+
+
+def test_a_train_table_without_rows_names_the_users_file(tmp_path: Path) -> None:
+    src = tmp_path / "d"
+    src.mkdir()
+    (src / "train.csv").write_text("a;b\n", encoding="utf-8")
+    with pytest.raises(UsageError, match=r"train.csv is empty; it needs a header row and at least one data row"):
+        task_prep.plain_source(src, tmp_path / "plain")
+    (src / "train.csv").write_text("a;b\n1;2\n", encoding="utf-8")
+    (src / "test.csv").write_text("a\n", encoding="utf-8")  # a test.csv without rows is allowed (no refit then)
+    assert len(task_prep.plain_source(src, tmp_path / "plain2").notes) == 1

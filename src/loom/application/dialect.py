@@ -81,8 +81,18 @@ def table_files(folder: Path) -> dict[str, Path]:
     return found
 
 
+def _bom(head: bytes) -> str | None:
+    """UTF-16 text by its byte-order mark (what Excel's "Unicode Text" export writes)."""
+    return "utf-16" if head.startswith((b"\xff\xfe", b"\xfe\xff")) else None
+
+
 def encoding_of(path: Path) -> str:
-    """utf-8 when the whole file decodes so (a BOM is fine), else cp1252, else latin-1 (never fails)."""
+    """utf-16 by its BOM; utf-8 when the whole file decodes so (a BOM is fine), else cp1252, else
+    latin-1 (never fails)."""
+    with Path(path).open("rb") as handle:
+        marked = _bom(handle.read(2))
+    if marked:
+        return marked
     for name in ("utf-8-sig", "cp1252"):
         decoder = codecs.getincrementaldecoder(name)()
         try:
@@ -120,7 +130,10 @@ def separator_of(text: str) -> str:
 
 
 def _head_encoding(head: bytes) -> str:
-    """The encoding the first bytes read in: utf-8 (a character cut at the end is fine), else cp1252 / latin-1."""
+    """The encoding the first bytes read in: utf-16 by its BOM, utf-8 (a character cut at the end is
+    fine), else cp1252 / latin-1."""
+    if _bom(head):
+        return "utf-16"
     for name in ("utf-8-sig", "cp1252"):
         try:
             codecs.getincrementaldecoder(name)().decode(head)  # not final: a cut character waits
@@ -141,6 +154,10 @@ def detect(path: Path, *, whole: bool = True) -> Dialect:
             head = handle.read(_SAMPLE)
     except OSError as exc:
         raise DialectError(f"{path.name}: {exc.strerror or exc}") from None
+    if _bom(head) is None and (b"\x00" in head or head.startswith((b"\x1f\x8b", b"PK\x03\x04"))):
+        what = ("a gzip file: gunzip it first" if head.startswith(b"\x1f\x8b") else
+                "a zip archive: unzip it first" if head.startswith(b"PK") else "it holds binary bytes")
+        raise DialectError(f"{path.name}: not a text table ({what})")
     encoding = encoding_of(path) if whole else _head_encoding(head)
     text = head.decode("utf-8-sig" if encoding == "utf-8" else encoding, errors="ignore")
     sep = "\t" if path.suffix.lower() == ".tsv" and "\t" in text.split("\n", 1)[0] else separator_of(text[:_SEP_SAMPLE])
@@ -169,7 +186,7 @@ def normalize(source: Path, dest: Path) -> Source:
             return Source(source, files=[source])
         dest.mkdir(parents=True, exist_ok=True)
         out = dest / f"{source.stem}.csv"
-        note = _convert(source, dialect, out)
+        note = _convert(source, dialect, out, rows_needed=True)
         return Source(out, [note + _HANDED], [source])
     found = table_files(source)
     dialects = {stem: detect(path) for stem, path in found.items()}
@@ -182,21 +199,24 @@ def normalize(source: Path, dest: Path) -> Source:
         if dialects[stem].plain:
             shutil.copyfile(path, out)
         else:
-            notes.append(_convert(path, dialects[stem], out) + _HANDED)
+            notes.append(_convert(path, dialects[stem], out, rows_needed=stem == "train") + _HANDED)
     for extra in sorted(source.iterdir()):  # side files (descriptions) as the candidates would get them
         if extra.is_file() and extra not in found.values() and extra.stat().st_size < 1_000_000:
             shutil.copyfile(extra, dest / extra.name)
     return Source(dest, notes, list(found.values()))
 
 
-def _convert(path: Path, dialect: Dialect, out: Path) -> str:
-    """Write `path` as UTF-8 comma CSV at `out`; the note saying how it was read."""
+def _convert(path: Path, dialect: Dialect, out: Path, *, rows_needed: bool = False) -> str:
+    """Write `path` as UTF-8 comma CSV at `out`; the note saying how it was read. `rows_needed`: a
+    table without rows (train.csv) is an error naming the user's file, not the copy."""
     from loom.application.run_search import tables  # (its package is heavy: only when a table needs it)
 
     try:
         table = _read_parquet(path) if dialect.kind == "parquet" else _read_text(path, dialect)
     except DialectError as exc:
         raise DialectError(f"{path.name}: {exc}") from None
+    if rows_needed and table.num_rows == 0:
+        raise DialectError(f"{path.name} is empty; it needs a header row and at least one data row")
     decimal: list[str] = []
     if dialect.kind == "csv" and dialect.sep != ",":
         table, decimal = _decimal_commas(table)

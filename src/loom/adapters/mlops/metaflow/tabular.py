@@ -63,6 +63,8 @@ def sniff(path: Path, size: int = 64 * 1024) -> None:
                 return
     except OSError as exc:
         raise LoomInputError(f"cannot read {path.name}: {exc.strerror or exc}") from None
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return  # UTF-16 text (Excel's "Unicode Text"): the step reads it through a UTF-8 copy
     if b"\x00" in head:
         raise LoomInputError(f"cannot read {path.name}: not a text CSV")
     try:

@@ -15,20 +15,19 @@ import threading
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from loom.application.config import LoomConfig
 from loom.application.credentials import CredentialSource, EnvCredentials
-from loom.application.ports.mlops import DataStore, Executor
+from loom.application.ports.mlops import Executor
 from loom.application.ports.models import ModelPort
 from loom.application.ports.observer import Event, NullObserver, Observer
 from loom.application.preflight import require_models_ready
 from loom.application.redaction import RedactingExecutor
 from loom.application.ports.search import BudgetExhausted, SearchPort, SearchStopped
-from loom.application import dialect
-from loom.application.run_search import artifacts, grading, task_prep, tree_html
+from loom.application.run_search import artifacts, grading, sourcing, task_prep, tree_html
 from loom.application.run_search.assessment import assess
 from loom.application.run_search.metering import Meter, MeteredModel
 from loom.application.run_search.refit import Refit, refit_best
@@ -220,7 +219,8 @@ class RunSearch:
         held.enter_context(store.lock())
         self._preflight()
         try:
-            data_dir, request, read = self._source(request, store, observer)
+            data_dir, request, read = sourcing.source(request, self.executor, store.sealed_dir, observer,
+                                                      seed=self.config.seed)
             store.dir.mkdir(parents=True, exist_ok=True)
             prepared = task_prep.prepare_task(
                 data_dir, store.task_dir, store.sealed_dir, goal=goal, metric=metric, seed=self.config.seed,
@@ -278,46 +278,6 @@ class RunSearch:
         screen.update(flagged=flagged, error=prepared.screen_error)
         if flagged:
             self._announce_leaks(run_id, observer, screen.get("mode", "warn"), flagged, prepared.dropped)
-
-    def _source(self, request: RunRequest, store: artifacts.RunStore,
-                observer: Observer) -> tuple[Path, RunRequest, "dialect.Source | None"]:
-        """The data dir to prepare: --data DIR as is (or its plain CSV copy when its tables are written
-        otherwise: `dialect`); --data FILE split as ingest splits it;
-        --dataset materialized; with an MLOps provider that keeps data objects, --data is
-        ingested first (the candidate runs then point at its pathspec). Either copy holds every
-        label, the sealed rows' too, so it lives under the store's sealed_dir."""
-        if request.data is None:
-            return self._materialize(str(request.dataset), store.sealed_dir / "source"), request, None
-        plain = task_prep.plain_source(task_prep.check_data(request.data), store.sealed_dir / "plain")
-        data = plain.path
-        request = self._ingest_first(request, data, observer)
-        if data.is_file():
-            source, target = task_prep.split_file(data, store.sealed_dir / "source", target=request.target,
-                                                  time_column=request.time_column, seed=self.config.seed)
-            return source, replace(request, target=target), plain
-        return data, request, plain
-
-    def _ingest_first(self, request: RunRequest, data: Path, observer: Observer) -> RunRequest:
-        """`--data DIR` with an MLOps provider that keeps data objects (metaflow): ingest the dir
-        (as plain CSV) first, say so, and search the data object (candidate runs then point at its
-        pathspec)."""
-        if request.data is None or request.dataset is not None or not isinstance(self.executor, DataStore):
-            return request
-        info = self.executor.ingest(data, name=None, target=request.target, time_column=request.time_column)
-        observer.notify(Event("ingested", pathspec=info.pathspec,
-                              message=f"ingested {data} as {info.pathspec}"))
-        log.info("ingested --data first", extra={"data": str(data), "pathspec": info.pathspec})
-        return replace(request, dataset=info.pathspec)  # keep --data: no round trip through the store
-
-    def _materialize(self, pathspec: str, dest: Path) -> Path:
-        """`--dataset`: the MLOps adapter writes the data object's train/test CSVs into `dest`."""
-        materialize = getattr(self.executor, "materialize", None)
-        if not callable(materialize):
-            raise UsageError(f"--dataset needs an MLOps provider with data objects "
-                             f"(--mlops metaflow); '{getattr(self.executor, 'name', '?')}' has none — use --data DIR")
-        dest.mkdir(parents=True, exist_ok=True)
-        materialize(pathspec, dest)
-        return task_prep.check_data_dir(dest)
 
     def _announce_sandbox(self, run_id: str, observer: Observer) -> None:
         """Once per run, loudly, when candidates will not be isolated (LOOM_SANDBOX=none or no bwrap)."""

@@ -187,7 +187,7 @@ def test_cancelling_a_run_saves_it_and_resume_continues(clean_env: Path, workdir
     assert journal["status"] == "INTERRUPTED"
     done = len(journal["nodes"])
     assert 1 <= done < 10 and all(n.get("exc_type") != "Cancelled" for n in journal["nodes"])
-    assert out["resumed"]["status"] == "OK" and out["resumed"]["nodes"] == done + 1
+    assert out["resumed"]["status"] == "OK" and out["resumed"]["nodes"] == done + 1, out["resumed"]
 
 
 def test_run_start_status_cancel_for_clients_without_progress(clean_env: Path, workdir: Path) -> None:

@@ -20,6 +20,7 @@ from loom.domain.search import RANKED_BY, Estimate, Node, SearchBudget, Task, le
 from loom.domain.status import Status
 
 _CORPUS_LOCK = threading.Lock()  # appends from concurrent runs in one process stay whole lines
+SAME_PROCESS_WAIT = 30.0  # seconds a run lock held by this very process is waited for (see RunStore.lock)
 _VERSIONED = ("loom", "aideml", "anthropic", "openai", "scikit-learn", "pandas", "numpy", "lightgbm", "metaflow")
 
 
@@ -88,19 +89,27 @@ class RunStore:
     def lock(self) -> Iterator[None]:
         """Hold the run folder: a second writer (another `loom run --resume`, in any process) gets a
         UsageError naming the holder's pid. The OS drops the lock when its process dies, so a stale
-        lock file from a crashed run is simply taken over."""
+        lock file from a crashed run is simply taken over. A holder in this very process (a server
+        or an embedding app whose cancelled run is still unwinding: its journal already says
+        INTERRUPTED) is waited for, up to `SAME_PROCESS_WAIT` seconds."""
         import fcntl
 
         self.dir.mkdir(parents=True, exist_ok=True)
         path = self.dir / ".lock"
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
-            os.close(fd)
-            raise UsageError(f"run {self.run_id} is in use by pid {holder}; wait for it to finish "
-                             f"(or stop it) before resuming") from None
+        deadline = time.monotonic() + SAME_PROCESS_WAIT
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError:
+                holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+                if holder == str(os.getpid()) and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                    continue
+                os.close(fd)
+                raise UsageError(f"run {self.run_id} is in use by pid {holder}; wait for it to finish "
+                                 f"(or stop it) before resuming") from None
         try:
             os.ftruncate(fd, 0)
             os.pwrite(fd, str(os.getpid()).encode(), 0)

@@ -20,6 +20,7 @@ import io
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -91,14 +92,23 @@ def encoding_of(path: Path) -> str:
     latin-1 (never fails)."""
     with Path(path).open("rb") as handle:
         marked = _bom(handle.read(2))
-    if marked:
-        return marked
+    return marked or _decoding(lambda: _chunks(path), final=True)
+
+
+def _chunks(path: Path) -> Iterator[bytes]:
+    with Path(path).open("rb") as handle:
+        yield from iter(lambda: handle.read(_CHUNK), b"")
+
+
+def _decoding(chunks: Callable[[], Iterable[bytes]], *, final: bool) -> str:
+    """utf-8 when `chunks` decode so, else cp1252, else latin-1 (which decodes any byte). Not `final`:
+    a character cut at the end waits for bytes that never come, and is fine."""
     for name in ("utf-8-sig", "cp1252"):
         decoder = codecs.getincrementaldecoder(name)()
         try:
-            with Path(path).open("rb") as handle:
-                for chunk in iter(lambda: handle.read(_CHUNK), b""):
-                    decoder.decode(chunk)
+            for chunk in chunks():
+                decoder.decode(chunk)
+            if final:
                 decoder.decode(b"", final=True)
         except UnicodeDecodeError:
             continue
@@ -129,20 +139,6 @@ def separator_of(text: str) -> str:
     return best
 
 
-def _head_encoding(head: bytes) -> str:
-    """The encoding the first bytes read in: utf-16 by its BOM, utf-8 (a character cut at the end is
-    fine), else cp1252 / latin-1."""
-    if _bom(head):
-        return "utf-16"
-    for name in ("utf-8-sig", "cp1252"):
-        try:
-            codecs.getincrementaldecoder(name)().decode(head)  # not final: a cut character waits
-        except UnicodeDecodeError:
-            continue
-        return "utf-8" if name == "utf-8-sig" else name
-    return "latin-1"
-
-
 def detect(path: Path, *, whole: bool = True) -> Dialect:
     """How `path` is written; `whole=False` judges the encoding from its first 256 KB only (cheap; a
     reader then finds a later byte that is not UTF-8, and the caller detects again whole)."""
@@ -158,7 +154,7 @@ def detect(path: Path, *, whole: bool = True) -> Dialect:
         what = ("a gzip file: gunzip it first" if head.startswith(b"\x1f\x8b") else
                 "a zip archive: unzip it first" if head.startswith(b"PK") else "it holds binary bytes")
         raise DialectError(f"{path.name}: not a text table ({what})")
-    encoding = encoding_of(path) if whole else _head_encoding(head)
+    encoding = _bom(head) or (encoding_of(path) if whole else _decoding(lambda: [head], final=False))
     text = head.decode("utf-8-sig" if encoding == "utf-8" else encoding, errors="ignore")
     sep = "\t" if path.suffix.lower() == ".tsv" and "\t" in text.split("\n", 1)[0] else separator_of(text[:_SEP_SAMPLE])
     return Dialect(sep=sep, encoding=encoding)

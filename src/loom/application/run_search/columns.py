@@ -191,7 +191,7 @@ def _counts_rows(values: "pa.ChunkedArray | pa.Array") -> bool:
         return False
     if not len(ints) or ints.null_count:
         return False
-    numbers = ints.to_numpy(zero_copy_only=False) if isinstance(ints, pa.Array) else ints.combine_chunks().to_numpy(zero_copy_only=False)
+    numbers = (ints.combine_chunks() if isinstance(ints, pa.ChunkedArray) else ints).to_numpy(zero_copy_only=False)
     return bool(numbers[0] in (0, 1) and (np.diff(numbers) == 1).all())
 
 

@@ -55,11 +55,8 @@ def prepare(files: dict[str, Path], *, target: str | None, seed: int, test_fract
         name = tb.infer_target_names(whole.column_names, None, None, target)
         ids_whole = ta.id_columns(whole, name)
         time_col = ta.time_column(whole, name, ids_whole, time_column)
-        say("splitting train/test (" + (f"by time ('{time_col}': the latest rows are test)" if time_col
-                                        else f"seed {seed}") + ")")
+        split = _split_said(say, time_col, test_fraction, seed)
         train, test, labels = ta.split(whole, name, test_fraction, seed, time_col)
-        split = {"kind": "time" if time_col else "random", "time_column": time_col,
-                 "test_fraction": test_fraction, "seed": seed}
         sample = None
         all_dtypes = {"train": dtypes, "test": dtypes, "test_labels": dtypes}
         ids = ta.id_columns(train, name, unique=set(ids_whole))  # unique in the whole: unique in a part
@@ -85,6 +82,14 @@ def prepare(files: dict[str, Path], *, target: str | None, seed: int, test_fract
         stored = tuple(f.result() for f in encoded)
     return Prepared(stored=stored, schema=schema, split=split, fingerprint=fingerprint.result(),  # type: ignore[arg-type]
                     missing=missing, head=head)
+
+
+def _split_said(say: Callable[[str], None], time_col: str | None, test_fraction: float, seed: int) -> dict[str, Any]:
+    """Say how one file is split into train/test; the `split` artifact saying the same."""
+    say("splitting train/test (" + (f"by time ('{time_col}': the latest rows are test)" if time_col
+                                    else f"seed {seed}") + ")")
+    return {"kind": "time" if time_col else "random", "time_column": time_col,
+            "test_fraction": test_fraction, "seed": seed}
 
 
 def prepare_source(source: Path, plain: Path, *, target: str | None, seed: int, test_fraction: float,
@@ -139,11 +144,8 @@ def prepare_frames(files: dict[str, Path], *, target: str | None, seed: int, tes
                                     "give each column its own name")
         name = tb.infer_target(whole, None, None, target)
         time_col = tb.time_column(whole, name, tb.id_columns(whole, name), time_column)
-        say("splitting train/test (" + (f"by time ('{time_col}': the latest rows are test)" if time_col
-                                        else f"seed {seed}") + ")")
+        split = _split_said(say, time_col, test_fraction, seed)
         train, test, labels = tb.split(whole, name, test_fraction, seed, time_col)
-        split = {"kind": "time" if time_col else "random", "time_column": time_col,
-                 "test_fraction": test_fraction, "seed": seed}
         sample = None
     else:
         train, test, sample = tables["train"], tables.get("test"), tables.get("sample_submission")

@@ -292,8 +292,12 @@ def _sealed_ids(written: Written, user: "pa.Table | None") -> "pa.Array":
 
 
 def write_test(written: Written, task_dir: Path, sealed_dir: Path, *, metric: MetricSpec, classes: list[str],
-               dropped: list[str], seed: int, group: str | None = None) -> int:
-    """test.csv (user test rows + sealed features, shuffled), sample_submission.csv and the sealed labels."""
+               dropped: list[str], seed: int, group: str | None = None,
+               sample_ids: "pa.ChunkedArray | None" = None) -> int:
+    """test.csv (user test rows + sealed features, shuffled), sample_submission.csv and the sealed labels.
+
+    The user's test ids are kept in the order the delivered submission.csv lists them: the user's
+    sample_submission.csv's (`sample_ids`) when it lists exactly test.csv's ids, else test.csv's."""
     import numpy as np
     import pyarrow as pa
 
@@ -322,8 +326,23 @@ def write_test(written: Written, task_dir: Path, sealed_dir: Path, *, metric: Me
             tables.write(sealed_dir / FINAL_GROUPS, pa.table({group: sealed.column(group).filter(mask)}),
                          check_quotes=written.quoted)
     user_ids = user.column(id_col) if user is not None and id_col in user.column_names else pa.array([], pa.string())
+    if sample_ids is not None:
+        user_ids = in_sample_order(user_ids, sample_ids)
     tables.write(sealed_dir / TEST_IDS, pa.table({id_col: user_ids}), check_quotes=written.quoted)
     return combined.num_rows
+
+
+def in_sample_order(ids: "pa.ChunkedArray | pa.Array", sample_ids: "pa.ChunkedArray | pa.Array") -> Any:
+    """`ids` (spelled as test.csv spells them) in `sample_ids`' order when that lists each of them
+    exactly once ("007" and "7" being one id), else `ids` as they are."""
+    import pyarrow.compute as pc
+
+    if len(sample_ids) != len(ids) or not len(ids):
+        return ids
+    at = pc.index_in(tables.canon_keys(sample_ids), value_set=tables.canon_keys(ids))
+    if at.null_count or pc.count_distinct(at).as_py() != len(ids):
+        return ids
+    return ids.take(at)
 
 
 def _sample_submission(path: Path, ids: "pa.ChunkedArray", id_col: str, target: str, metric: MetricSpec,

@@ -360,8 +360,12 @@ def _prepare(data_dir: Path, task_dir: Path, sealed_dir: Path, screen: "sealing.
         dropped = list(dict.fromkeys(f.column for f in acted))
     if dropped or train_only or row_numbers:
         sealing.drop_columns(task_dir / "input" / "train.csv", dropped + train_only + row_numbers, quoted=quoted)
+    sample_path = data_dir / "sample_submission.csv"
+    sample_ids = _read(sample_path, "sample_submission.csv", [id_col]).column(0) \
+        if not synthetic and sample_names and id_col in sample_names else None
     test_rows = sealing.write_test(written, task_dir, sealed_dir, metric=metric, classes=classes,
-                                   dropped=dropped + row_numbers, seed=seed, group=group if (slice_of > 0).any() else None)
+                                   dropped=dropped + row_numbers, seed=seed, group=group if (slice_of > 0).any() else None,
+                                   sample_ids=sample_ids)
     sealing.copy_side_files(data_dir, task_dir / "input")
 
     split_kind = "none" if not (slice_of > 0).any() else (

@@ -1,0 +1,77 @@
+"""The delivered submission.csv lists the rows in the user's sample_submission.csv order: a grader
+that compares row by row (or checks the ids line up with the sample) scored a submission in
+test.csv's order as noise (held-out RMSE 3.0 against an estimate of 0.56)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from loom.application.run_search import grading, task_prep
+from loom.domain.metrics import parse_metric
+
+
+def _data(root: Path, sample_ids: list[str] | None) -> tuple[Path, pd.DataFrame]:
+    rng = np.random.default_rng(5)
+    d = root / "d"
+    d.mkdir()
+    ids = [f"R{i:05d}" for i in rng.permutation(1000)[:260]]
+    x = rng.normal(size=260).round(4)
+    frame = pd.DataFrame({"rid": ids, "x": x, "value": (2 * x).round(4)})
+    frame.iloc[:200].to_csv(d / "train.csv", index=False)
+    test = frame.iloc[200:].drop(columns="value")
+    test.to_csv(d / "test.csv", index=False)
+    if sample_ids is not None:
+        pd.DataFrame({"rid": sample_ids, "value": 0.0}).to_csv(d / "sample_submission.csv", index=False)
+    return d, test
+
+
+def _deliver(root: Path, d: Path) -> pd.DataFrame:
+    prep = task_prep.prepare_task(d, root / "task", root / "sealed", goal="g", metric=parse_metric("RMSE"), seed=0)
+    made = pd.read_csv(root / "task" / "input" / "test.csv", dtype={"rid": str})
+    made["value"] = 2 * made["x"]  # a perfect candidate, in the candidates' (shuffled) order
+    made[["rid", "value"]].to_csv(root / "sub.csv", index=False)
+    grading.user_submission(prep.task, root / "sealed", root / "sub.csv", root / "out.csv")
+    out = pd.read_csv(root / "out.csv", dtype={"rid": str})
+    assert np.allclose(out["value"], 2 * out["rid"].map(made.set_index("rid")["x"]))  # each row kept its own prediction
+    return out
+
+
+def test_rows_follow_the_sample_submissions_order(tmp_path: Path) -> None:
+    d, test = _data(tmp_path, None)
+    order = np.random.default_rng(9).permutation(len(test))
+    pd.DataFrame({"rid": test["rid"].to_numpy()[order], "value": 0.0}).to_csv(d / "sample_submission.csv", index=False)
+    out = _deliver(tmp_path, d)
+    assert out["rid"].tolist() == test["rid"].to_numpy()[order].tolist()
+    assert out["rid"].tolist() != test["rid"].tolist()
+
+
+@pytest.mark.parametrize("cut", [0, 1], ids=["no sample", "a sample listing other ids"])
+def test_rows_follow_test_csv_without_a_sample_listing_its_ids(tmp_path: Path, cut: int) -> None:
+    d, test = _data(tmp_path, None)
+    if cut:  # a sample that lists one id fewer: its order cannot be the delivered one
+        pd.DataFrame({"rid": test["rid"].iloc[::-1].iloc[cut:], "value": 0.0}).to_csv(d / "sample_submission.csv",
+                                                                                       index=False)
+    out = _deliver(tmp_path, d)
+    assert out["rid"].tolist() == test["rid"].tolist()
+
+
+def test_ids_written_otherwise_in_the_sample_keep_test_csvs_spelling(tmp_path: Path) -> None:
+    rng = np.random.default_rng(3)
+    d = tmp_path / "d"
+    d.mkdir()
+    x = rng.normal(size=240).round(4)
+    pd.DataFrame({"id": [f"{i:04d}" for i in range(200)], "x": x[:200], "value": 2 * x[:200]}).to_csv(
+        d / "train.csv", index=False)
+    ids = [f"{i:04d}" for i in range(200, 240)]
+    pd.DataFrame({"id": ids, "x": x[200:]}).to_csv(d / "test.csv", index=False)
+    pd.DataFrame({"id": [int(i) for i in ids[::-1]], "value": 0}).to_csv(d / "sample_submission.csv", index=False)
+    prep = task_prep.prepare_task(d, tmp_path / "task", tmp_path / "sealed", goal="g", metric=parse_metric("RMSE"),
+                                  seed=0)
+    made = pd.read_csv(tmp_path / "task" / "input" / "test.csv", dtype={"id": str})
+    made.assign(value=0.0)[["id", "value"]].to_csv(tmp_path / "sub.csv", index=False)
+    grading.user_submission(prep.task, tmp_path / "sealed", tmp_path / "sub.csv", tmp_path / "out.csv")
+    assert pd.read_csv(tmp_path / "out.csv", dtype=str)["id"].tolist() == ids[::-1]

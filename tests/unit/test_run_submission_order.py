@@ -75,3 +75,23 @@ def test_ids_written_otherwise_in_the_sample_keep_test_csvs_spelling(tmp_path: P
     made.assign(value=0.0)[["id", "value"]].to_csv(tmp_path / "sub.csv", index=False)
     grading.user_submission(prep.task, tmp_path / "sealed", tmp_path / "sub.csv", tmp_path / "out.csv")
     assert pd.read_csv(tmp_path / "out.csv", dtype=str)["id"].tolist() == ids[::-1]
+
+
+@pytest.mark.parametrize("header", [["value", "rid"], ["Predicted", "rid"], ["rid", "Predicted"]])
+def test_a_sample_with_the_target_first_is_read_and_written_in_its_order(tmp_path: Path, header: list[str]) -> None:
+    d, test = _data(tmp_path, None)
+    order = np.random.default_rng(1).permutation(len(test))
+    ids = test["rid"].to_numpy()[order]
+    pd.DataFrame({"rid": ids, header[0] if header[1] == "rid" else header[1]: 0.0})[header].to_csv(
+        d / "sample_submission.csv", index=False)  # before: 'rid' taken for the target, exit 2
+    prep = task_prep.prepare_task(d, tmp_path / "task", tmp_path / "sealed", goal="g", metric=parse_metric("RMSE"),
+                                  seed=0)
+    assert (prep.task.target, prep.task.id_column) == ("value", "rid")
+    made = pd.read_csv(tmp_path / "task" / "input" / "test.csv", dtype={"rid": str})
+    made["value"] = 2 * made["x"]
+    made[["rid", "value"]].to_csv(tmp_path / "sub.csv", index=False)
+    grading.user_submission(prep.task, tmp_path / "sealed", tmp_path / "sub.csv", tmp_path / "out.csv")
+    out = pd.read_csv(tmp_path / "out.csv", dtype={"rid": str})
+    assert list(out.columns) == header and out["rid"].tolist() == ids.tolist()
+    predicted = out[[c for c in header if c != "rid"][0]]
+    assert np.allclose(predicted, 2 * out["rid"].map(made.set_index("rid")["x"]))

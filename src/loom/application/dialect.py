@@ -7,7 +7,8 @@ written and, when one is not plain, writes every table of the source once as UTF
 into a folder of the run (under its sealed dir: the copy holds every label). Every value stays
 the text it was ("007" stays "007"); only a column of numbers written with decimal commas
 ("1.234,5") is rewritten with a point ("1234.5"), since no reader would take it for a number
-otherwise. Each table read otherwise gets one note, shown with the run's warnings. `loom ingest`
+otherwise, and a row of separators only (",,,,": a spreadsheet's blank row, which pandas reads as
+a row of NaN and Loom would take for a test row without an id) is left out. Each table read otherwise gets one note, shown with the run's warnings. `loom ingest`
 uses `plain_text` per table (Parquet stays Parquet there). Stdlib at import: the ingest step imports
 it for every table, and pyarrow only loads when a table needs copying.
 """
@@ -18,7 +19,7 @@ import codecs
 import csv
 import io
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING
@@ -50,10 +51,11 @@ class Dialect:
     kind: str = "csv"  # csv | parquet
     sep: str = ","
     encoding: str = "utf-8"
+    blank_rows: bool = False  # rows of separators only (found by `normalize`, which reads the whole file)
 
     @property
     def plain(self) -> bool:
-        return self.kind == "csv" and self.sep == "," and self.encoding == "utf-8"
+        return self.kind == "csv" and self.sep == "," and self.encoding == "utf-8" and not self.blank_rows
 
     def describe(self) -> str:
         if self.kind == "parquet":
@@ -160,6 +162,29 @@ def detect(path: Path, *, whole: bool = True) -> Dialect:
     return Dialect(sep=sep, encoding=encoding)
 
 
+def has_blank_rows(path: Path, dialect: Dialect) -> bool:
+    """Whether a UTF-8 text table holds a row of its separator only, as many as its header has
+    columns less one (",,,,": what a spreadsheet writes for a blank row). A byte search, no parsing:
+    about 0.1 s on 77 MB. Tables in other encodings are copied anyway (`_convert` drops such rows)."""
+    if dialect.kind != "csv" or dialect.encoding != "utf-8":
+        return False
+    with Path(path).open(newline="", encoding="utf-8-sig", errors="replace") as handle:
+        width = len(next(csv.reader(handle, delimiter=dialect.sep), []))
+    if width < 2:
+        return False
+    needle = b"\n" + dialect.sep.encode() * (width - 1)
+    carry = b""
+    for chunk in [*_chunks(path), b"\n"]:  # the last row may lack its line end
+        data = carry + chunk
+        at = data.find(needle)
+        while at >= 0 and at + len(needle) < len(data):
+            if data[at + len(needle)] in b"\r\n":
+                return True
+            at = data.find(needle, at + 1)
+        carry = data[-len(needle):]
+    return False
+
+
 def plain_text(path: Path, dest: Path, *, whole: bool = True) -> tuple[Path, str | None]:
     """A text table as a UTF-8 CSV reader takes it (comma-separated, or tab for a .tsv): `path` itself,
     or its plain copy in `dest` and the note saying how it was read. Parquet stays as it is."""
@@ -177,7 +202,7 @@ def normalize(source: Path, dest: Path) -> Source:
     """The user's data (a dir or one file) as plain CSV: the same path when it already is."""
     source = Path(source)
     if source.is_file():
-        dialect = detect(source)
+        dialect = _with_blank_rows(source, detect(source))
         if dialect.plain:
             return Source(source, files=[source])
         dest.mkdir(parents=True, exist_ok=True)
@@ -185,7 +210,7 @@ def normalize(source: Path, dest: Path) -> Source:
         note = _convert(source, dialect, out, rows_needed=True)
         return Source(out, [note + _HANDED], [source])
     found = table_files(source)
-    dialects = {stem: detect(path) for stem, path in found.items()}
+    dialects = {stem: _with_blank_rows(path, detect(path)) for stem, path in found.items()}
     if all(d.plain and found[s].suffix.lower() == ".csv" for s, d in dialects.items()):
         return Source(source, files=list(found.values()))
     dest.mkdir(parents=True, exist_ok=True)
@@ -202,6 +227,10 @@ def normalize(source: Path, dest: Path) -> Source:
     return Source(dest, notes, list(found.values()))
 
 
+def _with_blank_rows(path: Path, dialect: Dialect) -> Dialect:
+    return replace(dialect, blank_rows=True) if has_blank_rows(path, dialect) else dialect
+
+
 def _convert(path: Path, dialect: Dialect, out: Path, *, rows_needed: bool = False) -> str:
     """Write `path` as UTF-8 comma CSV at `out`; the note saying how it was read. `rows_needed`: a
     table without rows (train.csv) is an error naming the user's file, not the copy."""
@@ -211,17 +240,38 @@ def _convert(path: Path, dialect: Dialect, out: Path, *, rows_needed: bool = Fal
         table = _read_parquet(path) if dialect.kind == "parquet" else _read_text(path, dialect)
     except DialectError as exc:
         raise DialectError(f"{path.name}: {exc}") from None
+    blank = 0
+    if dialect.kind == "csv":
+        table, blank = _without_blank_rows(table)
     if rows_needed and table.num_rows == 0:
         raise DialectError(f"{path.name} is empty; it needs a header row and at least one data row")
     decimal: list[str] = []
     if dialect.kind == "csv" and dialect.sep != ",":
         table, decimal = _decimal_commas(table)
     tables.write(out, table)
-    note = f"{path.name} was read as {dialect.describe()}"
+    said = replace(dialect, blank_rows=False)
+    note = f"{path.name} was read as {dialect.describe()}" if not said.plain or decimal else f"{path.name} was read"
     if decimal:
         shown = ", ".join(decimal[:4]) + (f" and {len(decimal) - 4} more" if len(decimal) > 4 else "")
         note += f", with decimal commas in {shown}"
+    if blank:
+        note += f", without its {blank:,} blank row{'s' if blank > 1 else ''} (every field empty)"
     return note
+
+
+def _without_blank_rows(table: "pa.Table") -> tuple["pa.Table", int]:
+    """`table` without the rows whose every field is empty or spaces (with two columns or more)."""
+    import pyarrow.compute as pc
+
+    if table.num_columns < 2 or not table.num_rows:
+        return table, 0
+    blank = pc.equal(pc.utf8_trim_whitespace(table.column(0)), "")
+    if not pc.any(blank).as_py():
+        return table, 0
+    for column in table.columns[1:]:
+        blank = pc.and_(blank, pc.equal(pc.utf8_trim_whitespace(column), ""))
+    count = pc.sum(blank).as_py() or 0
+    return (table.filter(pc.invert(blank)), count) if count else (table, 0)
 
 
 def _read_text(path: Path, dialect: Dialect) -> "pa.Table":

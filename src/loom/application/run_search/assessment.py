@@ -63,7 +63,7 @@ def assessment_warnings(task: Task, best: Node | None, estimate: Estimate | None
     if estimate is not None and estimate.wide:
         span = ("no interval" if estimate.low is None or estimate.high is None
                 else f"[{estimate.low:.4g}, {estimate.high:.4g}]")
-        groups = " in whole groups" if split.get("kind") == "group" else ""
+        groups = {"group": " in whole groups", "copies": " in whole sets of copies"}.get(split.get("kind", ""), "")
         out.append(f"the final estimate's 95% interval {span} is wide: the final slice has only {estimate.rows} rows"
                    f"{groups}; more labelled data narrows it")
     return out

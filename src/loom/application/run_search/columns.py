@@ -26,15 +26,15 @@ def infer_target(train: list[str], test: list[str] | None, sample: list[str] | N
             raise UsageError(f"--target '{explicit}' is not a column of train.csv; columns: {', '.join(train[:12])}")
         return explicit
     if sample is not None:
-        asked = [c for c in sample[1:] if c in train and (test is None or c not in test)]
+        # the sample's columns that test.csv lacks (its id comes first, usually, but not always)
+        asked = [c for c in (sample if test is not None else sample[1:]) if c in train and (test is None or c not in test)]
         if len(asked) > 1:
             raise UsageError(
                 f"sample_submission.csv asks for {len(asked)} target columns ({', '.join(asked[:5])}); a run predicts "
                 f"one target: run once per target with --target {asked[0]} (then --target {asked[1]}, ...) and join "
                 f"the submissions on the id")
-        for col in sample[1:]:
-            if col in train:
-                return col
+        if asked:
+            return asked[0]
     if test is not None:
         extra = [c for c in train if c not in test]
         if len(extra) == 1:
@@ -50,9 +50,10 @@ def infer_target(train: list[str], test: list[str] | None, sample: list[str] | N
 
 
 def infer_id(train: list[str], test: list[str] | None, sample: list[str] | None, target: str) -> str | None:
-    if sample is not None and sample and sample[0] != target:
-        if sample[0] in train or (test and sample[0] in test):
-            return sample[0]
+    if sample:  # the sample's column other than the target that train.csv or test.csv holds: its first
+        keys = [c for c in sample if c != target and (c in train or (test and c in test))]
+        if keys:
+            return keys[0]
     names = test if test else train
     for col in names:
         if col.lower() in _ID_NAMES and col != target:

@@ -196,7 +196,9 @@ def user_submission(task: Task, sealed_dir: Path, submission: Path, dest: Path) 
         rows = rows.set_column(at, task.target, _user_labels(Path(task.input_dir) / "train.csv", task.target, rows.column(at)))
     asked = _sample_columns(sealed_dir)
     if asked and len(asked) == 2 and rows.column_names == [id_col, task.target] and asked != rows.column_names:
-        rows = rows.rename_columns(asked)  # the header the user's sample_submission.csv shows ("Id,Predicted")
+        # the header the user's sample_submission.csv shows, in its order: "amount,key"; "Id,Predicted"
+        first = 1 if asked[1] == id_col or (asked[0] == task.target and id_col not in asked) else 0
+        rows = rows.select([id_col, task.target][::-1] if first else [id_col, task.target]).rename_columns(asked)
     elif asked and task.class_columns and rows.column_names[0] == id_col:
         named = _class_headers(asked[1:], list(task.classes))
         if named is not None and all(c in rows.column_names for c in named.values()):

@@ -51,13 +51,17 @@ class Scan:
     times: "pa.Array | None"
     head: "pa.Table"
     sample: "pa.Table"
+    keys: "np.ndarray | None" = None  # each row's `copies.RowKeys` key
 
 
-def scan(path: Path, *, target: str, time_column: Any, seed: int) -> Scan:
+def scan(path: Path, *, target: str, time_column: Any, seed: int, keys: Any = None) -> Scan:
     """Stream train.csv once. `time_column(head) -> column | None` picks the time column from the
     first rows (a text table). The sample: every row draws a seeded uniform key, rows under a
     threshold sized from the file (about 1.5x SCREEN_ROWS) are kept, then the SCREEN_ROWS
-    smallest keys: a uniform draw without replacement, with one filter per batch."""
+    smallest keys: a uniform draw without replacement, with one filter per batch. With `keys` (a
+    `copies.RowKeys`) each row's key too, hashed in chunks of `copies.CHUNK_ROWS` rows."""
+    from loom.application.run_search.copies import CHUNK_ROWS
+
     import numpy as np
     import pyarrow as pa
 
@@ -66,7 +70,9 @@ def scan(path: Path, *, target: str, time_column: Any, seed: int) -> Scan:
     targets: list[Any] = []
     times: list[Any] = []
     parts: list[Any] = []
-    keys: list[Any] = []
+    keys_u: list[Any] = []
+    row_keys: list[Any] = []
+    pending: list[Any] = []  # batches not hashed yet
     head = None
     column: str | None = None
     threshold = 1.0
@@ -85,19 +91,26 @@ def scan(path: Path, *, target: str, time_column: Any, seed: int) -> Scan:
             chosen = u < threshold
             if chosen.any():
                 parts.append(batch.filter(pa.array(chosen)))
-                keys.append(u[chosen])
+                keys_u.append(u[chosen])
             rows += batch.num_rows
+            if keys is not None:
+                pending.append(batch)
+                if sum(b.num_rows for b in pending) >= CHUNK_ROWS:
+                    row_keys.append(keys.rows(pa.Table.from_batches(pending)))
+                    pending = []
     except tables.TableError as exc:
         raise _read_error(path, exc) from None
+    if pending:
+        row_keys.append(keys.rows(pa.Table.from_batches(pending)))
     if head is None:
         raise UsageError(f"train.csv {path} is empty; it needs a header row and at least one data row")
     sample = pa.Table.from_batches(parts, schema=head.schema) if parts else head.slice(0, 0)
-    u = np.concatenate(keys) if keys else np.zeros(0)
+    u = np.concatenate(keys_u) if keys_u else np.zeros(0)
     if len(u) > SCREEN_ROWS:
         sample = sample.take(pa.array(np.sort(np.argpartition(u, SCREEN_ROWS)[:SCREEN_ROWS])))
     return Scan(rows=rows, target=pa.chunked_array(targets).combine_chunks(), time_column=column,
                 times=pa.chunked_array(times).combine_chunks() if column else None, head=head,
-                sample=sample.combine_chunks())
+                sample=sample.combine_chunks(), keys=np.concatenate(row_keys) if keys is not None else None)
 
 
 def frame(table: "pa.Table") -> "pd.DataFrame":
@@ -293,11 +306,13 @@ def _sealed_ids(written: Written, user: "pa.Table | None") -> "pa.Array":
 
 def write_test(written: Written, task_dir: Path, sealed_dir: Path, *, metric: MetricSpec, classes: list[str],
                dropped: list[str], seed: int, group: str | None = None,
-               sample_ids: "pa.ChunkedArray | None" = None) -> int:
+               sample_ids: "pa.ChunkedArray | None" = None, group_codes: "np.ndarray | None" = None) -> int:
     """test.csv (user test rows + sealed features, shuffled), sample_submission.csv and the sealed labels.
 
     The user's test ids are kept in the order the delivered submission.csv lists them: the user's
-    sample_submission.csv's (`sample_ids`) when it lists exactly test.csv's ids, else test.csv's."""
+    sample_submission.csv's (`sample_ids`) when it lists exactly test.csv's ids, else test.csv's. The
+    final rows' groups, for the cluster bootstrap: `group`'s values, or `group_codes` (one per sealed
+    row: its set of copies)."""
     import numpy as np
     import pyarrow as pa
 
@@ -325,6 +340,8 @@ def write_test(written: Written, task_dir: Path, sealed_dir: Path, *, metric: Me
         if group is not None and name == FINAL:
             tables.write(sealed_dir / FINAL_GROUPS, pa.table({group: sealed.column(group).filter(mask)}),
                          check_quotes=written.quoted)
+        elif group_codes is not None and name == FINAL:
+            tables.write(sealed_dir / FINAL_GROUPS, pa.table({"copies": pa.array(group_codes).filter(mask).cast(pa.string())}))
     user_ids = user.column(id_col) if user is not None and id_col in user.column_names else pa.array([], pa.string())
     if sample_ids is not None:
         user_ids = in_sample_order(user_ids, sample_ids)

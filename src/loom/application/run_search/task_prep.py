@@ -24,10 +24,10 @@ from typing import TYPE_CHECKING, Any
 
 from loom.application.evaluation import splits
 from loom.application import dialect
-from loom.application.run_search import columns, sealing, tables
+from loom.application.run_search import columns, copies, sealing, tables, targets
 from loom.domain.errors import ExecutionFailed, LeaksFound, UsageError
 from loom.domain.lifecycle import LeakageFlag
-from loom.domain.metrics import MetricSpec, order_classes
+from loom.domain.metrics import MetricSpec
 from loom.domain.search import Task
 
 if TYPE_CHECKING:
@@ -170,60 +170,6 @@ def pandas_name(column: str, names: list[str]) -> str:
     """A column as pandas (a candidate, the leak screen) names it: an empty header is 'Unnamed: i'."""
     return column or f"Unnamed: {names.index(column)}"
 
-
-# ---- inference ------------------------------------------------------------------------------------
-#: Metrics of one positive-class probability -> what to use on a multiclass target instead.
-_BINARY_ONLY = {"gini": '"Maximize ROC-AUC" (one-vs-rest, macro)', "brier": '"Minimize log loss"'}
-
-
-def _classes(metric: MetricSpec, target: str, truth: "pa.Array", n: int) -> list[str]:
-    """The ordered classes of a classification target, after the checks its metric needs."""
-    uniq = order_classes(set(truth.unique().to_pylist()))
-    if len(uniq) < 2:
-        raise UsageError(f"target '{target}' in train.csv has a single value; nothing to classify")
-    if len(uniq) > 0.5 * n and n > 20:
-        raise UsageError(f"target '{target}' has {len(uniq)} distinct values in {n} rows: it looks continuous; "
-                         f"use a regression metric such as \"Minimize RMSE\"")
-    if metric.name == "f1" and len(uniq) > 2:
-        raise UsageError(f"F1 of the positive class needs a binary target; '{target}' has {len(uniq)} classes: "
-                         f"say which average with --metric-name f1_macro, f1_micro or f1_weighted")
-    if metric.name in ("f2", "f0_5") and len(uniq) > 2:
-        raise UsageError(f"{metric.label} of the positive class needs a binary target; '{target}' has {len(uniq)} "
-                         f"classes and Loom computes no averaged {metric.label}: for a multiclass target use "
-                         f"--metric-name f1_macro, f1_micro or f1_weighted")
-    if metric.name in _BINARY_ONLY and len(uniq) > 2:
-        raise UsageError(f"{metric.label} scores the positive-class probability of a binary target; '{target}' has "
-                         f"{len(uniq)} classes: use {_BINARY_ONLY[metric.name]} for a multiclass target")
-    if metric.name == "qwk":
-        try:
-            [float(c) for c in uniq]
-        except ValueError:
-            raise UsageError(f"quadratic weighted kappa needs ordered numeric classes; '{target}' holds "
-                             f"{', '.join(uniq[:4])}: encode the order as numbers") from None
-    return uniq
-
-
-def _check_values(metric: MetricSpec, target: str, truth: "pa.Array") -> None:
-    try:
-        values = tables.floats(truth)
-    except tables.TableError:
-        bad = [v for v in truth.to_pylist() if not _is_number(v)]
-        example = bad[0] if bad else "?"
-        raise UsageError(f"{metric.label} needs a numeric target; '{target}' holds text in {len(bad):,} of its "
-                         f"{len(truth):,} labelled rows, such as '{example}'",
-                         hint="fix those labels, or blank them: Loom leaves rows without a label out") from None
-    if metric.name in ("rmsle", "msle") and len(values) and values.min() <= -1:
-        raise UsageError(f"{metric.label} needs targets above -1 (log(1 + y)); '{target}' goes down to {values.min():g}")
-
-
-def _is_number(value: str) -> bool:
-    try:
-        float(value)
-        return True
-    except (TypeError, ValueError):
-        return False
-
-
 # ---- the task -------------------------------------------------------------------------------------
 def prepare_task(
     data_dir: Path,
@@ -290,7 +236,9 @@ def _prepare(data_dir: Path, task_dir: Path, sealed_dir: Path, screen: "sealing.
 
     train_names, test_names = names
     train_path, test_path = data_dir / "train.csv", data_dir / "test.csv"
-    found = sealing.scan(train_path, target=target, seed=seed,
+    shared = [c for c in train_names if c not in (id_col, target) and c in (test_names or ())]
+    keys = copies.RowKeys(shared) if shared and user_test is not None and user_test.num_rows else None
+    found = sealing.scan(train_path, target=target, seed=seed, keys=keys,
                          time_column=lambda head: columns.time_column(train_names, target, id_col, time_column, head))
     n = found.rows
     truth = pc.utf8_trim_whitespace(found.target)
@@ -299,9 +247,9 @@ def _prepare(data_dir: Path, task_dir: Path, sealed_dir: Path, screen: "sealing.
     if len(labelled) == 0:
         raise UsageError(f"target '{target}' is empty in every row of train.csv")
     known = truth.take(labelled)
-    classes = _classes(metric, target, known, len(labelled)) if metric.task_type == "classification" else []
+    classes = targets.classes(metric, target, known, len(labelled)) if metric.task_type == "classification" else []
     if not classes:
-        _check_values(metric, target, known)
+        targets.check_values(metric, target, known)
     column = found.time_column
     times = columns.times(found.times, column, explicit=time_column is not None) if found.times is not None and column else None
     if times is None:
@@ -318,14 +266,23 @@ def _prepare(data_dir: Path, task_dir: Path, sealed_dir: Path, screen: "sealing.
         [c for c in train_names if c not in (id_col, target)], found.sample, user_test, train_column, group_column)
     numbering = columns.row_numbering(train_names, user_test, train_column, id_col)
     row_numbers = [numbering] if numbering is not None else []
-    codes = None
+    codes, copied = None, None
     if group is not None:
         values = pc.utf8_trim_whitespace(train_column(group)).combine_chunks()
         codes = pc.dictionary_encode(values).indices.to_numpy(zero_copy_only=False)[labelled]
+    elif column is None and keys is not None and found.keys is not None:
+        copied = copies.judge(found.keys if len(labelled) == n else found.keys[labelled], keys.rows(user_test))  # type: ignore[arg-type]
+        codes = copied.codes
+    found.keys = None
     slice_of = np.zeros(n, dtype=np.int8)
     slice_of[labelled] = splits.sealed_slices(len(labelled), seed, strata=strata, groups=codes,
                                               times=None if times is None else times[labelled], share=share)
     unlabelled = n - len(labelled)
+    copy_codes = None
+    if copied is not None and copied.sealed_whole:  # per sealed row, for the final slice's cluster bootstrap
+        every = np.full(n, -1, dtype=np.int64)
+        every[labelled] = codes
+        copy_codes = every[slice_of > 0]
     del truth, known, labelled, strata, times, codes, read  # 8 bytes a row each: not held while the tables are written
 
     synthetic = id_col is None
@@ -365,11 +322,12 @@ def _prepare(data_dir: Path, task_dir: Path, sealed_dir: Path, screen: "sealing.
         if not synthetic and sample_names and id_col in sample_names else None
     test_rows = sealing.write_test(written, task_dir, sealed_dir, metric=metric, classes=classes,
                                    dropped=dropped + row_numbers, seed=seed, group=group if (slice_of > 0).any() else None,
-                                   sample_ids=sample_ids)
+                                   sample_ids=sample_ids, group_codes=copy_codes if (slice_of > 0).any() else None)
     sealing.copy_side_files(data_dir, task_dir / "input")
 
     split_kind = "none" if not (slice_of > 0).any() else (
-        "time" if column else "group" if group else "stratified" if classes else "random")
+        "time" if column else "group" if group else "copies" if copy_codes is not None else
+        "stratified" if classes else "random")
     split = {
         "kind": split_kind, "time_column": column, "group_column": group,
         "rows": {"train": written.kept, "selection": int((slice_of == 1).sum()), "final": int((slice_of == 2).sum()),
@@ -384,7 +342,7 @@ def _prepare(data_dir: Path, task_dir: Path, sealed_dir: Path, screen: "sealing.
         group_column=group,
     )
     log.info("task prepared", extra={"rows": n, "split": split, "flags": len(flags), "dropped": dropped})
-    notes = []
+    notes = [copied.said()] if copy_codes is not None and copied is not None else []
     if test_names is not None and target in test_names:
         notes.append(f"test.csv holds the target column '{target}': left out of the candidates' test.csv, which "
                      "never carries labels")

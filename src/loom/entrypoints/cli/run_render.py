@@ -100,6 +100,7 @@ def summary(result: "SearchResult", out: "Console") -> None:
         rows = split.get("rows") or {}
         how = {"time": f"by time: the latest rows by '{split.get('time_column')}' are sealed",
                "group": f"by group: whole '{split.get('group_column')}' groups are sealed (test.csv holds new ones)",
+               "copies": "by copies: each set of identical rows is sealed whole (test.csv's rows are not copies)",
                "stratified": "stratified random draw", "random": "seeded random draw",
                "none": "nothing sealed (too few rows)"}.get(split.get("kind", ""), split.get("kind", ""))
         out.print(f"split: {how} · train {rows.get('train', 0)}, selection {rows.get('selection', 0)}, "

@@ -303,3 +303,30 @@ def test_pipeline_runs_every_stage_keyless_then_report_by_experiment(bed, capsys
     code, out, _ = _cli(capsys, "ops", "--experiment", "exp-lc", "--json")
     health = json.loads(out)
     assert code == 0 and health["health"]["total"] == len(report["runs"]) and health["verdict"] == "HEALTHY"
+
+
+def test_a_pipeline_delivers_by_the_users_own_key(bed, capsys, tmp_path):
+    """A key named PassengerId (not `id` / `*_id`) and a spreadsheet's blank rows: ingest names the key,
+    eda does not flag it as a leak, features keeps it, and the run's submission.csv is keyed by it
+    (before: features dropped it and the submission carried Loom's row numbers)."""
+    import numpy as np
+
+    rng = np.random.default_rng(4)
+    n = 300
+    x = rng.normal(size=n).round(3)
+    frame = pd.DataFrame({"PassengerId": np.arange(892, 892 + n), "x": x, "cabin": rng.choice(["A", "B", "C"], n),
+                          "Survived": (x + rng.normal(size=n) > 0).astype(int)})
+    data = tmp_path / "titanic"
+    data.mkdir()
+    for name, part in (("train.csv", frame.iloc[:240]), ("test.csv", frame.iloc[240:].drop(columns="Survived"))):
+        (data / name).write_text(part.to_csv(index=False) + ("," * (part.shape[1] - 1) + "\n") * 2)
+    code, out, _ = _cli(capsys, "pipeline", "--source", str(data), "--search", "baseline", "--steps", "2",
+                        "--metric", "Maximize accuracy", "--json")
+    result = json.loads(out)
+    stages = {s["stage"]: s for s in result["stages"]}
+    assert code == 0 and result["status"] == "OK", result
+    assert "PassengerId" not in stages["features"]["detail"].split("dropped")[-1]
+    run_dir = bed["home"] / "runs" / result["extras"]["search_run"]
+    submission = pd.read_csv(run_dir / "submission.csv")
+    assert list(submission.columns) == ["PassengerId", "Survived"]
+    assert submission["PassengerId"].tolist() == frame["PassengerId"].iloc[240:].tolist()

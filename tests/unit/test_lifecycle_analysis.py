@@ -171,3 +171,21 @@ def test_ks_statistic_equals_scipys() -> None:
     for a, b in ((rng.normal(size=500), rng.normal(0.3, 1.2, size=700)), (rng.integers(0, 5, 300), rng.integers(1, 6, 200)),
                  (np.array([1.0, 1.0, 2.0]), np.array([1.0, 3.0]))):
         assert drift.ks_statistic(a, b) == pytest.approx(ks_2samp(a, b).statistic, abs=1e-12)
+
+
+def test_validate_keeps_each_set_of_copies_on_one_side_when_test_rows_are_new() -> None:
+    rng = np.random.default_rng(8)
+    base = pd.DataFrame({"x1": rng.normal(size=500).round(3), "x2": rng.normal(size=500).round(3)})
+    base["y"] = (np.sin(3 * base["x1"]) + base["x2"] * base["x1"] + rng.normal(scale=0.5, size=500)).round(3)
+    train = base.loc[base.index.repeat(rng.integers(1, 5, 500))].sample(frac=1, random_state=0).reset_index(drop=True)
+    test = pd.DataFrame({"x1": rng.normal(size=100).round(3), "x2": rng.normal(size=100).round(3)})
+    pred = predictors.BaselinePredictor("y", "regression", [])
+    copied = validation.cross_validate(train, "y", "regression", pred, folds=3, test=test)
+    assert copied["split"] == "copies"
+    groups = validation.copy_groups(train, test, ["y"])
+    assert groups is not None
+    shared = pd.Series(groups).groupby(train[["x1", "x2"]].astype(str).agg("|".join, axis=1)).nunique()
+    assert (shared == 1).all()  # one code per set of identical rows
+    as_test = validation.cross_validate(train, "y", "regression", pred, folds=3, test=train.drop(columns="y"))
+    assert as_test["split"] == "k-fold"  # test.csv repeats train's rows as often: nothing changes
+    assert copied["holdout_score"] > 1.5 * as_test["holdout_score"]  # scored on copies, a memoriser looked good

@@ -7,9 +7,9 @@ pandas loads only for a column that might hold dates in a format pyarrow cannot 
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, Any
 
+from loom.application.id_column import infer_id, key_by_values  # noqa: F401  (task preparation's id, as ingest's)
 from loom.application.run_search import sealing
 from loom.domain.errors import UsageError
 
@@ -17,7 +17,6 @@ if TYPE_CHECKING:
     import numpy as np
     import pyarrow as pa
 
-_ID_NAMES = ("id", "row_id", "customer_id", "customerid", "index")
 
 
 def infer_target(train: list[str], test: list[str] | None, sample: list[str] | None, explicit: str | None) -> str:
@@ -47,46 +46,6 @@ def infer_target(train: list[str], test: list[str] | None, sample: list[str] | N
     if len(train) < 2:
         raise UsageError("train.csv needs at least one feature column and a target column")
     return train[-1]
-
-
-def infer_id(train: list[str], test: list[str] | None, sample: list[str] | None, target: str) -> str | None:
-    if sample:  # the sample's column other than the target that train.csv or test.csv holds: its first
-        keys = [c for c in sample if c != target and (c in train or (test and c in test))]
-        if keys:
-            return keys[0]
-    names = test if test else train
-    for col in names:
-        if col.lower() in _ID_NAMES and col != target:
-            return col
-    for first in dict.fromkeys(n[0] for n in (names, train) if n):  # test.csv's first column, then train.csv's
-        low = first.lower()
-        named = low.endswith(("_id", " id", "-id")) or first.endswith(("Id", "ID"))
-        if first != target and named and (not test or first in test):
-            return first  # the usual layout: a key named like an id (loan_id, PassengerId, Listing ID) comes first
-    return None
-
-
-_TIMEISH = ("time", "date", "day", "ts", "timestamp", "epoch", "step", "t", "year", "month", "week", "hour",
-            "period", "seq", "sequence", "order", "rank")
-
-
-def key_by_values(name: str, train: "pa.ChunkedArray", test: "pa.ChunkedArray") -> bool:
-    """Whether a first column that is not named like an id still names rows: unique in train.csv and in
-    test.csv, no test value ever seen in train, every value a whole number or a short code (no
-    spaces, decimals, dates or times), and not named like a time (a running index is a feature)."""
-    import pyarrow.compute as pc
-
-    words = {w for w in re.split(r"[^a-z0-9]+", name.lower()) if w}
-    if words & set(_TIMEISH) or len(test) == 0:
-        return False
-    for values in (train, test):
-        if pc.count_distinct(values).as_py() != len(values):
-            return False
-        if not pc.all(pc.match_substring_regex(values, r"^[A-Za-z0-9_#-]{1,40}$")).as_py():
-            return False
-        if pc.any(pc.match_substring_regex(values, r"^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}$")).as_py():
-            return False  # dates
-    return not pc.any(pc.is_in(test, value_set=train.combine_chunks())).as_py()
 
 
 def _named(flag: str, explicit: str, names: list[str]) -> str | None:

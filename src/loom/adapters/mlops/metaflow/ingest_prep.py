@@ -28,6 +28,7 @@ class Prepared:
     split: dict[str, Any]
     fingerprint: str
     missing: dict[str, float] = field(default_factory=dict)  # train column -> missing share
+    notes: list[str] = field(default_factory=list)  # what reading left out (a spreadsheet's blank rows)
     head: list[list[str]] = field(default_factory=list)  # train's first rows, as the card's cells
     path: str = "arrow"  # or "pandas"
 
@@ -37,14 +38,21 @@ def prepare(files: dict[str, Path], *, target: str | None, seed: int, test_fract
     """Read, split, describe, fingerprint and encode the tables of `tb.find_tables`."""
     from loom.adapters.mlops.metaflow import tabular_arrow as ta
 
-    tables = {}
+    tables, notes = {}, []
     for key, path in files.items():
         say(f"reading {path.name} ({path.stat().st_size / 1e6:,.1f} MB)")
-        table = ta.read(path)
+        blank: list[int] = []
+        table = ta.read(path, blank)
+        padded = ta.padded_columns(path, table) if table is not None else ()
+        if padded:  # codes written with leading zeros: read again, those columns as text
+            say(f"{path.name}: {', '.join(padded[:4])} written with leading zeros: kept as text")
+            blank.clear()
+            table = ta.read(path, blank, text=padded)
         if table is None:  # only pandas reads this one faithfully: all tables go that way
             say(f"{path.name} needs pandas' own reading (its columns or stored pandas metadata): reading with pandas")
             return prepare_frames(files, target=target, seed=seed, test_fraction=test_fraction,
                                   time_column=time_column, say=say)
+        _blank_said(path, sum(blank), say, notes)
         say(f"read {path.name}: {table.num_rows:,} rows x {table.num_columns} cols")
         tables[key] = table
     split: dict[str, Any] = {"kind": "given"}  # a data dir keeps its own train/test
@@ -59,7 +67,8 @@ def prepare(files: dict[str, Path], *, target: str | None, seed: int, test_fract
         train, test, labels = ta.split(whole, name, test_fraction, seed, time_col)
         sample = None
         all_dtypes = {"train": dtypes, "test": dtypes, "test_labels": dtypes}
-        ids = ta.id_columns(train, name, unique=set(ids_whole))  # unique in the whole: unique in a part
+        ids = _with_named_id(ta.id_columns(train, name, unique=set(ids_whole)),  # unique in the whole: unique in a part
+                             [train], name, lambda t, c: ta.is_unique(t.column(c)))
     else:
         train, test, sample = tables["train"], tables.get("test"), tables.get("sample_submission")
         name = tb.infer_target_names(train.column_names, None if test is None else test.column_names,
@@ -67,7 +76,8 @@ def prepare(files: dict[str, Path], *, target: str | None, seed: int, test_fract
         dtypes = ta.pandas_dtypes(train)
         all_dtypes = {"train": dtypes, "test": ta.pandas_dtypes(test) if test is not None else {},
                       "sample_submission": ta.pandas_dtypes(sample) if sample is not None else {}}
-        ids = ta.id_columns(train, name)
+        ids = _with_named_id(ta.id_columns(train, name), [train, test, sample], name,
+                             lambda t, c: ta.is_unique(t.column(c)))
     kind = ta.task_type(train.column(name) if name else None)
     say("fingerprinting and encoding the tables")
     schema = {"columns": [{"name": c, "dtype": dtypes[c]} for c in train.column_names],
@@ -81,7 +91,48 @@ def prepare(files: dict[str, Path], *, target: str | None, seed: int, test_fract
         missing, head = ta.card_facts(train)
         stored = tuple(f.result() for f in encoded)
     return Prepared(stored=stored, schema=schema, split=split, fingerprint=fingerprint.result(),  # type: ignore[arg-type]
-                    missing=missing, head=head)
+                    missing=missing, head=head, notes=notes)
+
+
+def _with_named_id(ids: list[str], tables: list[Any], target: str | None, unique: Callable[[Any, str], bool]) -> list[str]:
+    """`ids` and, first, the column a run would deliver its submission by (`id_column.infer_id`: a
+    sample_submission.csv's key, CustomerID, PassengerId), when it is unique in each table holding it.
+    `tables`: train (or the single file), then test and sample_submission (or None)."""
+    from loom.application.id_column import infer_id
+
+    names = [None if t is None else [str(c) for c in t.columns] if hasattr(t, "iloc") else t.column_names
+             for t in [*tables, None, None][:3]]
+    named = infer_id(names[0], names[1], names[2], target or "") if names[0] else None
+    if named is None and names[0] and names[1] and names[0][0] == names[1][0] != target:
+        named = _key_by_values(names[0][0], tables[0], tables[1])
+    if named is None or named in ids:
+        return ids
+    holding = [t for t, n in zip(tables[:2], names[:2]) if t is not None and n is not None and named in n]
+    return [named, *ids] if holding and all(unique(t, named) for t in holding) else ids
+
+
+def _key_by_values(name: str, train: Any, test: Any) -> str | None:
+    """A first column that names rows by its values (`id_column.key_by_values`: unique short codes
+    or whole numbers, none of test's seen in train), as a run finds it."""
+    import pyarrow as pa
+
+    from loom.application.id_column import key_by_values
+
+    def text(t: Any) -> "pa.ChunkedArray":
+        column = pa.chunked_array([pa.array(t[name].astype(str))]) if hasattr(t, "iloc") else t.column(name)
+        return column.cast(pa.string()) if not pa.types.is_string(column.type) else column
+
+    try:
+        return name if key_by_values(name, text(train), text(test)) else None
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+
+
+def _blank_said(path: Path, blank: int, say: Callable[[str], None], notes: list[str]) -> None:
+    if blank:
+        note = f"{path.name}: {blank:,} blank row{'s' if blank > 1 else ''} (every field empty) left out"
+        say(note)
+        notes.append(note)
 
 
 def _split_said(say: Callable[[str], None], time_col: str | None, test_fraction: float, seed: int) -> dict[str, Any]:
@@ -102,8 +153,9 @@ def prepare_source(source: Path, plain: Path, *, target: str | None, seed: int, 
     for whole in (False, True):
         files, notes = _plain_files(found, plain, whole=whole, say=say)
         try:
-            return prepare(files, target=target, seed=seed, test_fraction=test_fraction, time_column=time_column,
-                           say=say), notes
+            prepared = prepare(files, target=target, seed=seed, test_fraction=test_fraction, time_column=time_column,
+                               say=say)
+            return prepared, notes + prepared.notes
         except tb.LoomInputError as exc:
             if whole or "not UTF-8" not in str(exc):
                 raise
@@ -129,10 +181,15 @@ def _plain_files(files: dict[str, Path], plain: Path, *, whole: bool,
 def prepare_frames(files: dict[str, Path], *, target: str | None, seed: int, test_fraction: float,
                    time_column: str | None, say: Callable[[str], None] = lambda _m: None) -> Prepared:
     """The pandas path (DataFrames throughout; the fingerprint is `tabular.fingerprint`'s)."""
-    tables = {}
+    tables, notes = {}, []
     for key, path in files.items():
         say(f"reading {path.name} ({path.stat().st_size / 1e6:,.1f} MB)")
-        tables[key] = tb.read_table(path)
+        frame = tb.read_table(path)
+        blank = frame.isna().all(axis=1) if frame.shape[1] > 1 else None
+        if blank is not None and blank.any():
+            frame = frame[~blank].reset_index(drop=True)
+            _blank_said(path, int(blank.sum()), say, notes)
+        tables[key] = frame
         say(f"read {path.name}: {len(tables[key]):,} rows x {tables[key].shape[1]} cols")
     labels = None
     split: dict[str, Any] = {"kind": "given"}
@@ -150,7 +207,8 @@ def prepare_frames(files: dict[str, Path], *, target: str | None, seed: int, tes
     else:
         train, test, sample = tables["train"], tables.get("test"), tables.get("sample_submission")
         name = tb.infer_target(train, test, sample, target)
-    ids = tb.id_columns(train, name)
+    ids = _with_named_id(tb.id_columns(train, name), [train, test, sample] if "single" not in files else [train],
+                         name, lambda t, c: bool(t[c].is_unique))
     kind = tb.task_type(train[name] if name else None)
     say("fingerprinting and encoding the tables")
     schema = tb.schema_of(train, test, name, ids, kind)
@@ -160,4 +218,4 @@ def prepare_frames(files: dict[str, Path], *, target: str | None, seed: int, tes
     missing = {str(c): float(v) for c, v in train.isna().mean().items()}
     head = [[str(v)[:40] for v in row] for row in train.head(10).itertuples(index=False)]
     return Prepared(stored=stored, schema=schema, split=split, fingerprint=fingerprint.result(),  # type: ignore[arg-type]
-                    missing=missing, head=head, path="pandas")
+                    missing=missing, head=head, path="pandas", notes=notes)

@@ -35,9 +35,12 @@ NA_VALUES = ("", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan
              "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null")
 
 
-def read(path: Path) -> "pa.Table | None":
+def read(path: Path, blank: list[int] | None = None, text: "tuple[str, ...]" = ()) -> "pa.Table | None":
     """The table with the types pandas would give it; None when only pandas reads it faithfully.
-    Any parse problem is one LoomInputError line (the words `tabular.read_table` uses)."""
+    Any parse problem is one LoomInputError line (the words `tabular.read_table` uses). Rows whose
+    every field is empty (a spreadsheet's blank rows) are left out before the types are settled (an
+    int column stays int), and counted into `blank`. `text`: columns read as text whatever they hold
+    (`padded_columns`: "002400" stays "002400")."""
     import pyarrow as pa
 
     path = Path(path)
@@ -54,7 +57,8 @@ def read(path: Path) -> "pa.Table | None":
                 path, read_options=pcsv.ReadOptions(skip_rows=0, encoding="utf-8"),
                 parse_options=pcsv.ParseOptions(delimiter="\t" if path.suffix.lower() == ".tsv" else ",",
                                                 quote_char='"', ignore_empty_lines=True),
-                convert_options=pcsv.ConvertOptions(null_values=list(NA_VALUES), strings_can_be_null=True))
+                convert_options=pcsv.ConvertOptions(null_values=list(NA_VALUES), strings_can_be_null=True,
+                                                    column_types={c: pa.string() for c in text}))
     except Exception as exc:  # noqa: BLE001 - pyarrow raises many types
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
         raise LoomInputError(f"cannot read {path.name}: {first}") from None
@@ -72,6 +76,9 @@ def read(path: Path) -> "pa.Table | None":
         if not _plain_pandas_metadata(table):
             return None
         table = table.replace_schema_metadata(None)
+    table, left_out = without_blank_rows(table)
+    if blank is not None:
+        blank.append(left_out)
     fields = []
     for field, col in zip(table.schema, table.columns):  # what to_pandas makes of them
         if pa.types.is_null(field.type) or (pa.types.is_integer(field.type) and col.null_count):
@@ -136,7 +143,50 @@ def pandas_dtypes(table: "pa.Table") -> dict[str, str]:
 # --------------------------------------------------------------------------------------------
 # the rules of `tabular`, on Arrow columns
 # --------------------------------------------------------------------------------------------
-def _is_unique(col: "pa.ChunkedArray") -> bool:
+def padded_columns(path: Path, table: "pa.Table") -> tuple[str, ...]:
+    """Integer columns of a CSV whose first rows write a value with a leading zero ("002400", a class
+    "04", a zip code "02134"): codes, which pandas would turn into 2400, 4 and 2134. One look at the
+    first 64 KB; a submission keyed or labelled by them must spell them as the user does."""
+    import csv
+    import io
+    import re
+
+    import pyarrow as pa
+
+    if path.suffix.lower() not in (".csv", ".tsv", ".txt"):
+        return ()
+    ints = {f.name for f in table.schema if pa.types.is_integer(f.type)}
+    if not ints:
+        return ()
+    with Path(path).open("rb") as handle:
+        head = handle.read(64 << 10).decode("utf-8-sig", errors="ignore")
+    rows = list(csv.reader(io.StringIO(head.rsplit("\n", 1)[0] if "\n" in head else head),
+                           delimiter="\t" if path.suffix.lower() == ".tsv" else ","))
+    if len(rows) < 2:
+        return ()
+    padded = re.compile(r"^\s*[+-]?0\d")
+    at = {name: i for i, name in enumerate(rows[0]) if name.strip() in ints}
+    return tuple(name.strip() for name, i in at.items()
+                 if any(len(r) > i and padded.match(r[i]) for r in rows[1:]))
+
+
+def without_blank_rows(table: "pa.Table") -> tuple["pa.Table", int]:
+    """`table` without the rows whose every field is missing (",,,,": a spreadsheet's blank row,
+    which pandas reads as a row of NaN), with two columns or more; (table, rows left out)."""
+    import pyarrow.compute as pc
+
+    if table.num_columns < 2 or not table.num_rows or not table.column(0).null_count:
+        return table, 0
+    blank = pc.is_null(table.column(0), nan_is_null=True)
+    for column in table.columns[1:]:
+        if not column.null_count:  # a blank field reads as null
+            return table, 0
+        blank = pc.and_(blank, pc.is_null(column, nan_is_null=True))
+    count = pc.sum(blank).as_py() or 0
+    return (table.filter(pc.invert(blank)), count) if count else (table, 0)
+
+
+def is_unique(col: "pa.ChunkedArray") -> bool:
     """pandas' Series.is_unique: nunique(dropna=False) == len (all NaN one value, 0.0 == -0.0)."""
     import numpy as np
     import pyarrow as pa
@@ -159,7 +209,7 @@ def id_columns(table: "pa.Table", target: str | None, unique: set[str] | None = 
         low = name.lower()
         if name == target or not (low == "id" or low.endswith("_id") or low.endswith("id") and len(low) <= 6):
             continue
-        if (unique is not None and name in unique) or _is_unique(table.column(name)):
+        if (unique is not None and name in unique) or is_unique(table.column(name)):
             ids.append(name)
     return ids
 

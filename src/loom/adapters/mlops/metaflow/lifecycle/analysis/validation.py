@@ -2,7 +2,10 @@
 
 The holdout is cut first and never seen by CV; the final model is fit on the rest and scored
 once on it. With a time column the holdout is the latest period and the folds are
-forward-chaining (TimeSeriesSplit), so no fold trains on its future.
+forward-chaining (TimeSeriesSplit), so no fold trains on its future. When train's rows repeat
+one another's features and test's rows do not repeat train's as often (`copies.judge`, as a run
+seals them), each set of copies stays on one side of the holdout and of every fold: a model that
+memorised a row is not scored on its copy.
 """
 
 from __future__ import annotations
@@ -15,6 +18,35 @@ from loom.domain.lifecycle import SUSPICIOUS_SCORE
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
+
+
+def copy_groups(train: "pd.DataFrame", test: "pd.DataFrame | None", skip: list[str]) -> "np.ndarray | None":
+    """Per train row, its set of identical rows (by the features train and test share), when a run
+    would seal copies whole; else None."""
+    import pandas as pd
+
+    from loom.application.run_search.copies import judge
+
+    shared = [c for c in train.columns if c not in skip and test is not None and c in test.columns]
+    if not shared or test is None or not len(test):
+        return None
+
+    def keys(frame: "pd.DataFrame") -> "np.ndarray":  # numbers as floats: an int column with blanks is float
+        numbers = {c: frame[c].astype("float64") for c in shared
+                   if pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])}
+        return pd.util.hash_pandas_object(frame[shared].assign(**numbers), index=False).to_numpy()
+
+    return judge(keys(train), keys(test)).codes
+
+
+class _Grouped:
+    """A group splitter that takes the groups of the rows it is given (`split(X, y)` as KFold's)."""
+
+    def __init__(self, splitter: Any, groups: "np.ndarray") -> None:
+        self.splitter, self.groups = splitter, groups
+
+    def split(self, X: Any, y: Any = None) -> Any:  # noqa: N803 - scikit-learn's name
+        return self.splitter.split(X, y, groups=self.groups)
 
 
 def metric_for(kind: str, n_classes: int) -> tuple[str, bool]:
@@ -47,6 +79,8 @@ def cross_validate(
     folds: int = 5,
     holdout_fraction: float = 0.2,
     seed: int = 0,
+    test: "pd.DataFrame | None" = None,
+    ids: "list[str] | tuple[str, ...]" = (),
 ) -> dict[str, Any]:
     """Scores and curves as plain values (what the ValidateFlow stores as artifacts)."""
     import numpy as np
@@ -62,6 +96,13 @@ def cross_validate(
         dev_idx, hold_idx = np.arange(cut), np.arange(cut, len(df))
         splitter: Any = TimeSeriesSplit(n_splits=folds)
         split = "time-ordered"
+    elif (groups := copy_groups(df, test, [target, *ids])) is not None:
+        from sklearn.model_selection import GroupKFold, GroupShuffleSplit
+
+        dev_idx, hold_idx = next(GroupShuffleSplit(1, test_size=holdout_fraction, random_state=seed)
+                                 .split(df, groups=groups))
+        splitter = _Grouped(GroupKFold(folds), groups[dev_idx])
+        split = "copies"
     else:
         strat = y_all if kind == "classification" and np.bincount(y_all).min() >= 2 else None
         dev_idx, hold_idx = train_test_split(

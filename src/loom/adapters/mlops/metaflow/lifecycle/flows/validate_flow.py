@@ -56,7 +56,7 @@ class ValidateFlow(FlowSpec):
                  if f.kind in DROP_KINDS and f.column not in ids]
         r = validation.cross_validate(train, target, kind, predictor, time_column=times[0] if times else None,
                                       sensitive=self.sensitive or None, folds=self.folds,
-                                      holdout_fraction=self.holdout_fraction, seed=self.seed)
+                                      holdout_fraction=self.holdout_fraction, seed=self.seed, test=t["test"], ids=ids)
         gap = r.get("slice_gap")
         if gap is not None and not r["greater_is_better"]:
             gap = gap / max(abs(r["holdout_score"]), 1e-9)  # rmse: judge the relative gap

@@ -189,3 +189,38 @@ def test_validate_keeps_each_set_of_copies_on_one_side_when_test_rows_are_new() 
     as_test = validation.cross_validate(train, "y", "regression", pred, folds=3, test=train.drop(columns="y"))
     assert as_test["split"] == "k-fold"  # test.csv repeats train's rows as often: nothing changes
     assert copied["holdout_score"] > 1.5 * as_test["holdout_score"]  # scored on copies, a memoriser looked good
+
+
+@pytest.mark.parametrize("classes", [["Class A", "Class B", "Class C"], ["no", "yes"]])
+def test_script_predictor_reads_a_submission_of_one_probability_column_per_class(classes: list[str]) -> None:
+    """What a log-loss search's solution writes (validate read its last column as labels: accuracy 0)."""
+    code = (
+        "import numpy as np, pandas as pd\n"
+        "te = pd.read_csv('./input/test.csv')\n"
+        f"classes = {classes!r}\n"
+        "pick = (te['x1'] > 0).astype(int) + (te['x2'] > 1).astype(int) * (len(classes) - 2)\n"
+        "p = np.full((len(te), len(classes)), 0.1); p[np.arange(len(te)), pick] = 0.8\n"
+        "pd.concat([te[['uid']], pd.DataFrame(p, columns=classes)], axis=1).to_csv('./working/submission.csv', index=False)\n"
+    )
+    df = _table(300)[["x1", "x2"]].assign(uid=[f"u{i}" for i in range(300)], y=classes[0])  # a key named otherwise
+    sp = predictors.ScriptPredictor(code, "y", "classification", classes)
+    test = df.iloc[200:]
+    out = sp.fit_predict(df.iloc[:200], test)
+    pick = (test["x1"] > 0).astype(int) + (test["x2"] > 1).astype(int) * (len(classes) - 2)
+    if len(classes) == 2:
+        assert np.allclose(out, np.where(pick == 1, 0.8, 0.1))  # the positive class's probability
+    else:
+        assert (out == pick.to_numpy()).all()  # the most probable class's code
+
+
+def test_script_predictor_matches_classes_written_with_leading_zeros() -> None:
+    """A class the data object holds as "04" is 4 once a solution's pandas reads it back."""
+    code = (
+        "import pandas as pd\n"
+        "te = pd.read_csv('./input/test.csv')\n"
+        "pd.DataFrame({'id': te['id'], 'y': (te['x1'] > 0).astype(int) + 3}).to_csv('./working/submission.csv', index=False)\n"
+    )
+    df = _table(300)[["x1", "x2"]].assign(y="03")
+    sp = predictors.ScriptPredictor(code, "y", "classification", ["03", "04"])
+    out = sp.fit_predict(df.iloc[:200], df.iloc[200:])
+    assert (out == (df["x1"].iloc[200:] > 0).astype(float).to_numpy()).all()

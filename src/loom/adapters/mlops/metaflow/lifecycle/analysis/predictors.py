@@ -141,6 +141,13 @@ class ScriptPredictor:
             raise ExecutionFailed(f"the solution wrote {len(sub)} rows for {len(unlabeled)} test rows")
         if key in sub.columns and sub[key].is_unique:  # align by id when the script kept it
             sub = sub.set_index(sub[key].astype(str)).reindex(unlabeled[key].astype(str)).reset_index(drop=True)
+        per_class = _class_columns([str(c) for c in sub.columns if c not in unlabeled.columns], self.classes) \
+            if self.kind == "classification" and self.target not in sub.columns else None
+        if per_class is not None:  # one probability column per class (what a log-loss search asks for)
+            probs = sub[per_class].astype(float)
+            if probs.isna().any().any():
+                raise ExecutionFailed("the solution's submission misses predictions for some test ids")
+            return probs.iloc[:, 1].to_numpy() if len(self.classes) == 2 else probs.to_numpy().argmax(axis=1)
         col = self.target if self.target in sub.columns else sub.columns[-1]
         if sub[col].isna().any():
             raise ExecutionFailed("the solution's submission misses predictions for some test ids")
@@ -160,12 +167,33 @@ class ScriptPredictor:
         return codes.astype(float) if len(self.classes) == 2 else codes
 
 
+def _class_columns(columns: list[str], classes: list[Any]) -> list[str] | None:
+    """The submission's column for each class, in the classes' order, when it has one per class named
+    by the class after a common prefix ("Class A", "prob_yes", "0"); else None."""
+    import os
+
+    if len(columns) != len(classes) or len(classes) < 2:
+        return None
+    wanted = {_key(c): i for i, c in enumerate(classes)}
+    for cut in range(len(os.path.commonprefix(columns)), -1, -1):
+        at = {wanted.get(_key(c[cut:]).strip()): c for c in columns}
+        if None not in at and len(at) == len(classes):
+            return [at[i] for i in range(len(classes))]
+    return None
+
+
 def _key(value: Any) -> str:
-    """A label as text, with 1.0 and 1 the same label (CSV round-trips turn ints into floats)."""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
+    """A label as text, with 1.0, 1 and "01" the same label (CSV round-trips turn ints into floats,
+    and a solution's pandas reads a class written "04" as 4)."""
     if hasattr(value, "item"):
         return _key(value.item())
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            return value.strip()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
     return str(value)
 
 

@@ -86,6 +86,7 @@ def test_a_run_seals_each_set_of_copies_on_one_side(tmp_path: Path) -> None:
     prep = task_prep.prepare_task(_dups(tmp_path, test_copies=False), tmp_path / "task", tmp_path / "sealed",
                                   goal="g", metric=parse_metric("RMSE"), seed=0)
     assert prep.split["kind"] == "copies" and prep.notes and "sealed whole" in prep.notes[0]
+    assert prep.task.copies and "GroupKFold over identical feature rows" in prep.task.description()  # an LLM brain is told
     train = pd.read_csv(tmp_path / "task" / "input" / "train.csv")
     test = pd.read_csv(tmp_path / "task" / "input" / "test.csv")
     sealed = pd.concat([pd.read_csv(tmp_path / "sealed" / name) for name in (grading.SELECTION, grading.FINAL)])
@@ -100,7 +101,7 @@ def test_a_run_seals_each_set_of_copies_on_one_side(tmp_path: Path) -> None:
 def test_copies_test_csv_shares_leave_the_split_as_it_was(tmp_path: Path) -> None:
     prep = task_prep.prepare_task(_dups(tmp_path, test_copies=True), tmp_path / "task", tmp_path / "sealed",
                                   goal="g", metric=parse_metric("RMSE"), seed=0)
-    assert prep.split["kind"] == "random" and not prep.notes
+    assert prep.split["kind"] == "random" and not prep.notes and not prep.task.copies
     assert not (tmp_path / "sealed" / grading.FINAL_GROUPS).exists()
 
 

@@ -34,6 +34,7 @@ class Task:
     dataset: str | None = None  # source pathspec, when the data came from a data object
     time_column: str | None = None  # rows are ordered by it; the sealed rows are the latest
     group_column: str | None = None  # rows come in groups by it; test.csv holds new groups, so do the sealed rows
+    copies: bool = False  # train.csv repeats rows exactly, test.csv's rows are new: sets of copies are sealed whole
 
     @property
     def class_columns(self) -> bool:
@@ -61,6 +62,10 @@ class Task:
         if self.group_column:
             order += (f" Rows come in groups by '{self.group_column}' and the test rows belong to groups train.csv "
                       f"never shows: validate with whole groups held out (e.g. GroupKFold).")
+        if self.copies:
+            order += (" train.csv repeats some rows exactly (the same features) while the test rows are new: keep "
+                      "identical rows in one fold when validating (GroupKFold over identical feature rows), or the "
+                      "score flatters a model that memorises rows.")
         return (
             f"{self.goal}\n\nEvaluation: {self.metric.direction} {self.metric.label} "
             f"({self.metric.info.definition}). "

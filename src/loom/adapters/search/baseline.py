@@ -170,6 +170,7 @@ class BaselineSearch:
             "task_type": task.task_type, "seed": session.seed, "classes": list(task.classes),
             "class_columns": bool(getattr(task, "class_columns", False)),
             "time_column": getattr(task, "time_column", None), "group_column": getattr(task, "group_column", None),
+            "copies": bool(getattr(task, "copies", False)),
             "folds": folds, "repeats": repeats,
             "members": [{"node_id": nid, "family": fam} for nid, fam in spec.members],
         })

@@ -339,7 +339,7 @@ def _prepare(data_dir: Path, task_dir: Path, sealed_dir: Path, screen: "sealing.
         task_type=metric.task_type,
         columns=tuple(c for c in train_names if c not in (id_col, target, *dropped, *train_only, *row_numbers)),
         n_train=written.kept, n_test=test_rows, classes=tuple(classes), dataset=dataset, time_column=column,
-        group_column=group,
+        group_column=group, copies=copy_codes is not None,
     )
     log.info("task prepared", extra={"rows": n, "split": split, "flags": len(flags), "dropped": dropped})
     notes = [copied.said()] if copy_codes is not None and copied is not None else []

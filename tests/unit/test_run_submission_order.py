@@ -95,3 +95,24 @@ def test_a_sample_with_the_target_first_is_read_and_written_in_its_order(tmp_pat
     assert list(out.columns) == header and out["rid"].tolist() == ids.tolist()
     predicted = out[[c for c in header if c != "rid"][0]]
     assert np.allclose(predicted, 2 * out["rid"].map(made.set_index("rid")["x"]))
+
+
+def test_a_binary_sample_asking_for_one_column_per_class_gets_both_probabilities(tmp_path: Path) -> None:
+    rng = np.random.default_rng(2)
+    d = tmp_path / "d"
+    d.mkdir()
+    x = rng.normal(size=260).round(4)
+    animal = np.where(x + rng.normal(size=260) > 0, "dog", "cat")
+    pd.DataFrame({"id": range(200), "x": x[:200], "animal": animal[:200]}).to_csv(d / "train.csv", index=False)
+    pd.DataFrame({"id": range(200, 260), "x": x[200:]}).to_csv(d / "test.csv", index=False)
+    pd.DataFrame({"id": range(200, 260), "cat": 0.5, "dog": 0.5}).to_csv(d / "sample_submission.csv", index=False)
+    prep = task_prep.prepare_task(d, tmp_path / "task", tmp_path / "sealed", goal="g",
+                                  metric=parse_metric("Minimize log loss"), seed=0)
+    assert prep.task.target == "animal" and not prep.task.class_columns  # candidates write P(dog) in `animal`
+    made = pd.read_csv(tmp_path / "task" / "input" / "test.csv")
+    made["animal"] = 1 / (1 + np.exp(-made["x"]))
+    made[["id", "animal"]].to_csv(tmp_path / "sub.csv", index=False)
+    grading.user_submission(prep.task, tmp_path / "sealed", tmp_path / "sub.csv", tmp_path / "out.csv")
+    out = pd.read_csv(tmp_path / "out.csv")
+    assert list(out.columns) == ["id", "cat", "dog"] and out["id"].tolist() == list(range(200, 260))
+    assert np.allclose(out["dog"], 1 / (1 + np.exp(-x[200:]))) and np.allclose(out["cat"] + out["dog"], 1)

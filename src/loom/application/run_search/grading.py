@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from loom.application.evaluation.metrics import Scorer, ScoringError
 from loom.application.run_search import tables
-from loom.domain.metrics import canon_label
+from loom.domain.metrics import canon_label, positive_label
 from loom.domain.search import Estimate, Task
 
 if TYPE_CHECKING:
@@ -203,8 +203,26 @@ def user_submission(task: Task, sealed_dir: Path, submission: Path, dest: Path) 
         named = _class_headers(asked[1:], list(task.classes))
         if named is not None and all(c in rows.column_names for c in named.values()):
             rows = rows.select([id_col, *(named[a] for a in asked[1:])]).rename_columns([id_col, *asked[1:]])
+    elif asked and len(asked) == 3 and asked[0] == id_col and task.metric.needs_probabilities \
+            and len(task.classes) == 2 and task.target in rows.column_names:
+        rows = _binary_class_columns(rows, id_col, task, asked[1:])
     tables.write(dest, rows)
     return len(positions) - positions.null_count
+
+
+def _binary_class_columns(rows: "pa.Table", id_col: str, task: Task, asked: list[str]) -> "pa.Table":
+    """A binary target's probability as the user's sample asks for it, one column per class
+    ("id,cat,dog": 1 - p and p, p being the positive class's); `rows` as they are otherwise."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    named = _class_headers(asked, list(task.classes))
+    if named is None:
+        return rows
+    p = pc.cast(rows.column(task.target), pa.float64())
+    positive = positive_label(task.classes)
+    return pa.table({id_col: rows.column(id_col),
+                     **{a: p if named[a] == positive else pc.subtract(1.0, p) for a in asked}})
 
 
 def _class_headers(asked: list[str], classes: list[str]) -> dict[str, str] | None:

@@ -243,6 +243,8 @@ def _prepare(data_dir: Path, task_dir: Path, sealed_dir: Path, screen: "sealing.
     n = found.rows
     truth = pc.utf8_trim_whitespace(found.target)
     missing = pc.is_in(truth, value_set=pa.array(tables.MISSING, pa.string()))  # as a candidate's pandas reads them
+    label_notes = targets.read_as_missing(target, truth, missing, found.sample) \
+        if metric.task_type == "classification" and pc.any(missing).as_py() else []
     labelled = np.flatnonzero(pc.invert(missing).to_numpy(zero_copy_only=False))
     if len(labelled) == 0:
         raise UsageError(f"target '{target}' is empty in every row of train.csv")
@@ -342,7 +344,7 @@ def _prepare(data_dir: Path, task_dir: Path, sealed_dir: Path, screen: "sealing.
         group_column=group, copies=copy_codes is not None,
     )
     log.info("task prepared", extra={"rows": n, "split": split, "flags": len(flags), "dropped": dropped})
-    notes = [copied.said()] if copy_codes is not None and copied is not None else []
+    notes = label_notes + ([copied.said()] if copy_codes is not None and copied is not None else [])
     if test_names is not None and target in test_names:
         notes.append(f"test.csv holds the target column '{target}': left out of the candidates' test.csv, which "
                      "never carries labels")

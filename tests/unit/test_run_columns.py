@@ -150,7 +150,7 @@ def test_the_delivered_submission_has_the_header_of_the_users_sample_submission(
 def test_class_columns_are_matched_to_the_sample_headers(asked, classes, expected) -> None:  # noqa: ANN001
     from loom.application.run_search import grading
 
-    assert grading._class_headers(asked, classes) == expected
+    assert grading.class_headers(asked, classes) == expected
 
 
 def test_class_probabilities_are_delivered_under_the_sample_headers_in_its_order(tmp_path: Path) -> None:

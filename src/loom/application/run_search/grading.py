@@ -200,7 +200,7 @@ def user_submission(task: Task, sealed_dir: Path, submission: Path, dest: Path) 
         first = 1 if asked[1] == id_col or (asked[0] == task.target and id_col not in asked) else 0
         rows = rows.select([id_col, task.target][::-1] if first else [id_col, task.target]).rename_columns(asked)
     elif asked and task.class_columns and rows.column_names[0] == id_col:
-        named = _class_headers(asked[1:], list(task.classes))
+        named = class_headers(asked[1:], list(task.classes))
         if named is not None and all(c in rows.column_names for c in named.values()):
             rows = rows.select([id_col, *(named[a] for a in asked[1:])]).rename_columns([id_col, *asked[1:]])
     elif asked and len(asked) == 3 and asked[0] == id_col and task.metric.needs_probabilities \
@@ -216,7 +216,7 @@ def _binary_class_columns(rows: "pa.Table", id_col: str, task: Task, asked: list
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    named = _class_headers(asked, list(task.classes))
+    named = class_headers(asked, list(task.classes))
     if named is None:
         return rows
     p = pc.cast(rows.column(task.target), pa.float64())
@@ -225,7 +225,7 @@ def _binary_class_columns(rows: "pa.Table", id_col: str, task: Task, asked: list
                      **{a: p if named[a] == positive else pc.subtract(1.0, p) for a in asked}})
 
 
-def _class_headers(asked: list[str], classes: list[str]) -> dict[str, str] | None:
+def class_headers(asked: list[str], classes: list[str]) -> dict[str, str] | None:
     """{sample column: class} when the sample names each class with a common prefix ("class_0",
     "prob_yes"), the longest prefix that leaves exactly the classes; None when it names them otherwise."""
     import os

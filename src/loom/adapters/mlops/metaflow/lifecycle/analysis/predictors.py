@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from loom.application.evaluation import frames
 from loom.domain.errors import ExecutionFailed
+from loom.domain.metrics import canon_label
 
 if TYPE_CHECKING:
     import numpy as np
@@ -162,39 +163,22 @@ class ScriptPredictor:
         numeric = pd.api.types.is_numeric_dtype(pred)
         if len(self.classes) == 2 and numeric and pred.between(0, 1).all() and not set(pred.unique()) <= set(self.classes):
             return pred.astype(float).to_numpy()  # a probability of the positive class
-        index = {_key(c): i for i, c in enumerate(self.classes)}
-        codes = np.array([index.get(_key(v), -1) for v in pred])
+        index = {canon_label(c): i for i, c in enumerate(self.classes)}
+        codes = np.array([index.get(canon_label(v), -1) for v in pred])
         return codes.astype(float) if len(self.classes) == 2 else codes
 
 
 def _class_columns(columns: list[str], classes: list[Any]) -> list[str] | None:
     """The submission's column for each class, in the classes' order, when it has one per class named
-    by the class after a common prefix ("Class A", "prob_yes", "0"); else None."""
-    import os
+    by the class after a common prefix ("Class A", "prob_yes", "0"), as the run's grading matches
+    them (`grading.class_headers`); else None."""
+    from loom.application.run_search.grading import class_headers
 
-    if len(columns) != len(classes) or len(classes) < 2:
+    named = class_headers(columns, [canon_label(c) for c in classes]) if len(classes) >= 2 else None
+    if named is None:
         return None
-    wanted = {_key(c): i for i, c in enumerate(classes)}
-    for cut in range(len(os.path.commonprefix(columns)), -1, -1):
-        at = {wanted.get(_key(c[cut:]).strip()): c for c in columns}
-        if None not in at and len(at) == len(classes):
-            return [at[i] for i in range(len(classes))]
-    return None
-
-
-def _key(value: Any) -> str:
-    """A label as text, with 1.0, 1 and "01" the same label (CSV round-trips turn ints into floats,
-    and a solution's pandas reads a class written "04" as 4)."""
-    if hasattr(value, "item"):
-        return _key(value.item())
-    if isinstance(value, str):
-        try:
-            value = float(value)
-        except ValueError:
-            return value.strip()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
+    by_class = {label: column for column, label in named.items()}
+    return [by_class[canon_label(c)] for c in classes]
 
 
 def run_solution(root: Path, script: str, python: str, timeout: float) -> Any:

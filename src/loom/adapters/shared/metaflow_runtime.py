@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from loom.adapters.shared.metaflow_plugins import plugin_home
 from loom.adapters.shared.metaflow_tails import FlowTail, drain, keep_tail, kill_group
 from loom.application.credentials import KNOWN_SECRET_ENV
 from loom.domain.errors import ConfigError, ExecutionFailed, UsageError
@@ -82,7 +83,8 @@ def client_cache(config: "LoomConfig") -> Path:
 def metaflow_env(config: "LoomConfig") -> dict[str, str]:
     """The METAFLOW_* variables a flow subprocess needs (never a secret).
 
-    Embedded mode: local datastore + local metadata + local cards under datastore_root().
+    Embedded mode: local datastore + local metadata + local cards under datastore_root(), and a
+    METAFLOW_HOME enabling only the plugins a local run uses (`metaflow_plugins.plugin_home`).
     User mode (profile / METAFLOW_* set): only METAFLOW_PROFILE is forwarded, the rest is
     Metaflow's own configuration. METAFLOW_USER is set when the environment has no user.
     """
@@ -96,6 +98,9 @@ def metaflow_env(config: "LoomConfig") -> dict[str, str]:
         )
     elif config.metaflow_profile:
         env["METAFLOW_PROFILE"] = config.metaflow_profile
+    trimmed = plugin_home(config, embedded(config))  # only the plugins a local run uses (metaflow_plugins.py)
+    if trimmed is not None:
+        env["METAFLOW_HOME"] = str(trimmed)
     if not (os.environ.get("METAFLOW_USER") or os.environ.get("USER") or os.environ.get("USERNAME")):
         env["METAFLOW_USER"] = config.owned_by if config.owned_by not in ("", "unknown") else "loom"
     env["METAFLOW_CLIENT_CACHE_PATH"] = str(client_cache(config))  # steps that read earlier runs

@@ -108,8 +108,10 @@ def checks(config: "LoomConfig") -> list["Check"]:
     elif facts.get("profile"):
         out.append(Check("metaflow profile", Level.PASS, f"{facts['profile']} ({facts['profile_file']})"))
     else:
-        out.append(Check("metaflow profile", Level.PASS, "none: Loom's embedded datastore" if embedded
-                         else "none: METAFLOW_* environment variables"))
+        trimmed = rt.metaflow_env(config).get("METAFLOW_HOME")
+        out.append(Check("metaflow profile", Level.PASS, "none: METAFLOW_* environment variables" if not embedded
+                         else "none: Loom's embedded datastore" + (f"; local plugins only ({trimmed}/config.json; "
+                                                                   "a METAFLOW_HOME of yours replaces it)" if trimmed else "")))
     kind = facts.get("datastore", "?")
     where = {"s3": facts.get("s3_root"), "local": facts.get("local_root") or str(Path.cwd()),
              "azure": facts.get("azure_root"), "gs": facts.get("gs_root")}.get(kind) or "?"

@@ -34,8 +34,11 @@ class Prepared:
 
 
 def prepare(files: dict[str, Path], *, target: str | None, seed: int, test_fraction: float,
-            time_column: str | None, say: Callable[[str], None] = lambda _m: None) -> Prepared:
-    """Read, split, describe, fingerprint and encode the tables of `tb.find_tables`."""
+            time_column: str | None, say: Callable[[str], None] = lambda _m: None,
+            keep: Callable[[Any], Any] | None = None) -> Prepared:
+    """Read, split, describe, fingerprint and encode the tables of `tb.find_tables`. `keep` is given
+    each encoded table as soon as it is ready, on the encoding thread (the step stores it there,
+    side by side with the other tables' encoding: `tabular.keep_raw`)."""
     from loom.adapters.mlops.metaflow import tabular_arrow as ta
 
     tables, notes = {}, []
@@ -51,7 +54,7 @@ def prepare(files: dict[str, Path], *, target: str | None, seed: int, test_fract
         if table is None:  # only pandas reads this one faithfully: all tables go that way
             say(f"{path.name} needs pandas' own reading (its columns or stored pandas metadata): reading with pandas")
             return prepare_frames(files, target=target, seed=seed, test_fraction=test_fraction,
-                                  time_column=time_column, say=say)
+                                  time_column=time_column, say=say, keep=keep)
         _blank_said(path, sum(blank), say, notes)
         say(f"read {path.name}: {table.num_rows:,} rows x {table.num_columns} cols")
         tables[key] = table
@@ -86,12 +89,19 @@ def prepare(files: dict[str, Path], *, target: str | None, seed: int, test_fract
     named = {"train": train, "test": test, "sample_submission": sample, "test_labels": labels}
     # Parquet encoding and hashing release the GIL: side by side on two threads
     with ThreadPoolExecutor(max_workers=2) as pool:
-        encoded = [pool.submit(ta.for_storage, t, ids) for t in (train, test, sample, labels)]
+        encoded = [pool.submit(_kept, keep, ta.for_storage, t, ids) for t in (train, test, sample, labels)]
         fingerprint = pool.submit(ac.fingerprint, named, all_dtypes)
         missing, head = ta.card_facts(train)
         stored = tuple(f.result() for f in encoded)
     return Prepared(stored=stored, schema=schema, split=split, fingerprint=fingerprint.result(),  # type: ignore[arg-type]
                     missing=missing, head=head, notes=notes)
+
+
+def _kept(keep: Callable[[Any], Any] | None, encode: Callable[..., Any], *args: Any) -> Any:
+    value = encode(*args)
+    if keep is not None and value is not None:
+        keep(value)
+    return value
 
 
 def _with_named_id(ids: list[str], tables: list[Any], target: str | None, unique: Callable[[Any, str], bool]) -> list[str]:
@@ -144,7 +154,8 @@ def _split_said(say: Callable[[str], None], time_col: str | None, test_fraction:
 
 
 def prepare_source(source: Path, plain: Path, *, target: str | None, seed: int, test_fraction: float,
-                   time_column: str | None, say: Callable[[str], None] = lambda _m: None) -> tuple[Prepared, list[str]]:
+                   time_column: str | None, say: Callable[[str], None] = lambda _m: None,
+                   keep: Callable[[Any], Any] | None = None) -> tuple[Prepared, list[str]]:
     """`prepare` on the tables of `source`, each as a UTF-8 CSV reader takes it: a table written
     otherwise (';'-separated, decimal commas, cp1252 / Latin-1: `loom.application.dialect`) is read
     through its plain copy in `plain`. The encoding is judged from each file's first bytes; a later
@@ -154,7 +165,7 @@ def prepare_source(source: Path, plain: Path, *, target: str | None, seed: int, 
         files, notes = _plain_files(found, plain, whole=whole, say=say)
         try:
             prepared = prepare(files, target=target, seed=seed, test_fraction=test_fraction, time_column=time_column,
-                               say=say)
+                               say=say, keep=keep)
             return prepared, notes + prepared.notes
         except tb.LoomInputError as exc:
             if whole or "not UTF-8" not in str(exc):
@@ -179,7 +190,8 @@ def _plain_files(files: dict[str, Path], plain: Path, *, whole: bool,
 
 
 def prepare_frames(files: dict[str, Path], *, target: str | None, seed: int, test_fraction: float,
-                   time_column: str | None, say: Callable[[str], None] = lambda _m: None) -> Prepared:
+                   time_column: str | None, say: Callable[[str], None] = lambda _m: None,
+                   keep: Callable[[Any], Any] | None = None) -> Prepared:
     """The pandas path (DataFrames throughout; the fingerprint is `tabular.fingerprint`'s)."""
     tables, notes = {}, []
     for key, path in files.items():
@@ -214,7 +226,7 @@ def prepare_frames(files: dict[str, Path], *, target: str | None, seed: int, tes
     schema = tb.schema_of(train, test, name, ids, kind)
     with ThreadPoolExecutor(max_workers=2) as pool:
         fingerprint = pool.submit(tb.fingerprint, {"train": train, "test": test, "sample_submission": sample})
-        stored = tuple(pool.map(tb.for_storage, (train, test, sample, labels)))
+        stored = tuple(pool.map(lambda t: _kept(keep, tb.for_storage, t), (train, test, sample, labels)))
     missing = {str(c): float(v) for c, v in train.isna().mean().items()}
     head = [[str(v)[:40] for v in row] for row in train.head(10).itertuples(index=False)]
     return Prepared(stored=stored, schema=schema, split=split, fingerprint=fingerprint.result(),  # type: ignore[arg-type]

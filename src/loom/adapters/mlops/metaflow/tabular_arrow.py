@@ -53,6 +53,7 @@ def read(path: Path, blank: list[int] | None = None, text: "tuple[str, ...]" = (
         else:
             import pyarrow.csv as pcsv
 
+            _import_meanwhile()
             table = pcsv.read_csv(
                 path, read_options=pcsv.ReadOptions(skip_rows=0, encoding="utf-8"),
                 parse_options=pcsv.ParseOptions(delimiter="\t" if path.suffix.lower() == ".tsv" else ",",
@@ -85,6 +86,17 @@ def read(path: Path, blank: list[int] | None = None, text: "tuple[str, ...]" = (
             field = field.with_type(pa.float64())
         fields.append(field)
     return table.cast(pa.schema(fields), safe=False)  # safe=False: int -> float rounds like numpy
+
+
+def _import_meanwhile() -> None:
+    """Import what comes after the read on a thread while pyarrow's CSV reader, which releases
+    the GIL, parses (pyarrow.compute alone is 50 ms of Python in a fresh step process)."""
+    import sys
+    import threading
+
+    if "pyarrow.parquet" not in sys.modules:
+        threading.Thread(target=lambda: [__import__(m) for m in ("numpy", "pyarrow.compute", "pyarrow.parquet")],
+                         name="loom-imports", daemon=True).start()
 
 
 def _supported(t: "pa.DataType") -> bool:

@@ -40,10 +40,10 @@ class IngestDataset(FlowSpec):
         with tempfile.TemporaryDirectory(prefix="loom-plain-") as plain:  # tables written otherwise, as plain CSV
             prepared, self.read_as = ingest_prep.prepare_source(
                 src, Path(plain), target=self.target_col or None, seed=self.seed, test_fraction=self.test_fraction,
-                time_column=self.time_column or None, say=lambda m: print(f"loom-progress: {m}", flush=True))
+                time_column=self.time_column or None, say=lambda m: print(f"loom-progress: {m}", flush=True),
+                keep=lambda table: tb.keep_raw(self, (table,)))  # stored as encoded; Parquet: no gzip at step end
         self.split, self.schema, self.fingerprint = prepared.split, prepared.schema, prepared.fingerprint
         self.train, self.test, self.sample_submission, self.test_labels = prepared.stored
-        tb.keep_raw(self, prepared.stored)  # Parquet is compressed already: no gzip at step end
         self.dataset_name = self.dataset or (src.stem if src.is_file() else src.name)
         self.ingest_seconds = round(time.monotonic() - t0, 3)
         print("loom-progress: rendering the dataset card", flush=True)

@@ -83,3 +83,29 @@ def test_a_european_export_ingests_typed_and_says_how_it_was_read(metaflow_bed, 
     card = mlops.card(info.pathspec)[0].read_text(encoding="utf-8")
     shown = "".join(base64.b64decode(b).decode("utf-8") for b in re.findall(r'__MF_DATA__\["[^"]+"\] = "([^"]+)"', card))
     assert note in shown
+
+
+def test_compressed_tables_ingest_as_the_plain_ones_and_say_so(metaflow_bed, tmp_path: Path) -> None:
+    """train.csv.gz and test.zip: the data object holds the same tables (same fingerprint) as the
+    plain files, its read_as says they were decompressed; one .csv.gz file is named without suffixes."""
+    import gzip
+    import zipfile
+
+    mlops = metaflow_bed["mlops"]
+    plain, packed = tmp_path / "plain", tmp_path / "packed"
+    plain.mkdir()
+    packed.mkdir()
+    frame = pd.DataFrame({"id": range(200), "x": [i * 0.5 for i in range(200)], "y": ["a", "b"] * 100})
+    frame.iloc[:150].to_csv(plain / "train.csv", index=False)
+    frame.iloc[150:].drop(columns="y").to_csv(plain / "test.csv", index=False)
+    (packed / "train.csv.gz").write_bytes(gzip.compress((plain / "train.csv").read_bytes()))
+    with zipfile.ZipFile(packed / "test.zip", "w") as archive:
+        archive.write(plain / "test.csv", "test.csv")
+    single = tmp_path / "sales.csv.gz"
+    single.write_bytes(gzip.compress((plain / "train.csv").read_bytes()))
+    with clean_process_env():
+        a, b = mlops.ingest(plain), mlops.ingest(packed)
+        one = mlops.ingest(single, time_column="none")
+    assert a.fingerprint == b.fingerprint and a.rows == b.rows == {"train": 150, "test": 50}
+    assert a.read_as == () and b.read_as == ("train.csv.gz was decompressed", "test.zip was decompressed")
+    assert one.name == "sales" and one.read_as == ("sales.csv.gz was decompressed",)

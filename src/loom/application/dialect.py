@@ -24,13 +24,14 @@ from pathlib import Path
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING
 
+from loom.application.table_files import (  # noqa: F401 - which files are tables: callers ask dialect
+    PARQUET_SUFFIXES, STEMS, SUFFIXES, TEXT_SUFFIXES, UnpackError, compression, is_table_file, stem_of, table_files,
+    unpack,
+)
+
 if TYPE_CHECKING:
     import pyarrow as pa
 
-STEMS = ("train", "test", "sample_submission")
-TEXT_SUFFIXES = (".csv", ".tsv", ".txt")
-PARQUET_SUFFIXES = (".parquet", ".pq")
-SUFFIXES = TEXT_SUFFIXES + PARQUET_SUFFIXES
 _SEPARATORS = (",", ";", "\t", "|")
 _SAMPLE = 256 << 10
 _SEP_SAMPLE = 64 << 10  # characters the separator is judged on (the csv module parses them per separator)
@@ -73,15 +74,16 @@ class Source:
     files: list[Path] = field(default_factory=list)
 
 
-def table_files(folder: Path) -> dict[str, Path]:
-    """{stem: file} of the tables a data dir holds (train.csv before train.tsv before train.parquet)."""
-    found: dict[str, Path] = {}
-    for stem in STEMS:
-        for suffix in SUFFIXES:
-            if (folder / f"{stem}{suffix}").is_file():
-                found[stem] = folder / f"{stem}{suffix}"
-                break
-    return found
+def _unpacked(path: Path, dest: Path) -> tuple[Path, str | None]:
+    """A compressed table decompressed into `dest` (`table_files.unpack`), with the note saying so;
+    any other table as it is, without a note."""
+    if not compression(path):
+        return path, None
+    try:
+        out = unpack(path, dest)
+    except UnpackError as exc:
+        raise DialectError(str(exc)) from None
+    return out, f"{path.name} was decompressed"
 
 
 def _bom(head: bytes) -> str | None:
@@ -187,70 +189,93 @@ def has_blank_rows(path: Path, dialect: Dialect) -> bool:
 
 def plain_text(path: Path, dest: Path, *, whole: bool = True) -> tuple[Path, str | None]:
     """A text table as a UTF-8 CSV reader takes it (comma-separated, or tab for a .tsv): `path` itself,
-    or its plain copy in `dest` and the note saying how it was read. Parquet stays as it is."""
-    path = Path(path)
+    or its plain copy in `dest` and the note saying how it was read. Parquet stays as it is. A
+    compressed table is decompressed into `dest` first (and said so)."""
+    user = Path(path)
+    path, unpacked = _unpacked(user, dest)
     found = detect(path, whole=whole)
     usual = "\t" if path.suffix.lower() == ".tsv" else ","
     if found.kind == "parquet" or (found.encoding == "utf-8" and found.sep == usual):
-        return path, None
+        if not unpacked:
+            return path, None
+        kept = path.with_name(stem_of(user) + path.suffix)
+        return path.replace(kept), unpacked
     dest.mkdir(parents=True, exist_ok=True)
-    out = dest / f"{path.stem}.csv"
-    return out, _convert(path, found, out)
+    out = dest / f"{stem_of(user)}.csv"
+    note = _convert(path, found, out, name=user.name)
+    if unpacked:
+        path.unlink()
+        note = f"{unpacked} and {note.removeprefix(user.name + ' was ')}"
+    return out, note
 
 
 def normalize(source: Path, dest: Path) -> Source:
     """The user's data (a dir or one file) as plain CSV: the same path when it already is."""
     source = Path(source)
     if source.is_file():
-        dialect = _with_blank_rows(source, detect(source))
-        if dialect.plain:
+        path, unpacked = _unpacked(source, dest)
+        dialect = _with_blank_rows(path, detect(path))
+        if dialect.plain and not unpacked:
             return Source(source, files=[source])
         dest.mkdir(parents=True, exist_ok=True)
-        out = dest / f"{source.stem}.csv"
-        note = _convert(source, dialect, out, rows_needed=True)
-        return Source(out, [note + _HANDED], [source])
+        out = dest / f"{stem_of(source)}.csv"
+        return Source(out, [_copied(source, path, dialect, out, unpacked, rows_needed=True)], [source])
     found = table_files(source)
-    dialects = {stem: _with_blank_rows(path, detect(path)) for stem, path in found.items()}
+    unpacked = {stem: _unpacked(path, dest) for stem, path in found.items()}
+    dialects = {stem: _with_blank_rows(path, detect(path)) for stem, (path, _) in unpacked.items()}
     if all(d.plain and found[s].suffix.lower() == ".csv" for s, d in dialects.items()):
         return Source(source, files=list(found.values()))
     dest.mkdir(parents=True, exist_ok=True)
     notes = []
     for stem, path in found.items():
         out = dest / f"{stem}.csv"
-        if dialects[stem].plain:
+        if dialects[stem].plain and not unpacked[stem][1]:
             shutil.copyfile(path, out)
         else:
-            notes.append(_convert(path, dialects[stem], out, rows_needed=stem == "train") + _HANDED)
+            notes.append(_copied(path, unpacked[stem][0], dialects[stem], out, unpacked[stem][1], rows_needed=stem == "train"))
     for extra in sorted(source.iterdir()):  # side files (descriptions) as the candidates would get them
         if extra.is_file() and extra not in found.values() and extra.stat().st_size < 1_000_000:
             shutil.copyfile(extra, dest / extra.name)
     return Source(dest, notes, list(found.values()))
 
 
+def _copied(user: Path, path: Path, dialect: Dialect, out: Path, unpacked: str | None, *, rows_needed: bool) -> str:
+    """`path` (the user's table, or its decompressed copy) written as plain CSV at `out`; the note."""
+    if unpacked and dialect.plain:
+        path.replace(out)
+        return unpacked + _HANDED
+    note = _convert(path, dialect, out, rows_needed=rows_needed, name=user.name)
+    if unpacked:
+        path.unlink()
+        note = f"{unpacked} and {note.removeprefix(user.name + ' was ')}"
+    return note + _HANDED
+
+
 def _with_blank_rows(path: Path, dialect: Dialect) -> Dialect:
     return replace(dialect, blank_rows=True) if has_blank_rows(path, dialect) else dialect
 
 
-def _convert(path: Path, dialect: Dialect, out: Path, *, rows_needed: bool = False) -> str:
+def _convert(path: Path, dialect: Dialect, out: Path, *, rows_needed: bool = False, name: str | None = None) -> str:
     """Write `path` as UTF-8 comma CSV at `out`; the note saying how it was read. `rows_needed`: a
-    table without rows (train.csv) is an error naming the user's file, not the copy."""
+    table without rows (train.csv) is an error naming the user's file (`name`), not the copy."""
     from loom.application.run_search import tables  # (its package is heavy: only when a table needs it)
 
+    name = name or path.name
     try:
         table = _read_parquet(path) if dialect.kind == "parquet" else _read_text(path, dialect)
     except DialectError as exc:
-        raise DialectError(f"{path.name}: {exc}") from None
+        raise DialectError(f"{name}: {exc}") from None
     blank = 0
     if dialect.kind == "csv":
         table, blank = _without_blank_rows(table)
     if rows_needed and table.num_rows == 0:
-        raise DialectError(f"{path.name} is empty; it needs a header row and at least one data row")
+        raise DialectError(f"{name} is empty; it needs a header row and at least one data row")
     decimal: list[str] = []
     if dialect.kind == "csv" and dialect.sep != ",":
         table, decimal = _decimal_commas(table)
     tables.write(out, table)
     said = replace(dialect, blank_rows=False)
-    note = f"{path.name} was read as {dialect.describe()}" if not said.plain or decimal else f"{path.name} was read"
+    note = f"{name} was read as {dialect.describe()}" if not said.plain or decimal else f"{name} was read"
     if decimal:
         shown = ", ".join(decimal[:4]) + (f" and {len(decimal) - 4} more" if len(decimal) > 4 else "")
         note += f", with decimal commas in {shown}"

@@ -7,13 +7,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from loom.application import dialect
 from loom.application.ports.mlops import DatasetInfo, DataStore
 from loom.domain.errors import UsageError
 
 log = logging.getLogger(__name__)
-
-_SUFFIXES = (".csv", ".tsv", ".parquet", ".pq")
-
 
 def require_data_store(mlops: Any, verb: str) -> DataStore:
     """The MLOps adapter as a DataStore, or a one-line UsageError pointing at --mlops metaflow."""
@@ -45,9 +43,9 @@ class Ingest:
         source = Path(source).expanduser()
         if not source.exists():
             raise UsageError(f"{source} does not exist; pass a data dir or a CSV/Parquet file")
-        if source.is_file() and source.suffix.lower() not in _SUFFIXES:
-            raise UsageError(f"{source} is not a CSV or Parquet file (.csv, .tsv, .parquet)")
-        if source.is_dir() and not any((source / f"train{s}").is_file() for s in _SUFFIXES):
+        if source.is_file() and not dialect.is_table_file(source):
+            raise UsageError(f"{source} is not a CSV or Parquet file (.csv, .tsv, .parquet, or one of them compressed)")
+        if source.is_dir() and "train" not in dialect.table_files(source):
             raise UsageError(f"{source} has no train.csv; a data dir holds train.csv [+ test.csv] [+ sample_submission.csv]")
         info = store.ingest(source.resolve(), name=name, target=target, on_progress=on_progress, time_column=time_column)
         log.info("ingested", extra={"pathspec": info.pathspec, "fingerprint": info.fingerprint})

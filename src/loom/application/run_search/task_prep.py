@@ -83,8 +83,9 @@ def check_data(path: Path | None) -> Path:
     if not path.exists():
         raise UsageError(f"data dir {path} does not exist; it should hold {LAYOUT} (or pass one CSV file)")
     if path.is_file():
-        if path.suffix.lower() not in dialect.SUFFIXES:
-            raise UsageError(f"--data {path} is not a table file; pass a .csv, .tsv or .parquet file or a dir "
+        if not dialect.is_table_file(path):
+            raise UsageError(f"--data {path} is not a table file; pass a .csv, .tsv or .parquet file (or .csv.gz, "
+                             f".csv.zip, ...) or a dir "
                              f"holding {LAYOUT}")
         return path.resolve()
     if not any(path.iterdir()):
@@ -203,6 +204,7 @@ def prepare_task(
     user_test = _read(test_path, "test.csv") if test_path.is_file() else None
     if id_col is not None and user_test is not None and id_col in user_test.column_names:
         if pc.count_distinct(user_test.column(id_col)).as_py() != user_test.num_rows:
+            _repeated_key(id_col, user_test.column(id_col), sample_names)
             id_col = None  # not a key after all: Loom numbers the rows itself
     elif id_col is None and user_test is not None and test_names and test_names[0] in train_names[:1] \
             and test_names[0] != target:
@@ -224,6 +226,26 @@ def prepare_task(
     if prepared.pending is None:
         screen.stop()
     return prepared
+
+
+def _repeated_key(id_col: str, ids: "pa.ChunkedArray", sample_names: list[str] | None) -> None:
+    """test.csv repeats values of the key sample_submission.csv names: a submission holds one row per
+    id, so no file Loom writes would match the user's grader. UsageError naming the repeats."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not sample_names or id_col not in sample_names:
+        return  # a column named like a key, without a sample saying so: Loom numbers the rows itself
+    text = ids.cast(pa.string())
+    blank = pc.fill_null(pc.equal(pc.utf8_trim_whitespace(text), ""), True)
+    missing = int(pc.sum(blank).as_py() or 0)
+    counts = pc.value_counts(text.filter(pc.invert(blank)))
+    repeats = [(str(v["values"]), int(v["counts"])) for v in counts.to_pylist() if v["counts"] > 1]
+    shown = ", ".join(f"{value} ({n} rows)" for value, n in sorted(repeats, key=lambda r: -r[1])[:3])
+    what = (f"repeats {len(repeats):,} value{'s' if len(repeats) != 1 else ''} of '{id_col}' ({shown})" if repeats
+            else "") + (" and " if repeats and missing else "") + (f"leaves '{id_col}' empty in {missing:,} row{'s' if missing != 1 else ''}" if missing else "")
+    raise UsageError(f"test.csv {what}, the key sample_submission.csv names; a submission holds one row per "
+                     f"{id_col}: give each test row its own {id_col} (or drop the repeated rows)")
 
 
 def _prepare(data_dir: Path, task_dir: Path, sealed_dir: Path, screen: "sealing.Screen", *, goal: str,

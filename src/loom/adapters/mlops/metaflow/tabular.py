@@ -17,8 +17,6 @@ if TYPE_CHECKING:
 
 from loom.application.evaluation.splits import TARGET_NAMES as _TARGET_NAMES
 
-TABLE_FILES = ("train", "test", "sample_submission")
-TABLE_SUFFIXES = (".csv", ".tsv", ".parquet", ".pq")
 
 
 class LoomInputError(ValueError):
@@ -26,20 +24,18 @@ class LoomInputError(ValueError):
 
 
 def find_tables(source: Path) -> dict[str, Path]:
-    """{'train': path, ['test': ..., 'sample_submission': ...]} for a data dir, or {'single': file}."""
+    """{'train': path, ['test': ..., 'sample_submission': ...]} for a data dir, or {'single': file}
+    (`dialect.table_files`: CSV, TSV or Parquet, or one of them compressed)."""
+    from loom.application import dialect
+
     source = Path(source)
     if source.is_file():
-        if source.suffix.lower() not in TABLE_SUFFIXES:
+        if not dialect.is_table_file(source):
             raise LoomInputError(f"{source} is not a CSV or Parquet file")
         return {"single": source}
     if not source.is_dir():
         raise LoomInputError(f"{source} does not exist")
-    found: dict[str, Path] = {}
-    for stem in TABLE_FILES:
-        for suffix in TABLE_SUFFIXES:
-            if (source / f"{stem}{suffix}").is_file():
-                found[stem] = source / f"{stem}{suffix}"
-                break
+    found = dialect.table_files(source)
     if "train" not in found:
         raise LoomInputError(f"{source} has no train.csv (or train.parquet); a data dir needs at least train.csv")
     return found
@@ -52,7 +48,11 @@ def sniff(path: Path, size: int = 64 * 1024) -> None:
     line; whatever only a full read finds, the flow reports the same way (exit 2). Text that is not
     UTF-8 is fine: the step reads it as cp1252 / Latin-1 (`loom.application.dialect`).
     """
+    from loom.application.table_files import compression
+
     path = Path(path)
+    if compression(path):
+        return  # the step decompresses it first (dialect.plain_text), and says what it found
     try:
         with path.open("rb") as fh:
             head = fh.read(size)

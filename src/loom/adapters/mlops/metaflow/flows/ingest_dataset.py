@@ -34,6 +34,7 @@ class IngestDataset(FlowSpec):
 
         from loom.adapters.mlops.metaflow import ingest_prep
         from loom.adapters.mlops.metaflow import tabular as tb
+        from loom.application.dialect import stem_of
 
         t0 = time.monotonic()
         src = Path(self.source)
@@ -44,7 +45,7 @@ class IngestDataset(FlowSpec):
                 keep=lambda table: tb.keep_raw(self, (table,)))  # stored as encoded; Parquet: no gzip at step end
         self.split, self.schema, self.fingerprint = prepared.split, prepared.schema, prepared.fingerprint
         self.train, self.test, self.sample_submission, self.test_labels = prepared.stored
-        self.dataset_name = self.dataset or (src.stem if src.is_file() else src.name)
+        self.dataset_name = self.dataset or (stem_of(src) if src.is_file() else src.name)
         self.ingest_seconds = round(time.monotonic() - t0, 3)
         print("loom-progress: rendering the dataset card", flush=True)
         self._card(prepared).save()

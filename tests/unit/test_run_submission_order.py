@@ -116,3 +116,36 @@ def test_a_binary_sample_asking_for_one_column_per_class_gets_both_probabilities
     out = pd.read_csv(tmp_path / "out.csv")
     assert list(out.columns) == ["id", "cat", "dog"] and out["id"].tolist() == list(range(200, 260))
     assert np.allclose(out["dog"], 1 / (1 + np.exp(-x[200:]))) and np.allclose(out["cat"] + out["dog"], 1)
+
+
+@pytest.mark.parametrize("metric", ["Maximize accuracy", "Maximize macro F1"])
+def test_a_label_metric_with_a_sample_asking_one_column_per_class_gets_the_class_marked(tmp_path: Path,
+                                                                                        metric: str) -> None:
+    """id,a,b,c in the sample with accuracy: the delivered file has those columns, 1 under the predicted
+    class (before: a column `kind` the sample does not have, and no word about it)."""
+    rng = np.random.default_rng(3)
+    d = tmp_path / "d"
+    d.mkdir()
+    x = rng.normal(size=300).round(4)
+    kind = np.select([x < -0.5, x < 0.5], ["a", "b"], "c")
+    pd.DataFrame({"id": range(240), "x": x[:240], "kind": kind[:240]}).to_csv(d / "train.csv", index=False)
+    pd.DataFrame({"id": range(240, 300), "x": x[240:]}).to_csv(d / "test.csv", index=False)
+    pd.DataFrame({"id": range(240, 300), "class_a": 0.3, "class_b": 0.3, "class_c": 0.4}).to_csv(
+        d / "sample_submission.csv", index=False)
+    prep = task_prep.prepare_task(d, tmp_path / "task", tmp_path / "sealed", goal="g", metric=parse_metric(metric), seed=0)
+    assert any("one column per class (class_a, class_b, class_c)" in n and "1 in its column" in n for n in prep.notes)
+    made = pd.read_csv(tmp_path / "task" / "input" / "test.csv")
+    made["kind"] = np.select([made["x"] < -0.5, made["x"] < 0.5], ["a", "b"], "c")
+    made[["id", "kind"]].to_csv(tmp_path / "sub.csv", index=False)
+    grading.user_submission(prep.task, tmp_path / "sealed", tmp_path / "sub.csv", tmp_path / "out.csv")
+    out = pd.read_csv(tmp_path / "out.csv")
+    assert list(out.columns) == ["id", "class_a", "class_b", "class_c"] and out["id"].tolist() == list(range(240, 300))
+    assert (out[["class_a", "class_b", "class_c"]].sum(axis=1) == 1).all()
+    picked = out[["class_a", "class_b", "class_c"]].idxmax(axis=1).str.removeprefix("class_")
+    assert picked.tolist() == kind[240:].tolist()
+
+
+def test_a_label_metric_with_a_two_column_sample_is_left_as_it_was(tmp_path: Path) -> None:
+    d, _ = _data(tmp_path, None)
+    prep = task_prep.prepare_task(d, tmp_path / "task", tmp_path / "sealed", goal="g", metric=parse_metric("RMSE"), seed=0)
+    assert not grading.one_hot_asked(prep.task, ["rid", "value"]) and not prep.notes

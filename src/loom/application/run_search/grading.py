@@ -206,6 +206,8 @@ def user_submission(task: Task, sealed_dir: Path, submission: Path, dest: Path) 
     elif asked and len(asked) == 3 and asked[0] == id_col and task.metric.needs_probabilities \
             and len(task.classes) == 2 and task.target in rows.column_names:
         rows = _binary_class_columns(rows, id_col, task, asked[1:])
+    elif one_hot_asked(task, asked) and rows.column_names == [id_col, task.target]:
+        rows = _one_hot(rows, id_col, task, (asked or [])[1:])
     tables.write(dest, rows)
     return len(positions) - positions.null_count
 
@@ -223,6 +225,24 @@ def _binary_class_columns(rows: "pa.Table", id_col: str, task: Task, asked: list
     positive = positive_label(task.classes)
     return pa.table({id_col: rows.column(id_col),
                      **{a: p if named[a] == positive else pc.subtract(1.0, p) for a in asked}})
+
+
+def one_hot_asked(task: Task, asked: list[str] | None) -> bool:
+    """The user's sample asks for one column per class (id,a,b,c) while the metric scores a label
+    (accuracy, F1, ...): the delivered file then marks the predicted class with 1 in its column."""
+    return bool(asked and task.task_type == "classification" and not task.metric.needs_probabilities
+                and asked[0] == task.id_column and class_headers(asked[1:], list(task.classes)) is not None)
+
+
+def _one_hot(rows: "pa.Table", id_col: str, task: Task, asked: list[str]) -> "pa.Table":
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    named = class_headers(asked, list(task.classes)) or {}
+    predicted = pa.array([canon_label(v) if v is not None else None for v in rows.column(task.target).to_pylist()],
+                         pa.string())
+    return pa.table({id_col: rows.column(id_col),
+                     **{a: pc.cast(pc.fill_null(pc.equal(predicted, named[a]), False), pa.int64()) for a in asked}})
 
 
 def class_headers(asked: list[str], classes: list[str]) -> dict[str, str] | None:

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from loom.application.evaluation import splits
 from loom.application import dialect
-from loom.application.run_search import columns, copies, sealing, tables, targets
+from loom.application.run_search import columns, copies, grading, sealing, tables, targets
 from loom.domain.errors import ExecutionFailed, LeaksFound, UsageError
 from loom.domain.lifecycle import LeakageFlag
 from loom.domain.metrics import MetricSpec
@@ -370,6 +370,11 @@ def _prepare(data_dir: Path, task_dir: Path, sealed_dir: Path, screen: "sealing.
     if test_names is not None and target in test_names:
         notes.append(f"test.csv holds the target column '{target}': left out of the candidates' test.csv, which "
                      "never carries labels")
+    if grading.one_hot_asked(task, sample_names):
+        notes.append(f"sample_submission.csv has one column per class ({', '.join((sample_names or [])[1:][:4])}"
+                     f"{', ...' if len(sample_names or []) > 5 else ''}); {metric.label} scores the predicted class, "
+                     "so submission.csv marks it with 1 in its column and 0 in the others (for probabilities, "
+                     "name a probability metric such as log loss)")
     return Prepared(task=task, split=split, leaks=flags, dropped=dropped, train_only=train_only,
                     row_numbers=[pandas_name(c, train_names) for c in row_numbers], notes=notes,
                     screen_error=screen_error, pending=screen if defer else None)

@@ -122,7 +122,8 @@ def test_recipes_drop_flags_but_keep_ids_and_time_split_columns() -> None:
     flags = [{"column": "a", "kind": "near_perfect_predictor", "detail": ""},
              {"column": "id", "kind": "id_like", "detail": ""},
              {"column": "when", "kind": "time_split", "detail": ""}]
-    assert [f["column"] for f in recipes.columns_to_drop(flags, "y", keep=["id"])] == ["a"]
+    dropped, kept = recipes.columns_to_drop(flags, "y", keep=["id"])
+    assert [f["column"] for f in dropped] == ["a"] and kept == []
     df = _table(100)
     tr, te, added = recipes.apply(df, df.drop(columns=["y"]), target="y", drop=["payout"], recipe="full")
     assert "payout" not in tr.columns and "opened_month" in added and list(te.columns) == [c for c in tr.columns if c != "y"]
@@ -224,3 +225,20 @@ def test_script_predictor_matches_classes_written_with_leading_zeros() -> None:
     sp = predictors.ScriptPredictor(code, "y", "classification", ["03", "04"])
     out = sp.fit_predict(df.iloc[:200], df.iloc[200:])
     assert (out == (df["x1"].iloc[200:] > 0).astype(float).to_numpy()).all()
+
+
+def test_a_strong_honest_predictor_is_kept_for_review_and_a_perfect_one_dropped() -> None:
+    """price = 10 exp(x0) + noise: x0 alone reaches R² 0.98, so it is flagged; `features` dropped it,
+    and the pipeline's model fell to the trivial baseline (validate FAIL). Only an all-but-perfect
+    column (a leak: ROC-AUC 1.000) is dropped now; the strong one is kept and named."""
+    rng = np.random.default_rng(11)
+    x = rng.normal(size=(3000, 3))
+    strong = pd.DataFrame({"x0": x[:, 0], "x1": x[:, 1], "x2": x[:, 2],
+                           "price": (np.exp(x[:, 0]) * 10 + rng.normal(size=3000)).round(2)})
+    flags = [f.as_dict() for f in leakage.detect(strong, "price", "regression")]
+    assert [(f["column"], f["kind"]) for f in flags] == [("x0", "near_perfect_predictor")]
+    assert 0.98 <= flags[0]["score"] < 0.995
+    assert recipes.columns_to_drop(flags, "price", keep=[]) == ([], flags)
+    leaky = [f.as_dict() for f in leakage.detect(_table(), "y", "classification") if f.kind == "near_perfect_predictor"]
+    assert [f["column"] for f in leaky] == ["payout"] and leaky[0]["score"] >= 0.995
+    assert recipes.columns_to_drop(leaky, "y", keep=[]) == (leaky, [])

@@ -31,7 +31,13 @@ LEAK_KINDS = (
 
 #: Leak kinds whose column `features` drops (an id-like column cannot generalise; a time_split
 #: flag is about the split, not the column, so the time column stays for time-ordered CV).
+#: A near_perfect_predictor is dropped only when it is all but perfect (`CERTAIN_LEAK`).
 DROP_KINDS = frozenset(LEAK_KINDS) - {"time_split"}
+
+#: A column that alone reaches this ROC-AUC / accuracy / R² is taken for a leak and dropped by
+#: `features`. Between the flag's 0.98 and this it may be an honest strong feature (a price from
+#: its size, R² 0.98): kept, named in `features`' output, and left to `validate` to review.
+CERTAIN_LEAK = 0.995
 
 
 #: Leak kinds the leak screen of `loom run` acts on (`--leaks drop` removes the column,
@@ -57,13 +63,23 @@ class LeakageFlag:
     column: str
     kind: str
     detail: str
+    score: float | None = None  # near_perfect_predictor: what the column alone reaches
 
     @property
     def fix(self) -> str:
         return LEAK_FIXES.get(self.kind, "review this column")
 
-    def as_dict(self) -> dict[str, str]:
-        return {"column": self.column, "kind": self.kind, "detail": self.detail, "fix": self.fix}
+    @property
+    def certain(self) -> bool:
+        """Whether `features` drops the column: a suspected near-perfect predictor short of
+        CERTAIN_LEAK is kept (flags of older runs carry no score: dropped, as then)."""
+        return self.kind != "near_perfect_predictor" or self.score is None or self.score >= CERTAIN_LEAK
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"column": self.column, "kind": self.kind, "detail": self.detail, "fix": self.fix}
+        if self.score is not None:
+            out["score"] = self.score
+        return out
 
 
 @dataclass(frozen=True)
@@ -97,6 +113,7 @@ class FeaturesResult:
     fingerprint: str
     lineage: dict[str, Any]
     recipe: str = "minimal"
+    kept: tuple[LeakageFlag, ...] = ()  # flagged but not dropped (a strong predictor short of CERTAIN_LEAK)
 
 
 @dataclass(frozen=True)

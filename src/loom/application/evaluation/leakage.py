@@ -71,7 +71,8 @@ def detect(
         score = _single_feature_score(s, y, kind, seed)
         if score is not None and score >= NEAR_PERFECT:
             label = "ROC-AUC" if kind == "classification" and y.nunique() == 2 else ("accuracy" if kind == "classification" else "R²")
-            flags.append(LeakageFlag(name, "near_perfect_predictor", f"alone it reaches {label} {score:.3f} (3-fold CV)"))
+            flags.append(LeakageFlag(name, "near_perfect_predictor", f"alone it reaches {label} {score:.3f} (3-fold CV)",
+                                     score=round(float(score), 4)))
     flags.extend(_time_leakage(train, test, times))
     return flags
 

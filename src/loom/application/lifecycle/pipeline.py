@@ -108,8 +108,9 @@ class RunPipeline:
         r = BuildFeatures(self._mlops)(state["dataset"], from_eda=state["eda"], target=state.get("target"))
         state["features"] = r.pathspec
         dropped = ", ".join(f.column for f in r.dropped) or "none"
+        kept = "".join(f"; kept {f.column} for review ({f.detail})" for f in r.kept)
         return StageResult("features", "OK", r.pathspec, None,
-                           f"columns {r.columns_before} -> {r.columns_after}; dropped {dropped}")
+                           f"columns {r.columns_before} -> {r.columns_after}; dropped {dropped}{kept}")
 
     def _search(self, state: dict[str, Any], goal: str | None, metric: str | None, experiment_id: str | None,
                 stop: Any = None) -> StageResult:

@@ -36,6 +36,8 @@ def features(
                   f"(dropped {len(r.dropped)}, added {len(r.added)}), recipe {r.recipe}, fingerprint {r.fingerprint[:12]}")
         if r.dropped:
             flag_table(out, r.dropped, "dropped")
+        if r.kept:
+            flag_table(out, r.kept, "kept for review (a strong predictor, not certainly a leak)")
         if r.added:
             out.print("added: " + ", ".join(r.added))
         out.print("lineage: " + " -> ".join(r.lineage["chain"]))

@@ -31,7 +31,7 @@ FLOWS = Path(__file__).resolve().parent / "flows"
 
 
 def flags(items: Sequence[dict[str, str]] | None) -> tuple[LeakageFlag, ...]:
-    return tuple(LeakageFlag(f["column"], f["kind"], f["detail"]) for f in items or [])
+    return tuple(LeakageFlag(f["column"], f["kind"], f["detail"], f.get("score")) for f in items or [])
 
 
 class LifecycleRunner:
@@ -80,10 +80,10 @@ class MetaflowAnalysisVerbs(LifecycleRunner):
         p = self._run("features_flow.py", {"dataset": dataset, "from_eda": from_eda or "", "recipe": recipe,
                                            "target": target or "", "seed": self.config.seed},
                       tags=["loom:data-object"])
-        a = self._read(p, ("columns_before", "columns_after", "dropped", "added", "fingerprint", "lineage", "recipe"))
+        a = self._read(p, ("columns_before", "columns_after", "dropped", "kept", "added", "fingerprint", "lineage", "recipe"))
         return FeaturesResult(
             pathspec=p, dataset=dataset, columns_before=a["columns_before"], columns_after=a["columns_after"],
-            dropped=flags(a["dropped"]), added=tuple(a["added"]), fingerprint=a["fingerprint"],
+            dropped=flags(a["dropped"]), kept=flags(a.get("kept")), added=tuple(a["added"]), fingerprint=a["fingerprint"],
             lineage={"parent": dataset, "eda": from_eda, "chain": list(a["lineage"])}, recipe=a["recipe"],
         )
 

@@ -12,7 +12,7 @@ import hashlib
 from typing import TYPE_CHECKING, Any
 
 from loom.application.evaluation import frames
-from loom.domain.lifecycle import DROP_KINDS
+from loom.domain.lifecycle import DROP_KINDS, LeakageFlag
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -20,15 +20,19 @@ if TYPE_CHECKING:
 RECIPES = ("minimal", "full")
 
 
-def columns_to_drop(flags: list[dict[str, str]], target: str, keep: list[str]) -> list[dict[str, str]]:
-    """The flags whose column `features` drops (never the target, never a declared id column)."""
-    out, seen = [], set()
+def columns_to_drop(flags: list[dict[str, Any]], target: str, keep: list[str]) -> tuple[list[dict[str, Any]],
+                                                                                          list[dict[str, Any]]]:
+    """(the flags whose column `features` drops, the flags it keeps: a suspected near-perfect predictor
+    short of CERTAIN_LEAK, `LeakageFlag.certain`). Never the target, never a declared id column."""
+    dropped, kept, seen = [], [], set()
     for f in flags:
         col = f["column"]
-        if f["kind"] in DROP_KINDS and col != target and col not in keep and col not in seen:
-            out.append(f)
-            seen.add(col)
-    return out
+        if f["kind"] not in DROP_KINDS or col == target or col in keep or col in seen:
+            continue
+        flag = LeakageFlag(col, f["kind"], f.get("detail", ""), f.get("score"))
+        (dropped if flag.certain else kept).append(f)
+        seen.add(col)
+    return dropped, kept
 
 
 def apply(

@@ -2,7 +2,8 @@
 
 Leaky columns come from an EDA run (`--from-eda EdaFlow/N`) or are recomputed here.
 Artifacts: train, test, sample_submission, schema, fingerprint, dataset_name, source (the
-data-object contract) + dropped ([{column, kind, detail}]), added, columns_before,
+data-object contract) + dropped ([{column, kind, detail}]), kept (flagged, not dropped: a strong
+predictor short of CERTAIN_LEAK), added, columns_before,
 columns_after, recipe, parent, eda_run, lineage.
 """
 
@@ -46,7 +47,7 @@ class FeaturesFlow(FlowSpec):
             flags = [f.as_dict() for f in leakage.detect(train, target, kind, test=test, schema=schema, seed=self.seed)]
             self.eda_run = None
         keep = list(schema.get("id_columns") or [])
-        self.dropped = recipes.columns_to_drop(flags, target, keep)
+        self.dropped, self.kept = recipes.columns_to_drop(flags, target, keep)
         drop = [f["column"] for f in self.dropped]
         new_train, new_test, self.added = recipes.apply(train, test, target=target, drop=drop, recipe=self.recipe)
         self.columns_before, self.columns_after = int(train.shape[1]), int(new_train.shape[1])
@@ -83,6 +84,9 @@ class FeaturesFlow(FlowSpec):
         c.append(Markdown("## Dropped (leakage)"))
         c.append(fk.markdown_table([[f["column"], f["kind"], f["detail"]] for f in self.dropped] or [["—", "", ""]],
                                    ["column", "kind", "detail"]))
+        if self.kept:
+            c.append(Markdown("## Kept, for review (a strong predictor, not certainly a leak)"))
+            c.append(fk.markdown_table([[f["column"], f["kind"], f["detail"]] for f in self.kept], ["column", "kind", "detail"]))
         c.append(Markdown("## Added\n\n" + (", ".join(f"`{a}`" for a in self.added) or "none")))
         return c
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 import shutil
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -38,6 +39,8 @@ _SEP_SAMPLE = 64 << 10  # characters the separator is judged on (the csv module 
 _CHUNK = 4 << 20
 #: a number with a decimal comma and optional '.' thousands: "3,5", "-1.234,56", "1.234" (with others)
 _DECIMAL_COMMA = r"^[+-]?(\d{1,3}(\.\d{3})+|\d+)(,\d+)?$"
+_THOUSANDS = r"^[+-]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?$"
+_QUOTED_THOUSANDS = re.compile(rb'(^|,)"[+-]?\d{1,3}(,\d{3})+(\.\d+)?"(,|\r?$)', re.M)
 _HANDED = "; the candidates get it as UTF-8 comma-separated CSV"
 
 
@@ -53,10 +56,12 @@ class Dialect:
     sep: str = ","
     encoding: str = "utf-8"
     blank_rows: bool = False  # rows of separators only (found by `normalize`, which reads the whole file)
+    thousands: bool = False  # quoted numbers with thousands separators ("1,234") in its first 256 KB
 
     @property
     def plain(self) -> bool:
-        return self.kind == "csv" and self.sep == "," and self.encoding == "utf-8" and not self.blank_rows
+        return (self.kind == "csv" and self.sep == "," and self.encoding == "utf-8" and not self.blank_rows
+                and not self.thousands)
 
     def describe(self) -> str:
         if self.kind == "parquet":
@@ -193,9 +198,9 @@ def plain_text(path: Path, dest: Path, *, whole: bool = True) -> tuple[Path, str
     compressed table is decompressed into `dest` first (and said so)."""
     user = Path(path)
     path, unpacked = _unpacked(user, dest)
-    found = detect(path, whole=whole)
+    found = _with_thousands(path, detect(path, whole=whole))
     usual = "\t" if path.suffix.lower() == ".tsv" else ","
-    if found.kind == "parquet" or (found.encoding == "utf-8" and found.sep == usual):
+    if found.kind == "parquet" or (found.encoding == "utf-8" and found.sep == usual and not found.thousands):
         if not unpacked:
             return path, None
         kept = path.with_name(stem_of(user) + path.suffix)
@@ -214,7 +219,7 @@ def normalize(source: Path, dest: Path) -> Source:
     source = Path(source)
     if source.is_file():
         path, unpacked = _unpacked(source, dest)
-        dialect = _with_blank_rows(path, detect(path))
+        dialect = _with_thousands(path, _with_blank_rows(path, detect(path)))
         if dialect.plain and not unpacked:
             return Source(source, files=[source])
         dest.mkdir(parents=True, exist_ok=True)
@@ -222,7 +227,7 @@ def normalize(source: Path, dest: Path) -> Source:
         return Source(out, [_copied(source, path, dialect, out, unpacked, rows_needed=True)], [source])
     found = table_files(source)
     unpacked = {stem: _unpacked(path, dest) for stem, path in found.items()}
-    dialects = {stem: _with_blank_rows(path, detect(path)) for stem, (path, _) in unpacked.items()}
+    dialects = {stem: _with_thousands(path, _with_blank_rows(path, detect(path))) for stem, (path, _) in unpacked.items()}
     if all(d.plain and found[s].suffix.lower() == ".csv" for s, d in dialects.items()):
         return Source(source, files=list(found.values()))
     dest.mkdir(parents=True, exist_ok=True)
@@ -255,6 +260,17 @@ def _with_blank_rows(path: Path, dialect: Dialect) -> Dialect:
     return replace(dialect, blank_rows=True) if has_blank_rows(path, dialect) else dialect
 
 
+def _with_thousands(path: Path, dialect: Dialect) -> Dialect:
+    """A comma-separated table whose first 256 KB quote a number with thousands separators
+    ("1,234,567.5", as a spreadsheet exports a formatted number): read through a copy, where
+    `_thousands` decides per column."""
+    if dialect.kind != "csv" or dialect.sep != ",":
+        return dialect
+    with Path(path).open("rb") as handle:
+        head = handle.read(_SAMPLE)
+    return replace(dialect, thousands=True) if _QUOTED_THOUSANDS.search(head) else dialect
+
+
 def _convert(path: Path, dialect: Dialect, out: Path, *, rows_needed: bool = False, name: str | None = None) -> str:
     """Write `path` as UTF-8 comma CSV at `out`; the note saying how it was read. `rows_needed`: a
     table without rows (train.csv) is an error naming the user's file (`name`), not the copy."""
@@ -273,12 +289,16 @@ def _convert(path: Path, dialect: Dialect, out: Path, *, rows_needed: bool = Fal
     decimal: list[str] = []
     if dialect.kind == "csv" and dialect.sep != ",":
         table, decimal = _decimal_commas(table)
+    grouped: list[str] = []
+    if dialect.thousands:
+        table, grouped = _thousands(table)
     tables.write(out, table)
-    said = replace(dialect, blank_rows=False)
+    said = replace(dialect, blank_rows=False, thousands=False)
     note = f"{name} was read as {dialect.describe()}" if not said.plain or decimal else f"{name} was read"
     if decimal:
-        shown = ", ".join(decimal[:4]) + (f" and {len(decimal) - 4} more" if len(decimal) > 4 else "")
-        note += f", with decimal commas in {shown}"
+        note += f", with decimal commas in {_listed(decimal)}"
+    if grouped:
+        note += f", with thousands separators in {_listed(grouped)} (read as numbers)"
     if blank:
         note += f", without its {blank:,} blank row{'s' if blank > 1 else ''} (every field empty)"
     return note
@@ -367,6 +387,30 @@ def _timestamps(column: "pa.ChunkedArray", kind: "pa.TimestampType") -> "pa.Chun
     if midnights and not zone:
         return pc.strftime(column, format="%Y-%m-%d")
     return pc.strftime(column.cast(pa.timestamp("s", kind.tz)), format="%Y-%m-%d %H:%M:%S" + zone)
+
+
+def _listed(names: list[str]) -> str:
+    return ", ".join(names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")
+
+
+def _thousands(table: "pa.Table") -> tuple["pa.Table", list[str]]:
+    """Columns of numbers written with thousands separators, without them ("1,234.5" -> "1234.5"):
+    at least 95% of the filled cells such numbers, one of them with a separator."""
+    import pyarrow.compute as pc
+
+    changed = []
+    for i, name in enumerate(table.column_names):
+        text = pc.utf8_trim_whitespace(table.column(i))
+        filled = pc.not_equal(text, "")
+        count = pc.sum(filled).as_py() or 0
+        if not count or not pc.any(pc.match_substring(text, ",")).as_py():
+            continue
+        number = pc.match_substring_regex(text, _THOUSANDS)
+        if (pc.sum(pc.and_(filled, number)).as_py() or 0) < 0.95 * count:
+            continue
+        table = table.set_column(i, name, pc.if_else(number, pc.replace_substring(text, ",", ""), text))
+        changed.append(name)
+    return table, changed
 
 
 def _decimal_commas(table: "pa.Table") -> tuple["pa.Table", list[str]]:

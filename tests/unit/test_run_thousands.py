@@ -59,7 +59,7 @@ def test_tables_without_them_stay_the_users_own(tmp_path: Path) -> None:
     frame.drop(columns=["income", "salary", "code"]).assign(y=1.5).to_csv(plain / "train.csv", index=False)
     assert dialect.plain_text(plain / "train.csv", tmp_path / "p") == (plain / "train.csv", None)
     assert task_prep.plain_source(plain, tmp_path / "plain").path == plain
-    semi = tmp_path / "semi.csv"  # ';' files: "1,234" there is a decimal comma, `_decimal_commas`' business
+    semi = tmp_path / "semi.csv"  # ';' files: "1,234" there is a decimal comma, `numbers_written.decimal_commas`' business
     semi.write_text("id;x;y\n1;1,234;2\n2;2,5;3\n3;4,75;1\n", encoding="utf-8")
     out = dialect.normalize(semi, tmp_path / "plain2")
     assert pd.read_csv(out.path)["x"].tolist() == [1.234, 2.5, 4.75]

@@ -25,6 +25,7 @@ from pathlib import Path
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING
 
+from loom.application import numbers_written
 from loom.application.table_files import (  # noqa: F401 - which files are tables: callers ask dialect
     PARQUET_SUFFIXES, STEMS, SUFFIXES, TEXT_SUFFIXES, UnpackError, compression, is_table_file, stem_of, table_files,
     unpack,
@@ -38,8 +39,6 @@ _SAMPLE = 256 << 10
 _SEP_SAMPLE = 64 << 10  # characters the separator is judged on (the csv module parses them per separator)
 _CHUNK = 4 << 20
 #: a number with a decimal comma and optional '.' thousands: "3,5", "-1.234,56", "1.234" (with others)
-_DECIMAL_COMMA = r"^[+-]?(\d{1,3}(\.\d{3})+|\d+)(,\d+)?$"
-_THOUSANDS = r"^[+-]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?$"
 _QUOTED_THOUSANDS = re.compile(rb'(^|,)"[+-]?\d{1,3}(,\d{3})+(\.\d+)?"(,|\r?$)', re.M)
 _HANDED = "; the candidates get it as UTF-8 comma-separated CSV"
 
@@ -288,10 +287,10 @@ def _convert(path: Path, dialect: Dialect, out: Path, *, rows_needed: bool = Fal
         raise DialectError(f"{name} is empty; it needs a header row and at least one data row")
     decimal: list[str] = []
     if dialect.kind == "csv" and dialect.sep != ",":
-        table, decimal = _decimal_commas(table)
+        table, decimal = numbers_written.decimal_commas(table)
     grouped: list[str] = []
     if dialect.thousands:
-        table, grouped = _thousands(table)
+        table, grouped = numbers_written.thousands(table)
     tables.write(out, table)
     said = replace(dialect, blank_rows=False, thousands=False)
     note = f"{name} was read as {dialect.describe()}" if not said.plain or decimal else f"{name} was read"
@@ -391,45 +390,3 @@ def _timestamps(column: "pa.ChunkedArray", kind: "pa.TimestampType") -> "pa.Chun
 
 def _listed(names: list[str]) -> str:
     return ", ".join(names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")
-
-
-def _thousands(table: "pa.Table") -> tuple["pa.Table", list[str]]:
-    """Columns of numbers written with thousands separators, without them ("1,234.5" -> "1234.5"):
-    at least 95% of the filled cells such numbers, one of them with a separator."""
-    import pyarrow.compute as pc
-
-    changed = []
-    for i, name in enumerate(table.column_names):
-        text = pc.utf8_trim_whitespace(table.column(i))
-        filled = pc.not_equal(text, "")
-        count = pc.sum(filled).as_py() or 0
-        if not count or not pc.any(pc.match_substring(text, ",")).as_py():
-            continue
-        number = pc.match_substring_regex(text, _THOUSANDS)
-        if (pc.sum(pc.and_(filled, number)).as_py() or 0) < 0.95 * count:
-            continue
-        table = table.set_column(i, name, pc.if_else(number, pc.replace_substring(text, ",", ""), text))
-        changed.append(name)
-    return table, changed
-
-
-def _decimal_commas(table: "pa.Table") -> tuple["pa.Table", list[str]]:
-    """Columns of numbers written with decimal commas, rewritten with points ("1.234,5" -> "1234.5")."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    changed = []
-    for i, name in enumerate(table.column_names):
-        text = pc.utf8_trim_whitespace(table.column(i))
-        filled = pc.not_equal(text, "")
-        count = pc.sum(filled).as_py() or 0
-        if not count or not pc.any(pc.match_substring(text, ",")).as_py():
-            continue
-        matched = pc.sum(pc.and_(filled, pc.match_substring_regex(text, _DECIMAL_COMMA))).as_py() or 0
-        if matched < 0.95 * count:
-            continue
-        numbers = pc.if_else(pc.match_substring_regex(text, _DECIMAL_COMMA),
-                             pc.replace_substring(pc.replace_substring(text, ".", ""), ",", "."), text)
-        table = table.set_column(i, name, numbers)
-        changed.append(name)
-    return table, changed

@@ -38,8 +38,8 @@ _SEPARATORS = (",", ";", "\t", "|")
 _SAMPLE = 256 << 10
 _SEP_SAMPLE = 64 << 10  # characters the separator is judged on (the csv module parses them per separator)
 _CHUNK = 4 << 20
-#: a number with a decimal comma and optional '.' thousands: "3,5", "-1.234,56", "1.234" (with others)
-_QUOTED_THOUSANDS = re.compile(rb'(^|,)"[+-]?\d{1,3}(,\d{3})+(\.\d+)?"(,|\r?$)', re.M)
+#: a quoted number with thousands separators, as a spreadsheet exports a formatted one: "1,234,567.5"
+_QUOTED_THOUSANDS = re.compile(r'(^|,)"[+-]?\d{1,3}(,\d{3})+(\.\d+)?"(,|\r?$)', re.M)
 _HANDED = "; the candidates get it as UTF-8 comma-separated CSV"
 
 
@@ -55,7 +55,7 @@ class Dialect:
     sep: str = ","
     encoding: str = "utf-8"
     blank_rows: bool = False  # rows of separators only (found by `normalize`, which reads the whole file)
-    thousands: bool = False  # quoted numbers with thousands separators ("1,234") in its first 256 KB
+    thousands: bool = False  # a comma-separated table quoting "1,234" in its first 256 KB (`numbers_written`)
 
     @property
     def plain(self) -> bool:
@@ -165,7 +165,7 @@ def detect(path: Path, *, whole: bool = True) -> Dialect:
     encoding = _bom(head) or (encoding_of(path) if whole else _decoding(lambda: [head], final=False))
     text = head.decode("utf-8-sig" if encoding == "utf-8" else encoding, errors="ignore")
     sep = "\t" if path.suffix.lower() == ".tsv" and "\t" in text.split("\n", 1)[0] else separator_of(text[:_SEP_SAMPLE])
-    return Dialect(sep=sep, encoding=encoding)
+    return Dialect(sep=sep, encoding=encoding, thousands=sep == "," and bool(_QUOTED_THOUSANDS.search(text)))
 
 
 def has_blank_rows(path: Path, dialect: Dialect) -> bool:
@@ -197,7 +197,7 @@ def plain_text(path: Path, dest: Path, *, whole: bool = True) -> tuple[Path, str
     compressed table is decompressed into `dest` first (and said so)."""
     user = Path(path)
     path, unpacked = _unpacked(user, dest)
-    found = _with_thousands(path, detect(path, whole=whole))
+    found = detect(path, whole=whole)
     usual = "\t" if path.suffix.lower() == ".tsv" else ","
     if found.kind == "parquet" or (found.encoding == "utf-8" and found.sep == usual and not found.thousands):
         if not unpacked:
@@ -206,11 +206,7 @@ def plain_text(path: Path, dest: Path, *, whole: bool = True) -> tuple[Path, str
         return path.replace(kept), unpacked
     dest.mkdir(parents=True, exist_ok=True)
     out = dest / f"{stem_of(user)}.csv"
-    note = _convert(path, found, out, name=user.name)
-    if unpacked:
-        path.unlink()
-        note = f"{unpacked} and {note.removeprefix(user.name + ' was ')}"
-    return out, note
+    return out, _copied(user, path, found, out, unpacked, rows_needed=False)
 
 
 def normalize(source: Path, dest: Path) -> Source:
@@ -218,15 +214,15 @@ def normalize(source: Path, dest: Path) -> Source:
     source = Path(source)
     if source.is_file():
         path, unpacked = _unpacked(source, dest)
-        dialect = _with_thousands(path, _with_blank_rows(path, detect(path)))
+        dialect = _with_blank_rows(path, detect(path))
         if dialect.plain and not unpacked:
             return Source(source, files=[source])
         dest.mkdir(parents=True, exist_ok=True)
         out = dest / f"{stem_of(source)}.csv"
-        return Source(out, [_copied(source, path, dialect, out, unpacked, rows_needed=True)], [source])
+        return Source(out, [_copied(source, path, dialect, out, unpacked, rows_needed=True) + _HANDED], [source])
     found = table_files(source)
     unpacked = {stem: _unpacked(path, dest) for stem, path in found.items()}
-    dialects = {stem: _with_thousands(path, _with_blank_rows(path, detect(path))) for stem, (path, _) in unpacked.items()}
+    dialects = {stem: _with_blank_rows(path, detect(path)) for stem, (path, _) in unpacked.items()}
     if all(d.plain and found[s].suffix.lower() == ".csv" for s, d in dialects.items()):
         return Source(source, files=list(found.values()))
     dest.mkdir(parents=True, exist_ok=True)
@@ -236,7 +232,8 @@ def normalize(source: Path, dest: Path) -> Source:
         if dialects[stem].plain and not unpacked[stem][1]:
             shutil.copyfile(path, out)
         else:
-            notes.append(_copied(path, unpacked[stem][0], dialects[stem], out, unpacked[stem][1], rows_needed=stem == "train"))
+            notes.append(_copied(path, unpacked[stem][0], dialects[stem], out, unpacked[stem][1],
+                                 rows_needed=stem == "train") + _HANDED)
     for extra in sorted(source.iterdir()):  # side files (descriptions) as the candidates would get them
         if extra.is_file() and extra not in found.values() and extra.stat().st_size < 1_000_000:
             shutil.copyfile(extra, dest / extra.name)
@@ -244,30 +241,20 @@ def normalize(source: Path, dest: Path) -> Source:
 
 
 def _copied(user: Path, path: Path, dialect: Dialect, out: Path, unpacked: str | None, *, rows_needed: bool) -> str:
-    """`path` (the user's table, or its decompressed copy) written as plain CSV at `out`; the note."""
+    """`path` (the user's table, or its decompressed copy: `unpacked` says so) written as plain CSV at
+    `out`; the note on how it was read."""
     if unpacked and dialect.plain:
         path.replace(out)
-        return unpacked + _HANDED
+        return unpacked
     note = _convert(path, dialect, out, rows_needed=rows_needed, name=user.name)
     if unpacked:
         path.unlink()
         note = f"{unpacked} and {note.removeprefix(user.name + ' was ')}"
-    return note + _HANDED
+    return note
 
 
 def _with_blank_rows(path: Path, dialect: Dialect) -> Dialect:
     return replace(dialect, blank_rows=True) if has_blank_rows(path, dialect) else dialect
-
-
-def _with_thousands(path: Path, dialect: Dialect) -> Dialect:
-    """A comma-separated table whose first 256 KB quote a number with thousands separators
-    ("1,234,567.5", as a spreadsheet exports a formatted number): read through a copy, where
-    `_thousands` decides per column."""
-    if dialect.kind != "csv" or dialect.sep != ",":
-        return dialect
-    with Path(path).open("rb") as handle:
-        head = handle.read(_SAMPLE)
-    return replace(dialect, thousands=True) if _QUOTED_THOUSANDS.search(head) else dialect
 
 
 def _convert(path: Path, dialect: Dialect, out: Path, *, rows_needed: bool = False, name: str | None = None) -> str:

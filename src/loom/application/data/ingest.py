@@ -13,6 +13,7 @@ from loom.domain.errors import UsageError
 
 log = logging.getLogger(__name__)
 
+
 def require_data_store(mlops: Any, verb: str) -> DataStore:
     """The MLOps adapter as a DataStore, or a one-line UsageError pointing at --mlops metaflow."""
     if isinstance(mlops, DataStore):

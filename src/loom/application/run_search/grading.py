@@ -207,7 +207,7 @@ def user_submission(task: Task, sealed_dir: Path, submission: Path, dest: Path) 
             and len(task.classes) == 2 and task.target in rows.column_names:
         rows = _binary_class_columns(rows, id_col, task, asked[1:])
     elif one_hot_asked(task, asked) and rows.column_names == [id_col, task.target]:
-        rows = _one_hot(rows, id_col, task, (asked or [])[1:])
+        rows = _one_hot(rows, id_col, task, (asked or [])[1:])  # asked is set: one_hot_asked said so
     tables.write(dest, rows)
     return len(positions) - positions.null_count
 

@@ -18,7 +18,6 @@ if TYPE_CHECKING:
 from loom.application.evaluation.splits import TARGET_NAMES as _TARGET_NAMES
 
 
-
 class LoomInputError(ValueError):
     """Bad input data; a flow failing with this exception is reported as exit 2, one line."""
 

@@ -43,6 +43,10 @@ ENABLED: dict[str, list[str]] = {
 }
 
 
+#: The homes this process has written (or found) the file in: checked once per process, not per flow.
+_written: set[Path] = set()
+
+
 def plugin_home(config: "LoomConfig", embedded: bool) -> Path | None:
     """The METAFLOW_HOME holding the trimmed config.json (written when missing or changed), or None
     where the user's Metaflow configuration applies (`embedded` False, a `--with` decorator, a
@@ -55,6 +59,8 @@ def plugin_home(config: "LoomConfig", embedded: bool) -> Path | None:
         return None
     if Path("~/.metaflowconfig/config.json").expanduser().is_file():
         return None
+    if home in _written:
+        return home
     text = json.dumps(ENABLED, indent=1) + "\n"
     target = home / "config.json"
     try:
@@ -65,4 +71,5 @@ def plugin_home(config: "LoomConfig", embedded: bool) -> Path | None:
             partial.replace(target)  # atomic: a flow starting meanwhile reads the old or the new file
     except OSError:
         return None  # a read-only LOOM_HOME: Metaflow's defaults, only slower
+    _written.add(home)
     return home

@@ -258,6 +258,9 @@ def test_bad_input_exits_2_with_one_line(bed, capsys, tmp_path):
     for args, expected in ((["eda", "--dataset", "IngestDataset/424242"], "not found"),
                            (["eda", "--dataset", "not-a-pathspec"], "not a pathspec"),
                            (["validate", "--dataset", bed["eda"].pathspec], "not a data object"),
+                           (["validate", "--dataset", bed["feats"].pathspec, "--metric", "Minimize RMSLE"],
+                            "RMSLE is a regression metric and the target is classification"),
+                           (["validate", "--dataset", bed["feats"].pathspec, "--metric", "Maximize fun"], "unknown metric"),
                            (["deploy", "--apply", "--validate", bed["v_clean"].pathspec], "--apply needs")):
         code, out, err = _cli(capsys, *args)
         assert code == 2 and expected in err and len(err.strip().splitlines()) == 1, (args, err)
@@ -283,7 +286,7 @@ def test_bad_input_exits_2_with_one_line(bed, capsys, tmp_path):
 
 def test_pipeline_runs_every_stage_keyless_then_report_by_experiment(bed, capsys):
     code, out, err = _cli(capsys, "pipeline", "--dataset", bed["raw"].pathspec, "--search", "baseline", "--steps", "2",
-                          "--metric", "Maximize ROC-AUC", "--experiment-id", "exp-lc", "--json")
+                          "--metric", "Minimize log loss", "--experiment-id", "exp-lc", "--json")
     result = json.loads(out)
     stages = {s["stage"]: s for s in result["stages"]}
     assert code == 0 and result["status"] == "OK", result
@@ -294,7 +297,10 @@ def test_pipeline_runs_every_stage_keyless_then_report_by_experiment(bed, capsys
     mf = _client(bed)
     validate = mf.Run(stages["validate"]["pathspec"]).data
     assert validate.solution == result["extras"]["search_run"] and validate.solution_code
-    assert validate.dataset == stages["features"]["pathspec"] and 0.6 < validate.holdout_score < 0.97
+    assert validate.dataset == stages["features"]["pathspec"]
+    # graded by the run's metric (it was ROC-AUC whatever the run optimised), better than the class shares
+    assert validate.metric == "log_loss" and not validate.greater_is_better
+    assert 0.1 < validate.holdout_score < validate.trivial_baseline
     assert Path(result["extras"]["report"]).is_file()
     code, out, _ = _cli(capsys, "report", "--experiment", "exp-lc", "--json")
     report = json.loads(out)

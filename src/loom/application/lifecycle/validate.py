@@ -6,6 +6,7 @@ from typing import Any
 
 from loom.application.lifecycle import require_lifecycle
 from loom.domain.lifecycle import ValidateResult
+from loom.domain.metrics import parse_metric
 from loom.domain.pathspec import Pathspec
 
 
@@ -16,9 +17,13 @@ class ValidateSolution:
         self._mlops = mlops
 
     def __call__(
-        self, dataset: str, *, solution: str | None = None, target: str | None = None, sensitive: str | None = None
+        self, dataset: str, *, solution: str | None = None, target: str | None = None, sensitive: str | None = None,
+        metric: str | None = None, metric_name: str | None = None,
     ) -> ValidateResult:
+        """`metric` a sentence as `loom run` takes it ("Minimize RMSLE"), `metric_name` a catalog name;
+        neither: ROC-AUC, accuracy or RMSE by task."""
         Pathspec.parse(dataset)
+        name = parse_metric(metric, metric_name).name if (metric or metric_name) else None
         return require_lifecycle(self._mlops, "validate").validate(
-            dataset, solution=solution, target=target, sensitive=sensitive
+            dataset, solution=solution, target=target, sensitive=sensitive, metric=name
         )

@@ -34,9 +34,11 @@ class Lifecycle(Protocol):
         ...
 
     def validate(
-        self, dataset: str, *, solution: str | None = None, target: str | None = None, sensitive: str | None = None
+        self, dataset: str, *, solution: str | None = None, target: str | None = None, sensitive: str | None = None,
+        metric: str | None = None,
     ) -> ValidateResult:
-        """Holdout + CV of a solution (or the baseline) with a PASS / REVIEW / FAIL verdict."""
+        """Holdout + CV of a solution (or the baseline) with a PASS / REVIEW / FAIL verdict; `metric` a
+        catalog name (None: ROC-AUC, accuracy or RMSE by task)."""
         ...
 
     def report(self, *, experiment: str | None = None, runs: Sequence[str] = ()) -> ReportResult:

@@ -15,12 +15,15 @@ def validate(
     solution: Annotated[str | None, Parameter(help="A solution to validate: a candidate run (CandidateRun/N), a search run id, or a .py file (default: a gradient-boosted baseline).")] = None,
     target: Annotated[str | None, Parameter(help="Target column (inferred when omitted).")] = None,
     sensitive: Annotated[str | None, Parameter(help="A column to report per-slice metrics for.")] = None,
+    metric: Annotated[str | None, Parameter(help='The metric to grade by, as `loom run` takes it (e.g. "Minimize RMSLE"; default: ROC-AUC for two classes, accuracy for more, RMSE for numbers).')] = None,
+    metric_name: Annotated[str | None, Parameter(help="The exact catalog metric to grade by (e.g. rmsle, f1_macro), as `loom run --metric-name`.")] = None,
     common: Annotated[Common, Parameter(name="*")] = Common(),
 ) -> int:
     """CV + sealed holdout + calibration + slices + leakage checks, with a VERDICT.
 
     Runs ValidateFlow: a sealed holdout (the latest period when a time column exists) and
-    stratified or time-ordered 5-fold CV of the solution or of a HistGradientBoosting baseline;
+    stratified or time-ordered 5-fold CV of the solution or of a HistGradientBoosting baseline,
+    graded by --metric (any metric `loom run` takes; `loom pipeline` passes its run's);
     Brier score and calibration curve for binary targets; per-slice metrics with --sensitive.
     VERDICT PASS / REVIEW / FAIL with its reasons (FAIL exits 1).
     """
@@ -29,7 +32,8 @@ def validate(
     config = load_config(common)
     use_case = container_for(config).validate_solution()
     r = run_quiet(common, f"validating on {dataset} ...",
-                  lambda: use_case(dataset, solution=solution, target=target, sensitive=sensitive))
+                  lambda: use_case(dataset, solution=solution, target=target, sensitive=sensitive, metric=metric,
+                                   metric_name=metric_name))
 
     def human(out) -> None:  # type: ignore[no-untyped-def]
         scores = ", ".join(f"{s:.4f}" for s in r.cv_scores)

@@ -1,7 +1,9 @@
 """What `validate` and `deploy` score: a gradient-boosted baseline, or a solution script.
 
 A predictor is `fit_predict(train, test) -> numbers`: the positive-class probability for a
-binary target, class codes for multiclass, floats for regression. A solution script is run
+binary target, class codes for multiclass, floats for regression (what deploy serves);
+`fit_scores(train, test) -> Predicted` keeps every form a metric may score (labels, one
+probability column per class, values: what validate grades). A solution script is run
 honestly, the way the search ran it: a temp dir with ./input/{train,test,sample_submission}.csv,
 the script inside the candidate sandbox (LOOM_SANDBOX, same limits and allowlisted environment as
 a search candidate), then ./working/submission.csv is read back.
@@ -41,6 +43,53 @@ def _thread_limit(rows: int) -> Any:
     return threadpool_limits(limits=1)
 
 
+@dataclass(frozen=True)
+class Predicted:
+    """A prediction in the forms the catalog's metrics take (`loom.application.evaluation.metrics`).
+
+    Regression: `values`. Classification: `labels`, class codes (a label outside the classes gets
+    the code len(classes)), and `proba`, one column per class (a solution that wrote labels only
+    gives 1 under its label, 0 elsewhere: what its file says about each class).
+    """
+
+    values: "np.ndarray | None" = None
+    labels: "np.ndarray | None" = None
+    proba: "np.ndarray | None" = None
+
+    def as_input(self, kind: str) -> "np.ndarray":
+        """What a metric of input `kind` ("value" / "label" / "probability") scores."""
+        out = {"value": self.values, "label": self.labels, "probability": self.proba}[kind]
+        if out is None:
+            raise ExecutionFailed(f"a {'regression' if self.values is None else 'classification'} prediction "
+                                  f"has no {kind}s to score")
+        return out
+
+    def rows(self, mask: "np.ndarray") -> "Predicted":
+        """The prediction of the rows `mask` selects."""
+        return Predicted(*(None if a is None else a[mask] for a in (self.values, self.labels, self.proba)))
+
+    def legacy(self) -> "np.ndarray":
+        """`fit_predict`'s form: values; the positive class's probability (binary); class codes."""
+        if self.values is not None:
+            return self.values
+        assert self.proba is not None and self.labels is not None
+        return self.proba[:, 1] if self.proba.shape[1] == 2 else self.labels
+
+    @classmethod
+    def of_proba(cls, proba: "np.ndarray") -> "Predicted":
+        return cls(labels=proba.argmax(axis=1), proba=proba)
+
+    @classmethod
+    def of_labels(cls, codes: "np.ndarray", n_classes: int) -> "Predicted":
+        import numpy as np
+
+        codes = np.where((codes >= 0) & (codes < n_classes), codes, n_classes).astype(np.int64)
+        proba = np.zeros((len(codes), n_classes))
+        known = codes < n_classes
+        proba[np.flatnonzero(known), codes[known]] = 1.0
+        return cls(labels=codes, proba=proba)
+
+
 @dataclass
 class BaselinePredictor:
     """sklearn HistGradientBoosting on every non-target, non-id column (datetimes -> parts)."""
@@ -71,15 +120,20 @@ class BaselinePredictor:
         return self
 
     def predict(self, test: "pd.DataFrame") -> "np.ndarray":
+        return self.scores(test).legacy()
+
+    def scores(self, test: "pd.DataFrame") -> Predicted:
         X = frames.feature_matrix(test, [self.target, *self.drop]).reindex(columns=self.columns)
         with _thread_limit(len(X)):
             if self.kind == "classification":
-                proba = self.model.predict_proba(X.to_numpy())
-                return proba[:, 1] if len(self.classes) == 2 else proba.argmax(axis=1)
-            return self.model.predict(X.to_numpy())
+                return Predicted.of_proba(self.model.predict_proba(X.to_numpy()))
+            return Predicted(values=self.model.predict(X.to_numpy()))
 
     def fit_predict(self, train: "pd.DataFrame", test: "pd.DataFrame") -> "np.ndarray":
         return self.fit(train).predict(test)
+
+    def fit_scores(self, train: "pd.DataFrame", test: "pd.DataFrame") -> Predicted:
+        return self.fit(train).scores(test)
 
 
 #: Id column names the search recognises (run_search.task_prep); otherwise it adds a synthetic `id`.
@@ -108,6 +162,9 @@ class ScriptPredictor:
         return self.fit_predict(self._train, test)
 
     def fit_predict(self, train: "pd.DataFrame", test: "pd.DataFrame") -> "np.ndarray":
+        return self.fit_scores(train, test).legacy()
+
+    def fit_scores(self, train: "pd.DataFrame", test: "pd.DataFrame") -> Predicted:
         import pandas as pd
 
         train = train.reset_index(drop=True)
@@ -148,24 +205,24 @@ class ScriptPredictor:
             probs = sub[per_class].astype(float)
             if probs.isna().any().any():
                 raise ExecutionFailed("the solution's submission misses predictions for some test ids")
-            return probs.iloc[:, 1].to_numpy() if len(self.classes) == 2 else probs.to_numpy().argmax(axis=1)
+            return Predicted.of_proba(probs.to_numpy())
         col = self.target if self.target in sub.columns else sub.columns[-1]
         if sub[col].isna().any():
             raise ExecutionFailed("the solution's submission misses predictions for some test ids")
-        return self._as_numbers(sub[col])
+        return self._as_predicted(sub[col])
 
-    def _as_numbers(self, pred: "pd.Series") -> "np.ndarray":
+    def _as_predicted(self, pred: "pd.Series") -> Predicted:
         import numpy as np
         import pandas as pd
 
         if self.kind == "regression":
-            return pred.astype(float).to_numpy()
+            return Predicted(values=pred.astype(float).to_numpy())
         numeric = pd.api.types.is_numeric_dtype(pred)
         if len(self.classes) == 2 and numeric and pred.between(0, 1).all() and not set(pred.unique()) <= set(self.classes):
-            return pred.astype(float).to_numpy()  # a probability of the positive class
+            p = pred.astype(float).to_numpy()  # a probability of the positive class
+            return Predicted.of_proba(np.column_stack([1.0 - p, p]))
         index = {canon_label(c): i for i, c in enumerate(self.classes)}
-        codes = np.array([index.get(canon_label(v), -1) for v in pred])
-        return codes.astype(float) if len(self.classes) == 2 else codes
+        return Predicted.of_labels(np.array([index.get(canon_label(v), -1) for v in pred]), len(self.classes))
 
 
 def _class_columns(columns: list[str], classes: list[Any]) -> list[str] | None:

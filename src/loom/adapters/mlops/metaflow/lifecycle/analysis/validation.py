@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
+    from loom.domain.metrics import MetricSpec
+
 
 def copy_groups(train: "pd.DataFrame", test: "pd.DataFrame | None", skip: list[str]) -> "np.ndarray | None":
     """Per train row, its set of identical rows (by the features train and test share), when a run
@@ -50,22 +52,70 @@ class _Grouped:
 
 
 def metric_for(kind: str, n_classes: int) -> tuple[str, bool]:
+    """The metric validate grades by when none is named: ROC-AUC (binary), accuracy, RMSE."""
     if kind == "regression":
         return "rmse", False
     return ("roc_auc", True) if n_classes == 2 else ("accuracy", True)
 
 
-def score(metric: str, y: "np.ndarray", pred: "np.ndarray") -> float:
-    import numpy as np
-    from sklearn.metrics import accuracy_score, mean_squared_error, roc_auc_score
+def metric_spec(name: str | None, kind: str, classes: list[Any]) -> "MetricSpec":
+    """The catalog metric `name` (a CATALOG key; None: `metric_for`'s), checked against the target:
+    a regression metric on classes, a binary-only one on three classes, is a UsageError (exit 2)."""
+    from loom.domain.errors import UsageError
+    from loom.domain.metrics import CATALOG, MetricSpec
 
-    if metric == "roc_auc":
-        if len(np.unique(y)) < 2:
-            return float("nan")
-        return float(roc_auc_score(y, pred))
-    if metric == "accuracy":
-        return float(accuracy_score(y, pred))
-    return float(np.sqrt(mean_squared_error(y, pred)))
+    name = name or metric_for(kind, len(classes))[0]
+    if name not in CATALOG:
+        raise UsageError(f"unknown metric '{name}'; name one of {', '.join(CATALOG)}")
+    info = CATALOG[name]
+    if info.kind != kind:
+        raise UsageError(f"{info.label} is a {info.kind} metric and the target is {kind}: name a {kind} metric")
+    if name in BINARY_ONLY and len(classes) != 2:
+        raise UsageError(f"{info.label} needs a binary target and this one has {len(classes)} classes")
+    return MetricSpec(name=name, maximize=info.maximize)
+
+
+#: Metrics of the positive class only (the catalog says "binary targets only").
+BINARY_ONLY = frozenset({"gini", "brier", "f1", "f2", "f0_5"})
+
+
+def class_order(classes: list[Any]) -> tuple[Any, int]:
+    """(codes -> positions in `order_classes` order, the positive class's code) for the Scorer:
+    QWK weighs classes by that order; a binary metric scores `positive_label`'s class."""
+    import numpy as np
+
+    from loom.domain.metrics import canon_label, order_classes, positive_label
+
+    canon = [canon_label(c) for c in classes]
+    ordered = order_classes(canon)
+    position = np.array([ordered.index(c) for c in canon] + [len(canon)], dtype=np.int64)  # unknown stays last
+    positive = canon.index(positive_label(canon)) if len(canon) == 2 else 1
+    return position, positive
+
+
+def score(spec: "MetricSpec", y: "np.ndarray", pred: Any, classes: list[Any] | None = None) -> float:
+    """`spec` over the rows (`pred` a predictors.Predicted); nan when the rows cannot be scored
+    (one class in the fold for ROC-AUC, a value below -1 for RMSLE, ...)."""
+    import numpy as np
+
+    from loom.application.evaluation.metrics import Scorer, ScoringError
+
+    classes = classes or []
+    data = pred.as_input(spec.info.input)
+    truth = np.asarray(y)
+    positive = 1
+    if spec.task_type == "classification":
+        position, positive = class_order(classes)
+        truth = position[truth]
+        if spec.info.input == "label":
+            data = position[np.asarray(data)]
+        else:  # columns follow the codes; the Scorer reads them in class order
+            data = np.asarray(data)[:, np.argsort(position[:len(classes)])]
+            positive = int(position[positive])
+    try:
+        return Scorer(spec, truth, data, n_classes=len(classes), positive=positive)()
+    except ScoringError:
+        return float("nan")
 
 
 def cross_validate(
@@ -81,14 +131,16 @@ def cross_validate(
     seed: int = 0,
     test: "pd.DataFrame | None" = None,
     ids: "list[str] | tuple[str, ...]" = (),
+    metric: str | None = None,
 ) -> dict[str, Any]:
-    """Scores and curves as plain values (what the ValidateFlow stores as artifacts)."""
+    """Scores and curves as plain values (what the ValidateFlow stores as artifacts). `metric`: a
+    catalog name (the run's metric), graded as a run grades it; None: `metric_for`'s."""
     import numpy as np
     from sklearn.model_selection import KFold, StratifiedKFold, TimeSeriesSplit, train_test_split
 
     df = train[train[target].notna()].reset_index(drop=True)
     y_all, classes = frames.encode_target(df[target], kind)
-    metric, greater = metric_for(kind, len(classes))
+    spec = metric_spec(metric, kind, classes)
     if time_column:
         order = np.argsort(frames.as_datetime(df[time_column]).to_numpy(), kind="stable")
         df, y_all = df.iloc[order].reset_index(drop=True), y_all[order]
@@ -116,47 +168,64 @@ def cross_validate(
     y_dev, y_hold = y_all[dev_idx], y_all[hold_idx]
     cv_scores = []
     for tr, va in splitter.split(dev, y_dev):
-        pred = predictor.fit_predict(dev.iloc[tr], dev.iloc[va])
-        cv_scores.append(score(metric, y_dev[va], pred))
-    hold_pred = predictor.fit_predict(dev, hold)
-    holdout = score(metric, y_hold, hold_pred)
+        pred = predictor.fit_scores(dev.iloc[tr], dev.iloc[va])
+        cv_scores.append(score(spec, y_dev[va], pred, classes))
+    predicted = predictor.fit_scores(dev, hold)
+    holdout, hold_pred = score(spec, y_hold, predicted, classes), predicted.legacy()
     result: dict[str, Any] = {
-        "metric": metric,
-        "greater_is_better": greater,
+        "metric": spec.name,
+        "greater_is_better": spec.maximize,
         "split": split,
         "folds": folds,
         "cv_scores": [round(s, 6) for s in cv_scores],
         "holdout_score": round(holdout, 6),
         "holdout_rows": int(len(hold)),
-        "trivial_baseline": round(_trivial(metric, y_dev, y_hold), 6),
+        "trivial_baseline": round(_trivial(spec, y_dev, y_hold, classes), 6),
         "classes": [str(c) for c in classes],
-        "near_perfect": _near_perfect(metric, kind, y_hold, hold_pred, holdout),
+        "near_perfect": _near_perfect(kind, y_hold, predicted, classes),
         "holdout_truth": y_hold.tolist(),
         "holdout_pred": [float(v) for v in hold_pred],
     }
-    if metric == "roc_auc":
-        result.update(calibration(y_hold, hold_pred))
+    if kind == "classification" and len(classes) == 2:
+        positive = class_order(classes)[1]
+        result.update(calibration((y_hold == positive).astype(int), predicted.as_input("probability")[:, positive]))
     if sensitive:
-        result["slices"], result["slice_gap"] = slices(hold, sensitive, metric, y_hold, hold_pred)
+        result["slices"], result["slice_gap"] = slices(hold, sensitive, spec, y_hold, predicted, classes)
     return result
 
 
-def _trivial(metric: str, y_dev: "np.ndarray", y_hold: "np.ndarray") -> float:
+def _trivial(spec: "MetricSpec", y_dev: "np.ndarray", y_hold: "np.ndarray", classes: list[Any]) -> float:
+    """The metric of the best constant prediction learnt from the CV rows: the majority class, the
+    class shares as probabilities, or the best of the mean, the median and (logs) the geometric
+    mean of the values."""
     import numpy as np
 
-    if metric == "roc_auc":
-        return 0.5
-    if metric == "accuracy":
-        return float((y_hold == np.bincount(y_dev).argmax()).mean())
-    return float(np.sqrt(np.mean((y_hold - y_dev.mean()) ** 2)))
+    from loom.adapters.mlops.metaflow.lifecycle.analysis.predictors import Predicted
+
+    n = len(y_hold)
+    if spec.task_type == "classification":
+        shares = np.bincount(y_dev, minlength=len(classes)) / len(y_dev)
+        guesses = [Predicted(labels=np.full(n, int(shares.argmax())), proba=np.tile(shares, (n, 1)))]
+    else:
+        constants = [float(np.mean(y_dev)), float(np.median(y_dev))]
+        if (y_dev > -1).all():
+            constants.append(float(np.expm1(np.mean(np.log1p(y_dev)))))
+        guesses = [Predicted(values=np.full(n, c)) for c in constants]
+    scores = [s for s in (score(spec, y_hold, g, classes) for g in guesses) if s == s]
+    if not scores:
+        return float("nan")
+    return max(scores) if spec.maximize else min(scores)
 
 
-def _near_perfect(metric: str, kind: str, y: "np.ndarray", pred: "np.ndarray", holdout: float) -> bool:
-    from sklearn.metrics import r2_score
+def _near_perfect(kind: str, y: "np.ndarray", pred: Any, classes: list[Any]) -> bool:
+    """Near-perfect on the holdout whatever the metric: ROC-AUC (binary) or accuracy, or R² >= SUSPICIOUS_SCORE."""
+    from loom.domain.metrics import MetricSpec
 
-    if metric in ("roc_auc", "accuracy"):
-        return holdout >= SUSPICIOUS_SCORE
-    return kind == "regression" and float(r2_score(y, pred)) >= SUSPICIOUS_SCORE
+    if kind == "regression":
+        value = score(MetricSpec("r2", True), y, pred)
+    else:
+        value = score(MetricSpec(*metric_for(kind, len(classes))), y, pred, classes)
+    return value == value and value >= SUSPICIOUS_SCORE
 
 
 def calibration(y: "np.ndarray", proba: "np.ndarray", bins: int = 10) -> dict[str, Any]:
@@ -173,18 +242,20 @@ def calibration(y: "np.ndarray", proba: "np.ndarray", bins: int = 10) -> dict[st
 
 
 def slices(
-    hold: "pd.DataFrame", column: str, metric: str, y: "np.ndarray", pred: "np.ndarray", min_rows: int = 20
+    hold: "pd.DataFrame", column: str, spec: "MetricSpec", y: "np.ndarray", pred: Any, classes: list[Any],
+    min_rows: int = 20,
 ) -> tuple[list[dict[str, Any]], float | None]:
     from loom.domain.errors import UsageError
 
     if column not in hold.columns:
         raise UsageError(f"--sensitive column '{column}' is not in the dataset")
     values = hold[column].astype("string").fillna("<missing>")
+    metric = spec.name
     out = []
     for value in values.value_counts().head(12).index:
         mask = (values == value).to_numpy()
         n = int(mask.sum())
-        s = score(metric, y[mask], pred[mask]) if n >= 2 else float("nan")
+        s = score(spec, y[mask], pred.rows(mask), classes) if n >= 2 else float("nan")
         out.append({"slice": str(value), "rows": n, metric: None if s != s else round(s, 6)})
     usable: list[float] = [float(row[metric]) for row in out  # type: ignore[arg-type]
                            if int(row["rows"]) >= min_rows and row[metric] is not None]  # type: ignore[call-overload]

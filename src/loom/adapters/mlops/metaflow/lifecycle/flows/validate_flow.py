@@ -20,6 +20,8 @@ class ValidateFlow(FlowSpec):
     solution_file = Parameter("solution-file", help="Path of the solution script to run", default="")
     target_col = Parameter("target", help="Target column (inferred when empty)", default="")
     sensitive = Parameter("sensitive", help="Column for per-slice metrics", default="")
+    metric_name = Parameter("metric", help="Catalog metric to grade by (empty: ROC-AUC, accuracy or RMSE by task)",
+                            default="")
     folds = Parameter("folds", help="CV folds", default=5, type=int)
     holdout_fraction = Parameter("holdout-fraction", help="Sealed holdout share", default=0.2, type=float)
     seed = Parameter("seed", help="Seed of the splits and the baseline", default=0, type=int)
@@ -56,10 +58,11 @@ class ValidateFlow(FlowSpec):
                  if f.kind in DROP_KINDS and f.column not in ids]
         r = validation.cross_validate(train, target, kind, predictor, time_column=times[0] if times else None,
                                       sensitive=self.sensitive or None, folds=self.folds,
-                                      holdout_fraction=self.holdout_fraction, seed=self.seed, test=t["test"], ids=ids)
+                                      holdout_fraction=self.holdout_fraction, seed=self.seed, test=t["test"], ids=ids,
+                                      metric=self.metric_name or None)
         gap = r.get("slice_gap")
         if gap is not None and not r["greater_is_better"]:
-            gap = gap / max(abs(r["holdout_score"]), 1e-9)  # rmse: judge the relative gap
+            gap = gap / max(abs(r["holdout_score"]), 1e-9)  # an error (RMSE, log loss): judge the relative gap
         verdict, reasons = validate_verdict(
             metric=r["metric"], greater_is_better=r["greater_is_better"], cv_scores=r["cv_scores"],
             holdout=r["holdout_score"], baseline=r["trivial_baseline"], leakage=flags, slice_gap=gap,

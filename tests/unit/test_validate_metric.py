@@ -1,0 +1,102 @@
+"""validate grades by the metric it is given (the run's, in a pipeline), as scikit-learn computes it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn import metrics as skm
+
+from loom.adapters.mlops.metaflow.lifecycle.analysis import predictors, validation
+from loom.domain.errors import UsageError
+
+
+def _regression(n: int = 600, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    x1, x2 = rng.normal(size=n), rng.normal(size=n)
+    y = np.exp(1.5 + 0.8 * x1 + 0.3 * x2 + rng.normal(scale=0.6, size=n))  # heavy-tailed, positive
+    return pd.DataFrame({"x1": x1, "x2": x2, "y": y.round(3)})
+
+
+def _classes(labels: list, n: int = 900, seed: int = 1) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    x1, x2 = rng.normal(size=n), rng.normal(size=n)
+    score = x1 + 0.5 * x2 + rng.normal(scale=0.7, size=n)
+    cuts = np.quantile(score, np.linspace(0, 1, len(labels) + 1)[1:-1])
+    return pd.DataFrame({"x1": x1, "x2": x2, "y": np.array(labels, dtype=object)[np.searchsorted(cuts, score)]})
+
+
+def test_a_regression_is_graded_by_rmsle_and_its_trivial_baseline_is_the_best_constant() -> None:
+    df = _regression()
+    pred = predictors.BaselinePredictor("y", "regression", [])
+    r = validation.cross_validate(df, "y", "regression", pred, folds=3, metric="rmsle")
+    assert r["metric"] == "rmsle" and r["greater_is_better"] is False
+    truth, hold = np.array(r["holdout_truth"]), np.array(r["holdout_pred"])
+    assert r["holdout_score"] == pytest.approx(np.sqrt(skm.mean_squared_log_error(truth, hold)), abs=1e-6)
+    assert all(s > 0 for s in r["cv_scores"]) and len(r["cv_scores"]) == 3
+    # the best constant of the CV rows; on logs that is the geometric mean, far better than the mean
+    dev = df["y"].to_numpy()[~np.isin(df["y"].to_numpy(), truth)]
+    geo = np.expm1(np.mean(np.log1p(dev)))
+    rmsle_geo = np.sqrt(skm.mean_squared_log_error(truth, np.full(len(truth), geo)))
+    rmsle_mean = np.sqrt(skm.mean_squared_log_error(truth, np.full(len(truth), dev.mean())))
+    assert r["trivial_baseline"] == pytest.approx(rmsle_geo, abs=0.02) and r["trivial_baseline"] < rmsle_mean
+    assert r["holdout_score"] < r["trivial_baseline"]
+    default = validation.cross_validate(df, "y", "regression", pred, folds=3)
+    assert default["metric"] == "rmse" and default["holdout_score"] > 1.0  # RMSE in the target's units
+
+
+def test_integer_classes_are_weighed_in_numeric_order_for_qwk() -> None:
+    """Classes 1..11 sort as text "1", "10", "11", "2": QWK must weigh them as numbers."""
+    df = _classes(list(range(1, 12)), n=1500)
+    classes = sorted(df["y"].unique().tolist(), key=str)
+    pred = predictors.BaselinePredictor("y", "classification", classes)
+    r = validation.cross_validate(df, "y", "classification", pred, folds=3, metric="qwk")
+    truth = [classes[i] for i in r["holdout_truth"]]
+    labels = [classes[int(i)] for i in r["holdout_pred"]]
+    assert r["metric"] == "qwk"
+    assert r["holdout_score"] == pytest.approx(skm.cohen_kappa_score(truth, labels, weights="quadratic"), abs=1e-6)
+    assert r["holdout_score"] > 0.5 and r["trivial_baseline"] == pytest.approx(0.0, abs=1e-9)
+
+
+def test_log_loss_and_f1_of_the_positive_class() -> None:
+    df = _classes(["a", "b", "c"])
+    pred = predictors.BaselinePredictor("y", "classification", ["a", "b", "c"])
+    r = validation.cross_validate(df, "y", "classification", pred, folds=3, metric="log_loss")
+    assert r["metric"] == "log_loss" and not r["greater_is_better"]
+    assert 0 < r["holdout_score"] < r["trivial_baseline"] == pytest.approx(np.log(3), abs=0.01)  # priors: ~1/3 each
+
+    binary = _classes(["yes", "no"])  # sorted codes: no=0, yes=1; the positive class is "yes"
+    p2 = predictors.BaselinePredictor("y", "classification", ["no", "yes"])
+    f1 = validation.cross_validate(binary, "y", "classification", p2, folds=3, metric="f1")
+    truth = np.array(f1["holdout_truth"])
+    said = (np.array(f1["holdout_pred"]) >= 0.5).astype(int)  # the positive class's probability
+    assert f1["holdout_score"] == pytest.approx(skm.f1_score(truth, said), abs=1e-6)
+
+
+def test_a_metric_that_does_not_fit_the_target_is_a_usage_error() -> None:
+    df = _classes(["a", "b", "c"], n=300)
+    pred = predictors.BaselinePredictor("y", "classification", ["a", "b", "c"])
+    with pytest.raises(UsageError, match="regression metric"):
+        validation.cross_validate(df, "y", "classification", pred, folds=3, metric="rmsle")
+    with pytest.raises(UsageError, match="binary target"):
+        validation.cross_validate(df, "y", "classification", pred, folds=3, metric="f1")
+
+
+def test_a_solution_that_writes_labels_is_graded_on_them() -> None:
+    """ROC-AUC of a script that writes labels only: its file says 1 or 0 for the positive class."""
+    code = (
+        "import pandas as pd\n"
+        "te = pd.read_csv('./input/test.csv')\n"
+        "pd.DataFrame({'id': te['id'], 'y': (te['x1'] + 0.5 * te['x2'] > 0).map({True: 'yes', False: 'no'})})"
+        ".to_csv('./working/submission.csv', index=False)\n"
+    )
+    df = _classes(["no", "yes"], n=400)
+    sp = predictors.ScriptPredictor(code, "y", "classification", ["no", "yes"])
+    got = sp.fit_scores(df.iloc[:300], df.iloc[300:])
+    said = (df["x1"] + 0.5 * df["x2"] > 0).iloc[300:].astype(int).to_numpy()
+    assert (got.labels == said).all() and (got.proba[:, 1] == said).all()
+    truth = (df["y"].iloc[300:] == "yes").astype(int).to_numpy()
+    from loom.domain.metrics import MetricSpec
+
+    auc = validation.score(MetricSpec("roc_auc", True), truth, got, ["no", "yes"])
+    assert auc == pytest.approx(skm.roc_auc_score(truth, said), abs=1e-9)

@@ -259,3 +259,27 @@ def test_a_time_budget_ends_the_run_within_the_budget_plus_one_candidate_timeout
     assert elapsed < budget + timeout, elapsed
     assert result.status.value == "OK" and 1 <= len(result.nodes) < 50
     assert all(n.exec_time <= min(timeout, budget + 5.0) + 2.0 for n in result.nodes)
+
+
+def test_a_run_without_test_rows_delivers_no_submission_and_says_so(tmp_path: Path) -> None:
+    """Only train.csv: the run chooses and estimates a solution, and lists no submission.csv (it
+    wrote one holding only a header, and listed it)."""
+    import shutil
+
+    from loom.application.config import LoomConfig
+    from loom.application.run_search import RunRequest
+    from loom.entrypoints.container import build_container
+
+    data = tmp_path / "only_train"
+    data.mkdir()
+    shutil.copyfile(HOUSES / "train.csv", data / "train.csv")
+    config = LoomConfig.load(env_file=None, flags={"home": str(tmp_path / "home"), "search_provider": "baseline",
+                                                   "mlops_provider": "local", "budget_steps": 1, "workers": 1})
+    result = build_container(config).run_search()(
+        RunRequest(data=data, goal="Predict the sale price", metric="Minimize RMSE"))
+    assert result.status.value == "OK" and result.best is not None and result.estimate is not None
+    assert "submission" not in result.paths and "best_solution" in result.paths
+    assert not (Path(result.run_dir) / "submission.csv").exists()
+    assert any("no submission.csv was written" in w for w in result.warnings)
+    manifest = json.loads((Path(result.run_dir) / "manifest.json").read_text())
+    assert "submission" not in json.dumps(manifest.get("outcome", {}).get("paths", {}))

@@ -27,7 +27,7 @@ from loom.application.ports.observer import Event, NullObserver, Observer
 from loom.application.preflight import require_models_ready
 from loom.application.redaction import RedactingExecutor
 from loom.application.ports.search import BudgetExhausted, SearchPort, SearchStopped
-from loom.application.run_search import artifacts, grading, sourcing, task_prep, tree_html
+from loom.application.run_search import artifacts, grading, sourcing, tables, task_prep, tree_html
 from loom.application.run_search.assessment import assess
 from loom.application.run_search.metering import Meter, MeteredModel
 from loom.application.run_search.refit import Refit, refit_best
@@ -344,6 +344,11 @@ class RunSearch:
 
     def _finish(self, store: artifacts.RunStore, header: dict[str, Any], task: Task, budget: SearchBudget,
                 meter: Meter, result: SearchResult, refit: Refit | None = None) -> None:
+        ids = store.sealed_dir / grading.TEST_IDS
+        no_test = ids.is_file() and tables.read(ids).num_rows == 0
+        if no_test and result.best is not None:
+            result.warnings.append("no test rows (no test.csv, or one without rows): no submission.csv was written; "
+                                   "best_solution.py is the chosen solution and the estimate its score on sealed rows")
         store.save_journal(self._header(header, meter), result.nodes, result.status.value)
         store.save_leaderboard(result.leaderboard, task.metric, estimate=result.estimate,
                                leaks={"mode": result.leak_mode, "flagged": result.leaks},
@@ -354,16 +359,18 @@ class RunSearch:
             if refit is not None and refit.used and refit.submission is not None:
                 shutil.copyfile(refit.submission, store.submission_path)
                 shutil.rmtree(refit.submission.parent, ignore_errors=True)
-            elif best.submission and Path(best.submission).is_file():
+            elif best.submission and Path(best.submission).is_file() and not no_test:
                 try:
                     grading.user_submission(task, store.sealed_dir, Path(best.submission), store.submission_path)
                 except (OSError, ValueError, KeyError) as exc:
                     log.warning("cannot write submission.csv", extra={"error": repr(exc)})
+        if best is None:
+            result.paths.pop("best_solution", None)
+        if best is None or no_test:
+            result.paths.pop("submission", None)
         store.tree_path.write_text(tree_html.render(store.run_id, task.goal, task.metric, result.nodes, best), encoding="utf-8")
         outcome = result.to_dict()
         outcome.pop("leaderboard", None)
         store.write_manifest(header=header, config=self.config.public_dict(), budget=budget,
                              status=result.status, outcome=outcome)
-        if best is None:
-            result.paths.pop("best_solution", None)
-            result.paths.pop("submission", None)
+

@@ -112,8 +112,10 @@ def summary(result: "SearchResult", out: "Console") -> None:
     if refit.get("used"):
         out.print(f"submission: the best refit on all {refit['rows']} labelled rows ({refit['exec_time']:.1f}s); "
                   "the estimate is of the same code fit without the sealed rows")
-    elif refit:
+    elif refit and "submission" in result.paths:
         out.print(f"submission: the best as chosen ({refit.get('why')})")
+    elif best is not None:
+        out.print("submission: none (no test rows to predict)")
     out.print(f"nodes: {data['nodes']} ({data['buggy_nodes']} buggy) · wall {result.wall_time:.1f}s")
     for role, usage in result.usage.items():
         usd = "unknown $" if usage.usd is None else f"${usage.usd:.4f}"

@@ -179,6 +179,29 @@ def test_an_ensemble_best_is_refit_whole_members_first(tmp_path: Path) -> None:
     # the ensemble's refit combined its members' refit predictions, as its own manifest says
     combined = json.loads((run_dir / "nodes" / f"{best.id}-refit" / "working" / "ensemble.json").read_text())
     assert combined["members"] and {m["node_id"] for m in combined["members"]} <= refit_members
+    # best_solution.py runs alone (validate, deploy, a user): its members first, then the combination,
+    # predicting what the ensemble candidate predicted from the same input
+    import shutil
+    import subprocess
+    import sys
+
+    alone = tmp_path / "alone"
+    shutil.copytree(run_dir / "task" / "input", alone / "input")
+    (alone / "working").mkdir()
+    shutil.copyfile(run_dir / "best_solution.py", alone / "best_solution.py")
+    done = subprocess.run([sys.executable, "best_solution.py"], cwd=alone, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert _rows(alone / "working" / "submission.csv") == _rows(Path(best.submission))
+    assert not (alone / "working" / ".loom_members").exists()
+    # validate runs it in the candidate sandbox on its own folds (it failed: "no member predictions")
+    import pandas as pd
+
+    from loom.adapters.mlops.metaflow.lifecycle.analysis import predictors
+
+    train = pd.read_csv(HOUSES / "train.csv")
+    solution = predictors.ScriptPredictor((run_dir / "best_solution.py").read_text(), "price", "regression", [])
+    values = solution.fit_scores(train.iloc[:300], train.iloc[300:]).values
+    assert values is not None and len(values) == len(train) - 300 and pd.notna(values).all()
 
 
 @pytest.fixture(scope="module")

@@ -100,3 +100,33 @@ def test_a_solution_that_writes_labels_is_graded_on_them() -> None:
 
     auc = validation.score(MetricSpec("roc_auc", True), truth, got, ["no", "yes"])
     assert auc == pytest.approx(skm.roc_auc_score(truth, said), abs=1e-9)
+
+
+def test_a_solution_is_asked_for_what_the_metric_grades_as_the_run_asked_it() -> None:
+    """A solution that follows sample_submission.csv's columns writes one probability per class
+    when validate grades log loss (its sample asked for a label: log loss of one-hot guesses)."""
+    code = (
+        "import numpy as np, pandas as pd\n"
+        "te = pd.read_csv('./input/test.csv'); sample = pd.read_csv('./input/sample_submission.csv')\n"
+        "score = te['x1'] + 0.5 * te['x2']\n"
+        "cols = list(sample.columns[1:])\n"
+        "if len(cols) > 1:\n"
+        "    logits = np.column_stack([-(score - c) ** 2 for c in (-1.0, 0.0, 1.0)])\n"
+        "    p = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)\n"
+        "    out = pd.DataFrame(p, columns=cols)\n"
+        "else:\n"
+        "    out = pd.DataFrame({cols[0]: np.array(['a', 'b', 'c'])[np.digitize(score, [-0.5, 0.5])]})\n"
+        "pd.concat([te[['id']], out], axis=1).to_csv('./working/submission.csv', index=False)\n"
+    )
+    df = _classes(["a", "b", "c"], n=600)
+    truth = df["y"].iloc[400:].map({"a": 0, "b": 1, "c": 2}).to_numpy()
+    from loom.domain.metrics import MetricSpec
+
+    spec = MetricSpec("log_loss", False)
+    asked = predictors.ScriptPredictor(code, "y", "classification", ["a", "b", "c"], probabilities=True)
+    got = asked.fit_scores(df.iloc[:400], df.iloc[400:])
+    assert got.proba.shape == (200, 3) and not np.isin(got.proba, (0.0, 1.0)).all()
+    graded = validation.score(spec, truth, got, ["a", "b", "c"])
+    assert graded == pytest.approx(skm.log_loss(truth, got.proba, labels=[0, 1, 2]), abs=1e-9) and graded < np.log(3)
+    labels_only = predictors.ScriptPredictor(code, "y", "classification", ["a", "b", "c"])
+    assert set(np.unique(labels_only.fit_scores(df.iloc[:400], df.iloc[400:]).proba)) == {0.0, 1.0}

@@ -27,7 +27,7 @@ from loom.application.ports.observer import Event, NullObserver, Observer
 from loom.application.preflight import require_models_ready
 from loom.application.redaction import RedactingExecutor
 from loom.application.ports.search import BudgetExhausted, SearchPort, SearchStopped
-from loom.application.run_search import artifacts, grading, sourcing, tables, task_prep, tree_html
+from loom.application.run_search import artifacts, grading, sourcing, standalone, tables, task_prep, tree_html
 from loom.application.run_search.assessment import assess
 from loom.application.run_search.metering import Meter, MeteredModel
 from loom.application.run_search.refit import Refit, refit_best
@@ -176,7 +176,8 @@ class RunSearch:
         )
         refit = self._refit(session, store, result, observer)
         result.refit = None if refit is None else refit.to_dict()
-        self._finish(store, header, task, budget, meter, result, refit)
+        best_code = standalone.code_of(session, result.best) if result.best is not None else None
+        self._finish(store, header, task, budget, meter, result, refit, best_code)
         observer.notify(Event("run_finished", store.run_id, message=status.value,
                               metric=result.best.metric if result.best else None,
                               holdout_metric=result.best.selection if result.best else None))
@@ -343,7 +344,7 @@ class RunSearch:
         return refit_best(session, best, store.sealed_dir / "refit", why)
 
     def _finish(self, store: artifacts.RunStore, header: dict[str, Any], task: Task, budget: SearchBudget,
-                meter: Meter, result: SearchResult, refit: Refit | None = None) -> None:
+                meter: Meter, result: SearchResult, refit: Refit | None = None, best_code: str | None = None) -> None:
         ids = store.sealed_dir / grading.TEST_IDS
         no_test = ids.is_file() and tables.read(ids).num_rows == 0
         if no_test and result.best is not None:
@@ -355,7 +356,7 @@ class RunSearch:
                                warnings=result.warnings, split=result.split, refit=result.refit)
         best = result.best
         if best is not None:
-            store.best_path.write_text(best.code, encoding="utf-8")
+            store.best_path.write_text(best_code or best.code, encoding="utf-8")  # a combination runs its members
             if refit is not None and refit.used and refit.submission is not None:
                 shutil.copyfile(refit.submission, store.submission_path)
                 shutil.rmtree(refit.submission.parent, ignore_errors=True)

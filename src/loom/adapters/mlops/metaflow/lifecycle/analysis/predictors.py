@@ -152,6 +152,7 @@ class ScriptPredictor:
     python: str = sys.executable
     timeout: float = 600.0
     name: str = "solution"
+    probabilities: bool = False  # graded on probabilities: the sample asks for them, as the run's did
     _train: Any = None
 
     def fit(self, train: "pd.DataFrame") -> "ScriptPredictor":
@@ -178,7 +179,7 @@ class ScriptPredictor:
                 key = "_" + key
             train = train.assign(**{key: range(len(train))})[[key, *train.columns]]
             unlabeled = unlabeled.assign(**{key: range(len(train), len(train) + len(unlabeled))})[[key, *unlabeled.columns]]
-        sample = pd.DataFrame({key: unlabeled[key], self.target: self.classes[0] if self.classes else 0.0})
+        sample = self._sample(unlabeled[key])
         with tempfile.TemporaryDirectory(prefix="loom-solution-") as tmp:
             root = Path(tmp)
             (root / "input").mkdir()
@@ -210,6 +211,20 @@ class ScriptPredictor:
         if sub[col].isna().any():
             raise ExecutionFailed("the solution's submission misses predictions for some test ids")
         return self._as_predicted(sub[col])
+
+    def _sample(self, ids: "pd.Series") -> "pd.DataFrame":
+        """sample_submission.csv as the run's candidates saw it (`sealing._sample_submission`): one
+        probability column per class for a probability metric over 3+ classes, 0.5 for two, else a
+        label (or 0.0)."""
+        import pandas as pd
+
+        from loom.domain.metrics import order_classes
+
+        labels = order_classes([canon_label(c) for c in self.classes]) if self.classes else []
+        if self.probabilities and len(labels) > 2:
+            return pd.DataFrame({ids.name: ids, **{c: 1 / len(labels) for c in labels}})
+        value: Any = 0.5 if self.probabilities and labels else (self.classes[0] if self.classes else 0.0)
+        return pd.DataFrame({ids.name: ids, self.target: value})
 
     def _as_predicted(self, pred: "pd.Series") -> Predicted:
         import numpy as np

@@ -306,11 +306,12 @@ class Loom:
 
     def validate(self, dataset: str, *, solution: str | None = None, target: str | None = None,
                  sensitive: str | None = None, metric: str | None = None,
-                 metric_name: str | None = None) -> ValidateResult:
+                 metric_name: str | None = None, positive: str | None = None) -> ValidateResult:
         """CV + sealed holdout + calibration + slices + leakage -> a VERDICT (ValidateFlow/N), graded
         by `metric` (a sentence, as `run` takes it) or `metric_name` (default: ROC-AUC / accuracy / RMSE)."""
         result: ValidateResult = self.container().validate_solution()(
-            dataset, solution=solution, target=target, sensitive=sensitive, metric=metric, metric_name=metric_name)
+            dataset, solution=solution, target=target, sensitive=sensitive, metric=metric, metric_name=metric_name,
+            positive=positive)
         return result
 
     def report(self, *, experiment: str | None = None, runs: str | list[str] | None = None) -> ReportResult:

@@ -28,6 +28,7 @@ class FakeLifecycle:
     def __init__(self, validate_verdict: str = "PASS", deploy_verdict: str | None = "PASS", holdout: float = 0.8) -> None:
         self.validate_verdict, self.deploy_verdict, self.holdout = validate_verdict, deploy_verdict, holdout
         self.validate_metric: str | None = None  # the metric the last validate call was asked to grade by
+        self.validate_positive: str | None = None  # and the positive class
         self.calls: list[tuple[str, Any]] = []
         self._n = 0
 
@@ -47,9 +48,10 @@ class FakeLifecycle:
                               (), "f" * 64, {"chain": [dataset]}, recipe)
 
     def validate(self, dataset: str, *, solution: str | None = None, target: str | None = None,
-                 sensitive: str | None = None, metric: str | None = None) -> ValidateResult:
+                 sensitive: str | None = None, metric: str | None = None,
+                 positive: str | None = None) -> ValidateResult:
         self.calls.append(("validate", (dataset, solution)))
-        self.validate_metric = metric
+        self.validate_metric, self.validate_positive = metric, positive
         return ValidateResult(self._id("ValidateFlow"), dataset, solution or "baseline", "y", "classification",
                               metric or "roc_auc", True, (0.8, 0.81), self.holdout, Verdict(self.validate_verdict),
                               ("scripted",))

@@ -57,7 +57,7 @@ def family(run_dir: Path, node_id: str) -> str:
 
 
 def run_keyless(sentence: str, make: Callable[[int, int], pd.DataFrame], tmp_path: Path,
-                monkeypatch: pytest.MonkeyPatch) -> tuple[dict[str, Any], pd.DataFrame]:
+                monkeypatch: pytest.MonkeyPatch, goal: str = "Predict y") -> tuple[dict[str, Any], pd.DataFrame]:
     """`loom run --search baseline --mlops local --steps 2 --json` on make(400, 0) with make(60, 1) as
     test.csv: (the JSON, the user's test rows)."""
     data = tmp_path / "data"
@@ -70,7 +70,7 @@ def run_keyless(sentence: str, make: Callable[[int, int], pd.DataFrame], tmp_pat
     out = io.StringIO()
     monkeypatch.setattr(sys, "stdout", out)
     with pytest.raises(SystemExit) as exc:
-        main(["run", "--search", "baseline", "--mlops", "local", "--data", str(data), "--goal", "Predict y",
+        main(["run", "--search", "baseline", "--mlops", "local", "--data", str(data), "--goal", goal,
               "--metric", sentence, "--steps", "2", "--json"])
     monkeypatch.undo()
     payload = json.loads(out.getvalue())

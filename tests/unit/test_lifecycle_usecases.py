@@ -85,7 +85,7 @@ class _Search:
 
         class _Result:
             run_id, status, message, best = "run-1", Status.OK, "no working candidate", node
-            metric = MetricSpec("f1", True)
+            metric, positive = MetricSpec("f1", True), "yes"
             leaderboard = [node] if node else []
             estimate = None
 
@@ -106,7 +106,7 @@ def test_pipeline_runs_every_stage_in_order_and_feeds_each_the_one_before() -> N
     assert features == ("IngestDataset/1", "EdaFlow/1")  # features applies the eda flags
     assert search.requests[0].dataset == "FeaturesFlow/2"  # the search sees the clean features
     assert next(c for c in fake.calls if c[0] == "validate")[1] == ("FeaturesFlow/2", "run-1")
-    assert fake.validate_metric == "f1"  # validate grades by the run's metric
+    assert (fake.validate_metric, fake.validate_positive) == ("f1", "yes")  # validate grades as the run did
 
 
 @pytest.mark.parametrize(("verdict", "search_ok", "failed"), [("FAIL", True, "validate"), ("PASS", False, "run")])

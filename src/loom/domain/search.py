@@ -35,6 +35,14 @@ class Task:
     time_column: str | None = None  # rows are ordered by it; the sealed rows are the latest
     group_column: str | None = None  # rows come in groups by it; test.csv holds new groups, so do the sealed rows
     copies: bool = False  # train.csv repeats rows exactly, test.csv's rows are new: sets of copies are sealed whole
+    positive: str | None = None  # a binary target's positive class (`domain.positive.choose`: the goal, else convention)
+
+    @property
+    def positive_class(self) -> str:
+        """The class a positive-class metric scores and a binary probability column holds."""
+        from loom.domain.metrics import positive_label
+
+        return self.positive or positive_label(self.classes)
 
     @property
     def class_columns(self) -> bool:
@@ -52,7 +60,9 @@ class Task:
             cols = f"'{self.id_column}' and " + pred
         else:
             pred = (
-                f"the probability that {self.target} is the positive class"
+                f"the probability that {self.target} is {self.positive_class!r}"
+                if self.metric.needs_probabilities and len(self.classes) == 2
+                else f"the probability that {self.target} is the positive class"
                 if self.metric.needs_probabilities
                 else f"the predicted {self.target}"
             )
@@ -214,6 +224,7 @@ class SearchResult:
     leak_mode: str = "warn"
     warnings: list[str] = field(default_factory=list)  # what a user must read before trusting the numbers
     refit: dict[str, Any] | None = None  # the delivered submission's refit on every labelled row (used, rows, why)
+    positive: str | None = None  # the positive class of a binary target (what ROC-AUC, F1, the probability score)
 
     @property
     def best(self) -> Node | None:
@@ -227,7 +238,8 @@ class SearchResult:
             "run_id": self.run_id,
             "run_dir": self.run_dir,
             "metric": {"name": self.metric.name, "maximize": self.metric.maximize, "label": self.metric.label,
-                       "definition": self.metric.info.definition, "sentence": self.metric.sentence},
+                       "definition": self.metric.info.definition, "sentence": self.metric.sentence,
+                       "positive_class": self.positive},
             "best": None if best is None else leaderboard_row(best),
             "nodes": len(self.nodes),
             "buggy_nodes": sum(1 for n in self.nodes if n.buggy),

@@ -169,6 +169,7 @@ class BaselineSearch:
             "id_column": task.id_column, "metric": task.metric.name, "maximize": task.metric.maximize,
             "task_type": task.task_type, "seed": session.seed, "classes": list(task.classes),
             "class_columns": bool(getattr(task, "class_columns", False)),
+            "positive": task.positive_class if len(task.classes) == 2 else None,
             "time_column": getattr(task, "time_column", None), "group_column": getattr(task, "group_column", None),
             "copies": bool(getattr(task, "copies", False)),
             "folds": folds, "repeats": repeats,

@@ -125,7 +125,7 @@ class RunPipeline:
         if result.status.value == "INTERRUPTED":
             state["search_run"] = result.run_id
             raise _StageFailed(f"search run {result.run_id} stopped: {result.message}", EXIT_INTERRUPTED)
-        state["search_run"], state["metric"] = result.run_id, result.metric.name
+        state["search_run"], state["metric"], state["positive"] = result.run_id, result.metric.name, result.positive
         best = result.best
         if best is None:
             raise _StageFailed(f"search run {result.run_id}: {result.message or 'no working candidate'}")
@@ -140,7 +140,7 @@ class RunPipeline:
 
     def _validate(self, state: dict[str, Any]) -> StageResult:
         r = ValidateSolution(self._mlops)(state["features"], solution=state["search_run"], target=state.get("target"),
-                                          metric_name=state.get("metric"))
+                                          metric_name=state.get("metric"), positive=state.get("positive"))
         state["validate"] = r.pathspec
         state["validate_pathspec"] = r.pathspec
         detail = "; ".join(r.reasons)

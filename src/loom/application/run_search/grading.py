@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from loom.application.evaluation.metrics import Scorer, ScoringError
 from loom.application.run_search import tables
-from loom.domain.metrics import canon_label, positive_label
+from loom.domain.metrics import canon_label
 from loom.domain.search import Estimate, Task
 
 if TYPE_CHECKING:
@@ -69,8 +69,6 @@ def _prediction_column(task: Task, sub: "pa.Table") -> str:
 def _labels(task: Task, sub: "pa.Table", at: "np.ndarray") -> "np.ndarray":
     import numpy as np
 
-    from loom.domain.metrics import positive_label
-
     values = sub.column(_prediction_column(task, sub)).take(at)
     classes = list(task.classes)
     if classes == ["0", "1"]:  # probabilities of a 0/1 target: thresholded at 0.5
@@ -79,7 +77,7 @@ def _labels(task: Task, sub: "pa.Table", at: "np.ndarray") -> "np.ndarray":
         except tables.TableError:
             p = None
         if p is not None and len(p) and np.isfinite(p).all() and p.min() >= 0 and p.max() <= 1:
-            return (p >= 0.5).astype(np.int64) * classes.index(positive_label(classes))
+            return (p >= 0.5).astype(np.int64) * classes.index(task.positive_class)
     return tables.codes(values, classes)
 
 
@@ -87,7 +85,6 @@ def _probabilities(task: Task, sub: "pa.Table", at: "np.ndarray") -> "np.ndarray
     """An (n, classes) matrix: class columns, a positive-class probability, or hard labels one-hot."""
     import numpy as np
 
-    from loom.domain.metrics import positive_label
 
     classes = list(task.classes)
     k, n = len(classes), len(at)
@@ -97,7 +94,7 @@ def _probabilities(task: Task, sub: "pa.Table", at: "np.ndarray") -> "np.ndarray
             return np.column_stack([tables.floats(sub.column(by_class[c]).take(at)) for c in classes])
         if k == 2:
             p = tables.floats(sub.column(_prediction_column(task, sub)).take(at))
-            pos = classes.index(positive_label(classes))
+            pos = classes.index(task.positive_class)
             out = np.empty((n, 2))
             out[:, pos], out[:, 1 - pos] = p, 1.0 - p
             return out
@@ -115,8 +112,6 @@ def _probabilities(task: Task, sub: "pa.Table", at: "np.ndarray") -> "np.ndarray
 
 def scorer(task: Task, labels_path: Path, submission: Path | None) -> Scorer | None:
     """The metric over the rows of `labels_path` and their predictions; None without sealed rows."""
-    from loom.domain.metrics import positive_label
-
     if not labels_path.is_file():
         return None
     try:
@@ -136,7 +131,7 @@ def scorer(task: Task, labels_path: Path, submission: Path | None) -> Scorer | N
             except tables.TableError:
                 raise GradingError("non-numeric predictions") from None
             return Scorer(spec, tables.floats(truth), pred)
-        positive = classes.index(positive_label(classes)) if len(classes) == 2 else 0
+        positive = classes.index(task.positive_class) if len(classes) == 2 else 0
         t = tables.codes(truth, classes)
         if spec.info.input == "label":
             return Scorer(spec, t, _labels(task, sub, at), n_classes=len(classes), positive=positive)
@@ -222,7 +217,7 @@ def _binary_class_columns(rows: "pa.Table", id_col: str, task: Task, asked: list
     if named is None:
         return rows
     p = pc.cast(rows.column(task.target), pa.float64())
-    positive = positive_label(task.classes)
+    positive = task.positive_class
     return pa.table({id_col: rows.column(id_col),
                      **{a: p if named[a] == positive else pc.subtract(1.0, p) for a in asked}})
 

@@ -12,6 +12,8 @@ from loom.domain.metrics import MetricSpec, order_classes
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from loom.domain.positive import Positive
+
 #: Metrics of one positive-class probability -> what to use on a multiclass target instead.
 _BINARY_ONLY = {"gini": '"Maximize ROC-AUC" (one-vs-rest, macro)', "brier": '"Minimize log loss"'}
 
@@ -93,3 +95,25 @@ def read_as_missing(target: str, truth: "pa.Array", missing: "pa.Array", sample:
         out.append(f"target '{target}' holds '{value}' in {count:,} rows, read as a missing label (as the other "
                    "columns write missing values): those rows are left out of training and sealing")
     return out
+
+
+#: Metrics that score one class of a binary target (or, for log loss, whose one column is its probability).
+POSITIVE_CLASS_METRICS = frozenset({"roc_auc", "pr_auc", "gini", "brier", "log_loss", "f1", "f2", "f0_5"})
+
+
+def positive_notes(positive: "Positive | None", metric: MetricSpec, target: str, classes: list[str]) -> list[str]:
+    """What the run says about the positive class it scores, when it matters and is not plain:
+    taken from the goal against the convention, or the last class in order for want of both."""
+    from loom.domain.metrics import positive_label
+
+    if positive is None or metric.name not in POSITIVE_CLASS_METRICS:
+        return []
+    holds = " (submission.csv holds its probability)" if metric.needs_probabilities else ""
+    if positive.how == "goal" and positive.label != positive_label(classes):
+        return [f"{metric.label} takes '{positive.label}' as the positive class, as the goal names it{holds}"]
+    if positive.how == "order":
+        other = next(c for c in classes if c != positive.label)
+        return [f"{metric.label} takes '{positive.label}' as the positive class{holds}: '{target}' has no "
+                f"conventional positive (1, true, yes) and the goal names neither class, so the last in order; "
+                f"to score '{other}', say so in the goal (e.g. \"the probability that {target} is {other}\")"]
+    return []

@@ -28,6 +28,7 @@ from loom.application.run_search import columns, copies, grading, sealing, table
 from loom.domain.errors import ExecutionFailed, LeaksFound, UsageError
 from loom.domain.lifecycle import LeakageFlag
 from loom.domain.metrics import MetricSpec
+from loom.domain.positive import choose as choose_positive
 from loom.domain.search import Task
 
 if TYPE_CHECKING:
@@ -358,15 +359,20 @@ def _prepare(data_dir: Path, task_dir: Path, sealed_dir: Path, screen: "sealing.
                  "test": 0 if user_test is None else user_test.num_rows, "unlabelled": int(unlabelled)},
     }
     sealing.write_meta(sealed_dir, id_col=id_col, synthetic_id=synthetic, split=split, sample_columns=sample_names)
+    positive = choose_positive(classes, goal, target) if len(classes) == 2 else None
     task = Task(
         goal=goal, metric=metric, input_dir=str(task_dir / "input"), target=target, id_column=id_col,
         task_type=metric.task_type,
         columns=tuple(c for c in train_names if c not in (id_col, target, *dropped, *train_only, *row_numbers)),
         n_train=written.kept, n_test=test_rows, classes=tuple(classes), dataset=dataset, time_column=column,
-        group_column=group, copies=copy_codes is not None,
+        group_column=group, copies=copy_codes is not None, positive=None if positive is None else positive.label,
     )
     log.info("task prepared", extra={"rows": n, "split": split, "flags": len(flags), "dropped": dropped})
     notes = label_notes + ([copied.said()] if copy_codes is not None and copied is not None else [])
+    if unlabelled and not label_notes:
+        notes.append(f"{unlabelled:,} of the {n:,} rows of train.csv have no value of '{target}': left out "
+                     "(nothing to learn from or to score)")
+    notes += targets.positive_notes(positive, metric, target, classes)
     if test_names is not None and target in test_names:
         notes.append(f"test.csv holds the target column '{target}': left out of the candidates' test.csv, which "
                      "never carries labels")

@@ -146,6 +146,7 @@ class RunSearch:
             nodes_so_far = session.nodes()
             failed = SearchResult(
                 run_id=store.run_id, status=Status.FAILED, run_dir=str(store.dir), metric=task.metric,
+                positive=task.positive,
                 nodes=nodes_so_far, leaderboard=rank(nodes_so_far, task.metric), usage=dict(meter.usage),
                 wall_time=time.monotonic() - started, message=str(exc)[:500], paths=store.paths(),
                 split=dict(header.get("split") or {}), leaks=list((header.get("leaks") or {}).get("flagged", [])),
@@ -170,6 +171,7 @@ class RunSearch:
             status, message = Status.FAILED, f"no working candidate in {len(all_nodes)} nodes"
         result = SearchResult(
             run_id=store.run_id, status=status, run_dir=str(store.dir), metric=task.metric,
+            positive=task.positive,
             nodes=all_nodes, leaderboard=ranked, usage=dict(meter.usage),
             wall_time=time.monotonic() - started, message=message, paths=store.paths(),
             **assess(store.sealed_dir, header, task, ranked, seed=self.config.seed),

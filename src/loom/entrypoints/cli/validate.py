@@ -17,6 +17,7 @@ def validate(
     sensitive: Annotated[str | None, Parameter(help="A column to report per-slice metrics for.")] = None,
     metric: Annotated[str | None, Parameter(help='The metric to grade by, as `loom run` takes it (e.g. "Minimize RMSLE"; default: ROC-AUC for two classes, accuracy for more, RMSE for numbers).')] = None,
     metric_name: Annotated[str | None, Parameter(help="The exact catalog metric to grade by (e.g. rmsle, f1_macro), as `loom run --metric-name`.")] = None,
+    positive: Annotated[str | None, Parameter(help="The class a binary metric (ROC-AUC, F1, ...) scores, as the run took it (its JSON's metric.positive_class; default: 1 / true / yes, else the last class).")] = None,
     common: Annotated[Common, Parameter(name="*")] = Common(),
 ) -> int:
     """CV + sealed holdout + calibration + slices + leakage checks, with a VERDICT.
@@ -33,7 +34,7 @@ def validate(
     use_case = container_for(config).validate_solution()
     r = run_quiet(common, f"validating on {dataset} ...",
                   lambda: use_case(dataset, solution=solution, target=target, sensitive=sensitive, metric=metric,
-                                   metric_name=metric_name))
+                                   metric_name=metric_name, positive=positive))
 
     def human(out) -> None:  # type: ignore[no-untyped-def]
         scores = ", ".join(f"{s:.4f}" for s in r.cv_scores)

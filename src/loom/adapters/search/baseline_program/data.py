@@ -146,7 +146,7 @@ class Data:
             seen = order_labels(self.y.unique())
             given = [str(c) for c in C.get("classes") or ()]
             self.classes = given + [c for c in seen if c not in given] if given else seen
-            self.positive = positive_label(self.classes)
+            self.positive = C["positive"] if C.get("positive") in self.classes else positive_label(self.classes)
             self.binary = len(self.classes) == 2
         else:
             self.y = self.train[self.target].astype(float)

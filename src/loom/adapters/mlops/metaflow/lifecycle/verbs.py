@@ -89,13 +89,13 @@ class MetaflowAnalysisVerbs(LifecycleRunner):
 
     def validate(
         self, dataset: str, *, solution: str | None = None, target: str | None = None, sensitive: str | None = None,
-        metric: str | None = None,
+        metric: str | None = None, positive: str | None = None,
     ) -> ValidateResult:
         from loom.adapters.mlops.metaflow.lifecycle import solutions
 
         self._check_dataset(dataset)
         params: dict[str, Any] = {"dataset": dataset, "target": target or "", "sensitive": sensitive or "",
-                                  "metric": metric or "",
+                                  "metric": metric or "", "positive": positive or "",
                                   "seed": self.config.seed, "holdout_fraction": self.config.holdout_fraction or 0.2,
                                   "python": self.config.python}
         tags: list[str] = []

@@ -153,6 +153,7 @@ class ScriptPredictor:
     timeout: float = 600.0
     name: str = "solution"
     probabilities: bool = False  # graded on probabilities: the sample asks for them, as the run's did
+    positive: str | None = None  # a binary target's class whose probability a single column holds (the run's)
     _train: Any = None
 
     def fit(self, train: "pd.DataFrame") -> "ScriptPredictor":
@@ -226,6 +227,14 @@ class ScriptPredictor:
         value: Any = 0.5 if self.probabilities and labels else (self.classes[0] if self.classes else 0.0)
         return pd.DataFrame({ids.name: ids, self.target: value})
 
+    def _positive_code(self) -> int:
+        """The code of the class a lone probability column is about: `positive`, else `positive_label`'s."""
+        from loom.domain.metrics import positive_label
+
+        canon = [canon_label(c) for c in self.classes]
+        chosen = canon_label(self.positive) if self.positive is not None else None
+        return canon.index(chosen) if chosen in canon else canon.index(positive_label(canon))
+
     def _as_predicted(self, pred: "pd.Series") -> Predicted:
         import numpy as np
         import pandas as pd
@@ -235,7 +244,10 @@ class ScriptPredictor:
         numeric = pd.api.types.is_numeric_dtype(pred)
         if len(self.classes) == 2 and numeric and pred.between(0, 1).all() and not set(pred.unique()) <= set(self.classes):
             p = pred.astype(float).to_numpy()  # a probability of the positive class
-            return Predicted.of_proba(np.column_stack([1.0 - p, p]))
+            proba = np.empty((len(p), 2))
+            code = self._positive_code()
+            proba[:, code], proba[:, 1 - code] = p, 1.0 - p
+            return Predicted.of_proba(proba)
         index = {canon_label(c): i for i, c in enumerate(self.classes)}
         return Predicted.of_labels(np.array([index.get(canon_label(v), -1) for v in pred]), len(self.classes))
 

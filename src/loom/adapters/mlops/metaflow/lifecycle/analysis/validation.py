@@ -10,6 +10,7 @@ memorised a row is not scored on its copy.
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Any
 
 from loom.application.evaluation import frames
@@ -79,9 +80,10 @@ def metric_spec(name: str | None, kind: str, classes: list[Any]) -> "MetricSpec"
 BINARY_ONLY = frozenset({"gini", "brier", "f1", "f2", "f0_5"})
 
 
-def class_order(classes: list[Any]) -> tuple[Any, int]:
+def class_order(classes: list[Any], positive: str | None = None) -> tuple[Any, int]:
     """(codes -> positions in `order_classes` order, the positive class's code) for the Scorer:
-    QWK weighs classes by that order; a binary metric scores `positive_label`'s class."""
+    QWK weighs classes by that order; a binary metric scores `positive` (the run's, from its goal)
+    or `positive_label`'s class."""
     import numpy as np
 
     from loom.domain.metrics import canon_label, order_classes, positive_label
@@ -89,11 +91,13 @@ def class_order(classes: list[Any]) -> tuple[Any, int]:
     canon = [canon_label(c) for c in classes]
     ordered = order_classes(canon)
     position = np.array([ordered.index(c) for c in canon] + [len(canon)], dtype=np.int64)  # unknown stays last
-    positive = canon.index(positive_label(canon)) if len(canon) == 2 else 1
-    return position, positive
+    chosen = canon_label(positive) if positive is not None and canon_label(positive) in canon else None
+    code = canon.index(chosen or positive_label(canon)) if len(canon) == 2 else 1
+    return position, code
 
 
-def score(spec: "MetricSpec", y: "np.ndarray", pred: Any, classes: list[Any] | None = None) -> float:
+def score(spec: "MetricSpec", y: "np.ndarray", pred: Any, classes: list[Any] | None = None,
+          positive: str | None = None) -> float:
     """`spec` over the rows (`pred` a predictors.Predicted); nan when the rows cannot be scored
     (one class in the fold for ROC-AUC, a value below -1 for RMSLE, ...)."""
     import numpy as np
@@ -103,17 +107,16 @@ def score(spec: "MetricSpec", y: "np.ndarray", pred: Any, classes: list[Any] | N
     classes = classes or []
     data = pred.as_input(spec.info.input)
     truth = np.asarray(y)
-    positive = 1
     if spec.task_type == "classification":
-        position, positive = class_order(classes)
+        position, code = class_order(classes, positive)
         truth = position[truth]
         if spec.info.input == "label":
             data = position[np.asarray(data)]
         else:  # columns follow the codes; the Scorer reads them in class order
             data = np.asarray(data)[:, np.argsort(position[:len(classes)])]
-            positive = int(position[positive])
     try:
-        return Scorer(spec, truth, data, n_classes=len(classes), positive=positive)()
+        at = int(position[code]) if spec.task_type == "classification" else 1
+        return Scorer(spec, truth, data, n_classes=len(classes), positive=at)()
     except ScoringError:
         return float("nan")
 
@@ -132,15 +135,18 @@ def cross_validate(
     test: "pd.DataFrame | None" = None,
     ids: "list[str] | tuple[str, ...]" = (),
     metric: str | None = None,
+    positive: str | None = None,
 ) -> dict[str, Any]:
     """Scores and curves as plain values (what the ValidateFlow stores as artifacts). `metric`: a
-    catalog name (the run's metric), graded as a run grades it; None: `metric_for`'s."""
+    catalog name (the run's metric), graded as a run grades it; None: `metric_for`'s. `positive`:
+    the class a binary metric scores (the run's); None: `positive_label`'s."""
     import numpy as np
     from sklearn.model_selection import KFold, StratifiedKFold, TimeSeriesSplit, train_test_split
 
     df = train[train[target].notna()].reset_index(drop=True)
     y_all, classes = frames.encode_target(df[target], kind)
     spec = metric_spec(metric, kind, classes)
+    grade = functools.partial(score, classes=classes, positive=positive)
     if time_column:
         order = np.argsort(frames.as_datetime(df[time_column]).to_numpy(), kind="stable")
         df, y_all = df.iloc[order].reset_index(drop=True), y_all[order]
@@ -169,9 +175,9 @@ def cross_validate(
     cv_scores = []
     for tr, va in splitter.split(dev, y_dev):
         pred = predictor.fit_scores(dev.iloc[tr], dev.iloc[va])
-        cv_scores.append(score(spec, y_dev[va], pred, classes))
+        cv_scores.append(grade(spec, y_dev[va], pred))
     predicted = predictor.fit_scores(dev, hold)
-    holdout, hold_pred = score(spec, y_hold, predicted, classes), predicted.legacy()
+    holdout, hold_pred = grade(spec, y_hold, predicted), predicted.legacy()
     result: dict[str, Any] = {
         "metric": spec.name,
         "greater_is_better": spec.maximize,
@@ -180,21 +186,22 @@ def cross_validate(
         "cv_scores": [round(s, 6) for s in cv_scores],
         "holdout_score": round(holdout, 6),
         "holdout_rows": int(len(hold)),
-        "trivial_baseline": round(_trivial(spec, y_dev, y_hold, classes), 6),
+        "trivial_baseline": round(_trivial(spec, y_dev, y_hold, len(classes), grade), 6),
         "classes": [str(c) for c in classes],
-        "near_perfect": _near_perfect(kind, y_hold, predicted, classes),
+        "near_perfect": _near_perfect(kind, y_hold, predicted, len(classes), grade),
         "holdout_truth": y_hold.tolist(),
         "holdout_pred": [float(v) for v in hold_pred],
     }
     if kind == "classification" and len(classes) == 2:
-        positive = class_order(classes)[1]
-        result.update(calibration((y_hold == positive).astype(int), predicted.as_input("probability")[:, positive]))
+        code = class_order(classes, positive)[1]
+        result.update(calibration((y_hold == code).astype(int), predicted.as_input("probability")[:, code]))
+        result["positive_class"] = str(classes[code])
     if sensitive:
-        result["slices"], result["slice_gap"] = slices(hold, sensitive, spec, y_hold, predicted, classes)
+        result["slices"], result["slice_gap"] = slices(hold, sensitive, spec, y_hold, predicted, grade)
     return result
 
 
-def _trivial(spec: "MetricSpec", y_dev: "np.ndarray", y_hold: "np.ndarray", classes: list[Any]) -> float:
+def _trivial(spec: "MetricSpec", y_dev: "np.ndarray", y_hold: "np.ndarray", n_classes: int, grade: Any) -> float:
     """The metric of the best constant prediction learnt from the CV rows: the majority class, the
     class shares as probabilities, or the best of the mean, the median and (logs) the geometric
     mean of the values."""
@@ -204,27 +211,27 @@ def _trivial(spec: "MetricSpec", y_dev: "np.ndarray", y_hold: "np.ndarray", clas
 
     n = len(y_hold)
     if spec.task_type == "classification":
-        shares = np.bincount(y_dev, minlength=len(classes)) / len(y_dev)
+        shares = np.bincount(y_dev, minlength=n_classes) / len(y_dev)
         guesses = [Predicted(labels=np.full(n, int(shares.argmax())), proba=np.tile(shares, (n, 1)))]
     else:
         constants = [float(np.mean(y_dev)), float(np.median(y_dev))]
         if (y_dev > -1).all():
             constants.append(float(np.expm1(np.mean(np.log1p(y_dev)))))
         guesses = [Predicted(values=np.full(n, c)) for c in constants]
-    scores = [s for s in (score(spec, y_hold, g, classes) for g in guesses) if s == s]
+    scores = [s for s in (grade(spec, y_hold, g) for g in guesses) if s == s]
     if not scores:
         return float("nan")
     return max(scores) if spec.maximize else min(scores)
 
 
-def _near_perfect(kind: str, y: "np.ndarray", pred: Any, classes: list[Any]) -> bool:
+def _near_perfect(kind: str, y: "np.ndarray", pred: Any, n_classes: int, grade: Any) -> bool:
     """Near-perfect on the holdout whatever the metric: ROC-AUC (binary) or accuracy, or R² >= SUSPICIOUS_SCORE."""
     from loom.domain.metrics import MetricSpec
 
     if kind == "regression":
-        value = score(MetricSpec("r2", True), y, pred)
+        value = grade(MetricSpec("r2", True), y, pred)
     else:
-        value = score(MetricSpec(*metric_for(kind, len(classes))), y, pred, classes)
+        value = grade(MetricSpec(*metric_for(kind, n_classes)), y, pred)
     return value == value and value >= SUSPICIOUS_SCORE
 
 
@@ -242,7 +249,7 @@ def calibration(y: "np.ndarray", proba: "np.ndarray", bins: int = 10) -> dict[st
 
 
 def slices(
-    hold: "pd.DataFrame", column: str, spec: "MetricSpec", y: "np.ndarray", pred: Any, classes: list[Any],
+    hold: "pd.DataFrame", column: str, spec: "MetricSpec", y: "np.ndarray", pred: Any, grade: Any,
     min_rows: int = 20,
 ) -> tuple[list[dict[str, Any]], float | None]:
     from loom.domain.errors import UsageError
@@ -255,7 +262,7 @@ def slices(
     for value in values.value_counts().head(12).index:
         mask = (values == value).to_numpy()
         n = int(mask.sum())
-        s = score(spec, y[mask], pred.rows(mask), classes) if n >= 2 else float("nan")
+        s = grade(spec, y[mask], pred.rows(mask)) if n >= 2 else float("nan")
         out.append({"slice": str(value), "rows": n, metric: None if s != s else round(s, 6)})
     usable: list[float] = [float(row[metric]) for row in out  # type: ignore[arg-type]
                            if int(row["rows"]) >= min_rows and row[metric] is not None]  # type: ignore[call-overload]

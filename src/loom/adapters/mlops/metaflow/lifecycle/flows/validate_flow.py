@@ -22,6 +22,8 @@ class ValidateFlow(FlowSpec):
     sensitive = Parameter("sensitive", help="Column for per-slice metrics", default="")
     metric_name = Parameter("metric", help="Catalog metric to grade by (empty: ROC-AUC, accuracy or RMSE by task)",
                             default="")
+    positive = Parameter("positive", help="The class a binary metric scores (empty: 1 / true / yes, else the last)",
+                         default="")
     folds = Parameter("folds", help="CV folds", default=5, type=int)
     holdout_fraction = Parameter("holdout-fraction", help="Sealed holdout share", default=0.2, type=float)
     seed = Parameter("seed", help="Seed of the splits and the baseline", default=0, type=int)
@@ -49,7 +51,8 @@ class ValidateFlow(FlowSpec):
             spec = validation.metric_spec(self.metric_name or None, kind, classes)
             predictor = predictors.ScriptPredictor(self.solution_code, target, kind, classes, id_columns=ids,
                                                    python=self.python or sys.executable,
-                                                   probabilities=spec.needs_probabilities)
+                                                   probabilities=spec.needs_probabilities,
+                                                   positive=self.positive or None)
             self.solution = self.solution_ref or self.solution_file
         else:
             self.solution_code = None
@@ -61,7 +64,7 @@ class ValidateFlow(FlowSpec):
         r = validation.cross_validate(train, target, kind, predictor, time_column=times[0] if times else None,
                                       sensitive=self.sensitive or None, folds=self.folds,
                                       holdout_fraction=self.holdout_fraction, seed=self.seed, test=t["test"], ids=ids,
-                                      metric=self.metric_name or None)
+                                      metric=self.metric_name or None, positive=self.positive or None)
         gap = r.get("slice_gap")
         if gap is not None and not r["greater_is_better"]:
             gap = gap / max(abs(r["holdout_score"]), 1e-9)  # an error (RMSE, log loss): judge the relative gap

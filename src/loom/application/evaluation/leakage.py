@@ -117,11 +117,19 @@ def _id_like(s: "pd.Series", name: str) -> bool:
     if pd.api.types.is_float_dtype(s) and not named:
         return False
     if ratio >= 0.999 and (named or not pd.api.types.is_numeric_dtype(s)):
-        return named or not _reads_as_dates(s)  # one date per row (daily data) is a feature, not a key
+        # one date per row (daily data) or a sentence per row (reviews, notes) is a feature, not a key
+        return named or not (_reads_as_dates(s) or _free_text(s))
     if ratio >= 0.999 and pd.api.types.is_integer_dtype(s):
         ordered = s.sort_values().diff().dropna()
         return bool(len(ordered) and (ordered == ordered.iloc[0]).mean() > 0.95)  # a counter
     return named and ratio > 0.9
+
+
+def _free_text(s: "pd.Series") -> bool:
+    """Words, not codes: on average at least three whitespace-separated words a value (as the
+    baseline candidates class a text column: TF-IDF, not a key)."""
+    head = s.dropna().astype(str).head(500)
+    return bool(len(head)) and float(head.str.strip().str.count(r"\s+").mean()) >= 2
 
 
 def _reads_as_dates(s: "pd.Series") -> bool:

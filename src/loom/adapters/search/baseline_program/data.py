@@ -58,12 +58,16 @@ def _looks_datetime(values):
 
 
 NUMBER_TEXT = r"[-+(]?[$€£¥]?[-+]?(\d{1,3}(,\d{3})+|\d+)?(\.\d+)?%?\)?"
+#: Written for "no value" in exports pandas does not read as missing by default ("?" in UCI files).
+MISSING_TEXT = frozenset({"?", "??", "-", "--", "---", ".", "..", "...", "*", "n/a", "na", "n.a.", "nan", "none",
+                          "null", "nil", "missing", "unknown", "not available", "#n/a", "#na", "#value!", "#div/0!"})
 
 
 def numbers_in_text(train, test):
     """Columns of numbers written as text ("3,131", "$1,200.50", "45%", "(12)", a few "n/a") as
     floats, in train and test alike: read as text they would be categories of no order. A column
-    converts when at least 95% of its non-empty training values are such numbers; the rest -> NaN.
+    converts when at least 95% of its non-empty training values are such numbers, not counting
+    those that say "no value" (MISSING_TEXT: "?", "-", "unknown"); the rest -> NaN.
     A column numeric in train stays numeric in test: a stray "unknown" there is missing, not a
     reason for every model to fail on the test rows."""
     for col in train.columns:
@@ -74,7 +78,7 @@ def numbers_in_text(train, test):
                 test[col] = pd.to_numeric(test[col].astype("string").str.strip(), errors="coerce").astype(float)
             continue
         values = train[col].dropna().astype(str).str.strip()
-        values = values[values != ""]
+        values = values[(values != "") & ~values.str.lower().isin(MISSING_TEXT)]
         if values.empty or not values.str.contains(r"\d").mean() >= 0.95:
             continue
         if values.str.fullmatch(NUMBER_TEXT).mean() < 0.95:

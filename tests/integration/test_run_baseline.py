@@ -168,6 +168,7 @@ def test_an_ensemble_best_is_refit_whole_members_first(tmp_path: Path) -> None:
     assert best is not None and best.plan.startswith("[baseline ensemble") and best.combined  # the precondition
     refit = result.refit
     assert refit is not None and refit["used"] and refit["rows"] == len(_rows(HOUSES / "train.csv"))
+    assert not any("features for" in w for w in result.warnings)  # many rows per feature: nothing to say
     refit_members = {p.name[:-len("-refit")] for p in (run_dir / "nodes").glob("*-refit")} - {best.id}
     assert refit["members"] == len(refit_members) >= 1 and refit_members <= {n.id for n in result.nodes}
     searched = json.loads((run_dir / "nodes" / best.id / "working" / "ensemble.json").read_text())
@@ -306,3 +307,29 @@ def test_a_run_without_test_rows_delivers_no_submission_and_says_so(tmp_path: Pa
     assert any("no submission.csv was written" in w for w in result.warnings)
     manifest = json.loads((Path(result.run_dir) / "manifest.json").read_text())
     assert "submission" not in json.dumps(manifest.get("outcome", {}).get("paths", {}))
+
+
+def test_a_refit_on_few_rows_per_feature_is_said_to_beat_the_estimate(tmp_path: Path) -> None:
+    """300 features on 500 rows: the refit on every row scored 1.45 RMSE where the estimate of the same
+    code on 350 rows said 1.86 [1.60, 2.12]. The run says so; with few features per row it does not."""
+    import numpy as np
+    import pandas as pd
+
+    from loom.application.config import LoomConfig
+    from loom.application.run_search import RunRequest
+    from loom.entrypoints.container import build_container
+
+    rng = np.random.default_rng(3)
+    n, k = 200, 40
+    x = rng.normal(size=(n + 50, k)).round(3)
+    frame = pd.DataFrame(x, columns=[f"f{i}" for i in range(k)]).assign(y=(x[:, :10].sum(axis=1)).round(3))
+    data = tmp_path / "wide"
+    data.mkdir()
+    frame.iloc[:n].to_csv(data / "train.csv", index=False)
+    frame.iloc[n:].drop(columns="y").to_csv(data / "test.csv", index=False)
+    config = LoomConfig.load(env_file=None, flags={"home": str(tmp_path / "home"), "search_provider": "baseline",
+                                                   "mlops_provider": "local", "budget_steps": 2, "workers": 1})
+    result = build_container(config).run_search()(RunRequest(data=data, goal="Predict y", metric="Minimize RMSE"))
+    assert result.refit is not None and result.refit["used"]
+    said = [w for w in result.warnings if "features for" in w]
+    assert len(said) == 1 and f"refit on {n:,}" in said[0], result.warnings

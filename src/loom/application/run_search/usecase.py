@@ -178,6 +178,12 @@ class RunSearch:
         )
         refit = self._refit(session, store, result, observer)
         result.refit = None if refit is None else refit.to_dict()
+        if refit is not None and refit.used and task.n_train and len(task.columns) >= 0.1 * task.n_train:
+            result.warnings.append(
+                f"the estimate scores the best fit on {task.n_train:,} rows; submission.csv is its refit on "
+                f"{refit.rows:,} ({refit.rows / task.n_train - 1:.0%} more). With {len(task.columns):,} features for "
+                f"{task.n_train:,} rows a model gains much from more rows: expect the delivered submission to score "
+                "better than the estimate, possibly beyond its interval")
         best_code = standalone.code_of(session, result.best) if result.best is not None else None
         self._finish(store, header, task, budget, meter, result, refit, best_code)
         observer.notify(Event("run_finished", store.run_id, message=status.value,

@@ -253,17 +253,36 @@ def test_report_model_card_over_runs(bed, capsys):
     assert data.spread["n"] == 2 and len(data.leaderboard) == 2
 
 
+def _run_count(bed) -> int:
+    mf = _client(bed)
+    return sum(len(list(flow.runs())) for flow in mf.Metaflow())
+
+
 def test_bad_input_exits_2_with_one_line(bed, capsys, tmp_path):
     mlops = bed["mlops"]
+    before = _run_count(bed)
     for args, expected in ((["eda", "--dataset", "IngestDataset/424242"], "not found"),
                            (["eda", "--dataset", "not-a-pathspec"], "not a pathspec"),
                            (["validate", "--dataset", bed["eda"].pathspec], "not a data object"),
                            (["validate", "--dataset", bed["feats"].pathspec, "--metric", "Minimize RMSLE"],
                             "RMSLE is a regression metric and the target is classification"),
                            (["validate", "--dataset", bed["feats"].pathspec, "--metric", "Maximize fun"], "unknown metric"),
+                           # a flag naming what is not there: before any flow (each left a failed run behind,
+                           # and `ops --flow` then judged the flow unhealthy)
+                           (["validate", "--dataset", bed["feats"].pathspec, "--sensitive", "nosuch"],
+                            "--sensitive 'nosuch' is not a column of"),
+                           (["eda", "--dataset", bed["raw"].pathspec, "--target", "nosuch"], "--target 'nosuch' is not a column"),
+                           (["ops", "--flow", "NoSuchFlow"], "flow 'NoSuchFlow' has no runs"),
+                           (["ops", "--experiment", "nosuchexp"], "no runs are tagged with experiment 'nosuchexp'"),
+                           (["report", "--experiment", "nosuchexp"], "no runs are tagged with experiment 'nosuchexp'"),
                            (["deploy", "--apply", "--validate", bed["v_clean"].pathspec], "--apply needs")):
         code, out, err = _cli(capsys, *args)
         assert code == 2 and expected in err and len(err.strip().splitlines()) == 1, (args, err)
+    assert _run_count(bed) == before + 1  # only validate of an EdaFlow pathspec ran a flow (its data object check)
+    # that run raised in its step: ops counts it failed (it said "unfinished", then listed it as failed)
+    code, out, _ = _cli(capsys, "ops", "--flow", "ValidateFlow", "--json")
+    health = json.loads(out)["health"]
+    assert health["failed"] >= 1 and health["running"] == 0, health
     notarget, constant = tmp_path / "notarget", tmp_path / "constant"
     for d in (notarget, constant):
         d.mkdir()
@@ -278,7 +297,8 @@ def test_bad_input_exits_2_with_one_line(bed, capsys, tmp_path):
         code, _, err = _cli(capsys, "eda", "--dataset", pathspec)
         assert code == 2 and expected in err and len(err.strip().splitlines()) == 1, err
     # the pipeline names the stage that failed, skips the rest, and keeps the stage's exit code
-    code, out, _ = _cli(capsys, "pipeline", "--dataset", pathspecs["constant"], "--search", "baseline", "--json")
+    code, out, _ = _cli(capsys, "pipeline", "--dataset", pathspecs["constant"], "--search", "baseline",
+                        "--metric", "Maximize ROC-AUC", "--json")
     result = json.loads(out)
     assert code == 2 and result["status"] == "FAILED" and result["failed_stage"] == "eda"
     assert [s["status"] for s in result["stages"]] == ["OK", "FAILED", "SKIPPED", "SKIPPED", "SKIPPED", "SKIPPED"]

@@ -118,6 +118,23 @@ def test_pipeline_stops_at_the_failed_stage_and_names_it(verdict: str, search_ok
     assert statuses["report"] == "SKIPPED" and result.extras["exit_code"] == 1
 
 
+def test_a_metric_the_run_would_refuse_stops_the_pipeline_before_ingest() -> None:
+    """"Maximize awesomeness": ingest, eda and features ran (new Metaflow runs) before the run stage said so."""
+    from loom.domain.metrics import parse_metric
+
+    class _Checked(_Search):
+        def precheck(self, *, metric, metric_name=None):  # type: ignore[no-untyped-def]
+            parse_metric(metric, metric_name)
+
+    fake, ingested = FakeLifecycle(), []
+    pipeline = RunPipeline(fake, lambda source, target=None: ingested.append(source), lambda: _Checked())
+    with pytest.raises(UsageError, match="unknown metric"):
+        pipeline(source=Path("data"), metric="Maximize awesomeness")
+    with pytest.raises(UsageError, match="not a pathspec"):
+        pipeline(dataset="IngestDataset-123", metric="Maximize ROC-AUC")
+    assert ingested == [] and fake.calls == []
+
+
 def test_pipeline_without_the_search_use_case_says_what_is_missing() -> None:
     result = _pipeline(FakeLifecycle(), None)(dataset="IngestDataset/1")
     run = next(s for s in result.stages if s.stage == "run")

@@ -27,6 +27,19 @@ def test_a_secret_name_in_loom_sandbox_env_is_refused() -> None:
         passthrough_names("MY_SETTING, OPENAI_API_KEY")
 
 
+def test_a_secret_name_in_loom_sandbox_env_is_a_config_error_at_load(monkeypatch: pytest.MonkeyPatch) -> None:
+    """It surfaced inside the first candidate or validate flow as an internal error (exit 1)."""
+    from loom.application.config import LoomConfig
+    from loom.domain.errors import ConfigError
+
+    monkeypatch.setenv("LOOM_SANDBOX_ENV", "MY_SETTING,MY_SERVICE_TOKEN")
+    with pytest.raises(ConfigError, match="MY_SERVICE_TOKEN, which looks like a secret") as caught:
+        LoomConfig.load(env_file=None)
+    assert caught.value.exit_code == 2
+    monkeypatch.setenv("LOOM_SANDBOX_ENV", "MY_SETTING")
+    assert LoomConfig.load(env_file=None).sandbox_env == "MY_SETTING"
+
+
 def test_redaction_by_value_and_by_digest_agree() -> None:
     values = secret_values({"ANTHROPIC_API_KEY": "sk-ant-abcdef123456", "DEBUG": "1", "X_TOKEN": "short"})
     assert values == {"sk-ant-abcdef123456": "ANTHROPIC_API_KEY"}  # short values would redact ordinary text

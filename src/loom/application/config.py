@@ -168,6 +168,14 @@ class LoomConfig(BaseSettings):
             raise ValueError("choose one of auto, bwrap, none")
         return value
 
+    @field_validator("sandbox_env")
+    @classmethod
+    def _no_secret_passed(cls, value: str | None) -> str | None:
+        from loom.application.ports.sandbox import passthrough_names
+
+        passthrough_names(value)  # a secret-looking name: a config error now, not inside a candidate's flow
+        return value
+
     @field_validator("search_provider", "mlops_provider", "model_builder_provider",
                      "code_provider", "feedback_provider")
     @classmethod

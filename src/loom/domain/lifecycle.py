@@ -276,7 +276,7 @@ def health_verdict(total: int, succeeded: int, failed: int, last_failed: bool) -
     rate = succeeded / total
     reasons = []
     if rate < 0.8:
-        reasons.append(f"success rate {rate:.0%} is below 80% ({failed} failed of {total})")
+        reasons.append(f"success rate {rate:.0%} is below 80% ({failed} of {total} failed or never finished)")
     if last_failed:
         reasons.append("the latest run failed")
     if reasons:

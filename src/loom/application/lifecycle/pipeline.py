@@ -18,6 +18,7 @@ from loom.application.lifecycle.report import WriteReport
 from loom.application.lifecycle.validate import ValidateSolution
 from loom.domain.errors import EXIT_FAILURE, EXIT_INTERRUPTED, LoomError, UsageError
 from loom.domain.lifecycle import PipelineResult, StageResult, Verdict
+from loom.domain.pathspec import Pathspec
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,7 @@ class RunPipeline:
         metric: str | None = None,
         target: str | None = None,
         experiment_id: str | None = None,
+        metric_name: str | None = None,
         on_stage: Callable[[StageResult], None] | None = None,
         stop: Any = None,
     ) -> PipelineResult:
@@ -52,13 +54,19 @@ class RunPipeline:
         Ctrl-C (journal saved) and skips the stages after the current one."""
         if bool(dataset) == bool(source):
             raise UsageError("pass exactly one of --dataset IngestDataset/N or --source DIR")
-        stages: list[StageResult] = []
+        if dataset:
+            Pathspec.parse(dataset)
         state: dict[str, Any] = {"dataset": dataset, "target": target}
+        search = state["search"] = self._run_search() if self._run_search is not None else None
+        precheck = getattr(search, "precheck", None)
+        if precheck is not None:  # a metric or a key the run stage would refuse: before ingest, eda, features
+            precheck(metric=metric, metric_name=metric_name)
+        stages: list[StageResult] = []
         steps: list[tuple[str, Callable[[], StageResult]]] = [
             ("ingest", lambda: self._ingest_stage(state, source)),
             ("eda", lambda: self._eda(state)),
             ("features", lambda: self._features(state)),
-            ("run", lambda: self._search(state, goal, metric, experiment_id, stop)),
+            ("run", lambda: self._search(state, goal, metric, metric_name, experiment_id, stop)),
             ("validate", lambda: self._validate(state)),
             ("report", lambda: self._report(state)),
         ]
@@ -112,15 +120,16 @@ class RunPipeline:
         return StageResult("features", "OK", r.pathspec, None,
                            f"columns {r.columns_before} -> {r.columns_after}; dropped {dropped}{kept}")
 
-    def _search(self, state: dict[str, Any], goal: str | None, metric: str | None, experiment_id: str | None,
-                stop: Any = None) -> StageResult:
-        if self._run_search is None:
+    def _search(self, state: dict[str, Any], goal: str | None, metric: str | None, metric_name: str | None,
+                experiment_id: str | None, stop: Any = None) -> StageResult:
+        search = state.get("search")
+        if search is None:
             raise _StageFailed("the search use-case (RunSearch) is not available in this build")
         from loom.application.run_search.usecase import RunRequest
 
-        search = self._run_search()
         goal = goal or f"Predict {state.get('target') or 'the target'}"
-        request = RunRequest(dataset=state["features"], goal=goal, metric=metric, experiment_id=experiment_id)
+        request = RunRequest(dataset=state["features"], goal=goal, metric=metric, metric_name=metric_name,
+                             experiment_id=experiment_id)
         result = search(request, stop=stop) if stop is not None else search(request)
         if result.status.value == "INTERRUPTED":
             state["search_run"] = result.run_id

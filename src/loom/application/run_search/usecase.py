@@ -295,6 +295,12 @@ class RunSearch:
             log.info("sandbox warning", extra={"run_id": run_id, "warning": warning})
             observer.notify(Event("warning", run_id, message=warning))
 
+    def precheck(self, *, metric: str | None, metric_name: str | None = None) -> None:
+        """What a run refuses before any work, asked before the work that precedes a run (the
+        pipeline's ingest, eda, features): the metric sentence, the model routes' keys."""
+        parse_metric(metric, metric_name)
+        self._preflight()
+
     def _preflight(self) -> None:
         """Before any spend: the selected model routes must be usable (keys, tool-capable judge)."""
         if not getattr(self.search, "needs_models", False):

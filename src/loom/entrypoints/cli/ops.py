@@ -39,7 +39,7 @@ def ops(
             out.print(f"runs: {h['total']} total, {h['succeeded']} ok, {h['failed']} failed, {h['running']} unfinished; "
                       f"success rate {rate}")
             for p in h["failures"][:5]:
-                out.print(f"  failed: {p}")
+                out.print(f"  failed or unfinished: {p}")
         if r.drift or r.new_columns or r.missing_columns:
             from rich.table import Table
 

@@ -16,6 +16,8 @@ def pipeline(
     source: Annotated[Path | None, Parameter(help="A data dir or CSV/Parquet file to ingest first.")] = None,
     goal: Annotated[str | None, Parameter(help="What to predict, in words.")] = None,
     metric: Annotated[str | None, Parameter(help='The metric with a direction, e.g. "Maximize ROC-AUC".')] = None,
+    metric_name: Annotated[str | None, Parameter(help="The exact catalog metric (e.g. rmsle, f1_macro) when --metric "
+                                                      "carries words Loom does not read, as `loom run --metric-name`.")] = None,
     target: Annotated[str | None, Parameter(help="Target column (inferred when omitted).")] = None,
     search: Annotated[str | None, Parameter(help="Search brain for the run stage: aide | baseline.")] = None,
     steps: Annotated[int | None, Parameter(help="Search steps for the run stage.")] = None,
@@ -67,7 +69,7 @@ def pipeline(
 
     from loom.entrypoints.cli.common import hooks
 
-    r = use_case(dataset=dataset, source=source, goal=goal, metric=metric, target=target,
+    r = use_case(dataset=dataset, source=source, goal=goal, metric=metric, target=target, metric_name=metric_name,
                  experiment_id=experiment_id, on_stage=on_stage, stop=hooks().stop)
 
     def human(out) -> None:  # type: ignore[no-untyped-def]

@@ -54,13 +54,54 @@ class LifecycleRunner:
             return None
         return str(found[-1]) if found else None
 
-    def _check_dataset(self, dataset: str) -> None:
-        rt.get_run(self.config, dataset)  # one line (exit 2) for an unknown pathspec, before any flow
+    def _check_runs(self, *, flow: str | None = None, experiment: str | None = None) -> None:
+        """One line (exit 2) before the ops or report flow: a flow with no runs, an experiment no run is tagged with."""
+        from loom.domain.errors import UsageError
+
+        with rt.client(self.config) as mf:
+            if flow:
+                try:
+                    mf.Flow(flow)
+                except mf.exception.MetaflowNotFound:
+                    raise UsageError(f"flow '{flow}' has no runs in this datastore; list them with `loom runs`") from None
+            if experiment:
+                from loom.adapters.mlops.metaflow.lifecycle.flowkit import experiment_runs
+
+                if not experiment_runs(experiment, limit=1):
+                    raise UsageError(f"no runs are tagged with experiment '{experiment}' (`loom run --experiment-id ID` "
+                                     "tags them)")
+
+    def _check_dataset(self, dataset: str, *, metric: str | None = None, **columns: str | None) -> None:
+        """One line (exit 2) before any flow, which would leave a failed run behind: an unknown
+        pathspec, a column named by a flag (`target=`, `sensitive=`) that the data object lacks, a
+        `metric` of the other task type than its (inferred) target's."""
+        rt.get_run(self.config, dataset)
+        wanted = {flag: name for flag, name in columns.items() if name}
+        if not wanted and not metric:
+            return
+        schema = self._read(dataset, ("schema",)).get("schema") or {}
+        names = [str(c.get("name")) for c in schema.get("columns") or [] if isinstance(c, dict)]
+        if not names:
+            return  # not a data object: its flow says so
+        if metric and not columns.get("target") and schema.get("task_type") in ("classification", "regression"):
+            from loom.domain.errors import UsageError
+            from loom.domain.metrics import CATALOG
+
+            info = CATALOG[metric]
+            if info.kind != schema["task_type"]:
+                raise UsageError(f"{info.label} is a {info.kind} metric and the target is {schema['task_type']}: "
+                                 f"name a {schema['task_type']} metric")
+        for flag, name in wanted.items():
+            if name not in names:
+                from loom.domain.errors import UsageError
+
+                listed = ", ".join(names[:12]) + (", ..." if len(names) > 12 else "")
+                raise UsageError(f"--{flag} '{name}' is not a column of {dataset} (its columns: {listed})")
 
 
 class MetaflowAnalysisVerbs(LifecycleRunner):
     def eda(self, dataset: str, *, target: str | None = None) -> EdaResult:
-        self._check_dataset(dataset)
+        self._check_dataset(dataset, target=target)
         p = self._run("eda_flow.py", {"dataset": dataset, "target": target or "", "seed": self.config.seed})
         a = self._read(p, ("dataset", "rows", "cols", "target", "task_type", "dtypes", "missing", "target_summary",
                            "leakage", "correlations"))
@@ -74,7 +115,7 @@ class MetaflowAnalysisVerbs(LifecycleRunner):
     def build_features(
         self, dataset: str, *, from_eda: str | None = None, recipe: str = "minimal", target: str | None = None
     ) -> FeaturesResult:
-        self._check_dataset(dataset)
+        self._check_dataset(dataset, target=target)
         if from_eda:
             rt.get_run(self.config, from_eda, "EdaFlow")
         p = self._run("features_flow.py", {"dataset": dataset, "from_eda": from_eda or "", "recipe": recipe,
@@ -93,7 +134,7 @@ class MetaflowAnalysisVerbs(LifecycleRunner):
     ) -> ValidateResult:
         from loom.adapters.mlops.metaflow.lifecycle import solutions
 
-        self._check_dataset(dataset)
+        self._check_dataset(dataset, metric=metric, target=target, sensitive=sensitive)
         params: dict[str, Any] = {"dataset": dataset, "target": target or "", "sensitive": sensitive or "",
                                   "metric": metric or "", "positive": positive or "",
                                   "seed": self.config.seed, "holdout_fraction": self.config.holdout_fraction or 0.2,
@@ -117,6 +158,8 @@ class MetaflowAnalysisVerbs(LifecycleRunner):
     def report(self, *, experiment: str | None = None, runs: Sequence[str] = ()) -> ReportResult:
         for spec in runs:
             rt.get_run(self.config, spec)
+        if experiment and not runs:
+            self._check_runs(experiment=experiment)
         p = self._run("report_flow.py", {"runs": ",".join(runs), "experiment": experiment or "",
                                          "out_dir": str(self.config.home / "reports")})
         a = self._read(p, ("runs", "best", "leaderboard", "spread", "verdicts", "html_path", "markdown_path"))
@@ -136,6 +179,7 @@ class MetaflowAnalysisVerbs(LifecycleRunner):
         for spec in (dataset, reference):
             if spec:
                 self._check_dataset(spec)
+        self._check_runs(flow=flow, experiment=experiment)
         p = self._run("ops_flow.py", {"flow": flow or "", "experiment": experiment or "", "dataset": dataset or "",
                                       "reference": reference or ""})
         a = self._read(p, ("verdict", "reasons", "health", "drift", "new_columns", "missing_columns"))

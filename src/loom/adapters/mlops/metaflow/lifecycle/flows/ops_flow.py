@@ -61,9 +61,10 @@ class OpsFlow(FlowSpec):
             runs = sorted(fk.experiment_runs(self.experiment, self.limit), key=lambda r: r.created_at, reverse=True)
         runs = [r for r in runs if r.pathspec != f"{current.flow_name}/{current.run_id}"]
         ok = [r for r in runs if r.successful]
-        failed = [r for r in runs if r.finished and not r.successful]
-        running = [r for r in runs if not r.finished]
-        # an unfinished run older than this one, of another process, crashed without a trace
+        # a run whose step raised never reaches its end step: Metaflow calls it unfinished, but it failed
+        failed = [r for r in runs if not r.successful and (r.finished or _task_failed(r))]
+        running = [r for r in runs if not r.finished and r not in failed]
+        # an unfinished run without a failed task, older than this one, of another process, crashed without a trace
         total = len(runs)
         self.health = {
             "total": total, "succeeded": len(ok), "failed": len(failed), "running": len(running),
@@ -126,6 +127,15 @@ class OpsFlow(FlowSpec):
     @step
     def end(self):
         print(f"loom-ops: {current.flow_name}/{current.run_id} {self.verdict}")
+
+
+def _task_failed(run) -> bool:
+    """A task of `run` ended unsuccessfully: its step raised (Metaflow records `attempt_ok` False
+    and calls the task unfinished)."""
+    try:
+        return any(str(task.metadata_dict.get("attempt_ok")) == "False" for step in run for task in step)
+    except Exception:  # noqa: BLE001 - a run being written: not known to have failed
+        return False
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ needs an API key. docs/agents.md shows one such transcript.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -18,7 +19,7 @@ from typing import Any
 
 import anyio
 from mcp.client.session import ClientSession
-from mcp.client.stdio import StdioServerParameters, stdio_client
+from mcp.client.stdio import StdioServerParameters, get_default_environment, stdio_client
 
 HERE = Path(__file__).resolve().parent
 CHURN = HERE / "churn"
@@ -29,7 +30,10 @@ def _short(obj: Any, keys: tuple[str, ...]) -> str:
 
 
 async def session() -> None:
-    params = StdioServerParameters(command=sys.executable, args=["-m", "loom.entrypoints.cli.app", "mcp", "serve"])
+    # the SDK passes the server only a minimal environment: hand on LOOM_* (LOOM_HOME above all)
+    env = {**get_default_environment(), **{k: v for k, v in os.environ.items() if k.startswith("LOOM_")}}
+    params = StdioServerParameters(command=sys.executable, args=["-m", "loom.entrypoints.cli.app", "mcp", "serve"],
+                                   env=env)
     started = time.monotonic()
 
     def say(text: str) -> None:
@@ -56,16 +60,18 @@ async def session() -> None:
                 "search": "baseline", "mlops": "local"}
         say("-> run(" + ", ".join(f"{k}={v if k != 'data' else CHURN.name + '/'}" for k, v in args.items()) + ")")
         run = (await mcp.call_tool("run", args, progress_callback=progress)).structured_content
-        best = run["best"] or {}
+        best, estimate = run["best"] or {}, run.get("estimate") or {}
         say("<- " + json.dumps({"status": run["status"], "run_id": run["run_id"], "nodes": run["nodes"],
-                                "best": {k: best.get(k) for k in ("kind", "self_reported", "holdout")},
+                                "best": {k: best.get(k) for k in ("kind", "self_reported", "selection")},
+                                "estimate": {k: estimate.get(k) for k in ("value", "low", "high")},
                                 "exit_code": run["exit_code"]}))
 
         uri = f"loom://runs/{run['run_id']}/leaderboard"
         say(f"-> read_resource({uri})")
         board = json.loads((await mcp.read_resource(uri)).contents[0].text)
         for row in board["entries"][:3]:
-            say(f"   {row['kind']:<7} self-reported {row['self_reported']}  holdout {row['holdout']:.4f}")
+            selection = "-" if row["selection"] is None else f"{row['selection']:.4f}"
+            say(f"   {row['kind']:<7} self-reported {row['self_reported']}  selection {selection}")
 
         say("-> deploy(validate=ValidateFlow/1, apply=true)")
         refused = await mcp.call_tool("deploy", {"validate": "ValidateFlow/1", "apply": True})

@@ -339,7 +339,7 @@ class Loom:
 
     def pipeline(self, *, dataset: str | None = None, source: str | os.PathLike[str] | None = None,
                  goal: str | None = None, metric: str | None = None, target: str | None = None,
-                 experiment_id: str | None = None,
+                 experiment_id: str | None = None, metric_name: str | None = None,
                  on_stage: Callable[[StageResult], None] | None = None,
                  stop: threading.Event | None = None) -> PipelineResult:
         """ingest -> eda -> features -> run -> validate -> report; stops at the first failed stage.
@@ -348,7 +348,7 @@ class Loom:
         stages after the current one: the result is INTERRUPTED.
         """
         result: PipelineResult = self.container().run_pipeline()(
-            dataset=dataset, source=_absolute(source), goal=goal, metric=metric,
+            dataset=dataset, source=_absolute(source), goal=goal, metric=metric, metric_name=metric_name,
             target=target, experiment_id=experiment_id, on_stage=on_stage, stop=stop)
         return result
 

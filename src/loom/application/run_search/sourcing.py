@@ -26,6 +26,8 @@ def source(request: "RunRequest", executor: Any, sealed_dir: Path, observer: Obs
            seed: int) -> "tuple[Path, RunRequest, dialect.Source | None]":
     """(the data dir to prepare, the request as the run goes on with it, how the user's tables were
     read: None for --dataset)."""
+    if request.data is not None and request.dataset is not None:  # else --data would silently win
+        raise UsageError("pass exactly one of --data DIR/FILE or --dataset IngestDataset/N")
     if request.data is None:
         return materialize(executor, str(request.dataset), sealed_dir / "source"), request, None
     plain = task_prep.plain_source(task_prep.check_data(request.data), sealed_dir / "plain")

@@ -79,14 +79,9 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     install()  # before cyclopts parses docstrings for --help while other threads may log tracebacks
     tokens = list(sys.argv[1:] if argv is None else argv)
-    sys.exit(run_guarded(lambda: app.meta(tokens, **_parse_errors(tokens)), tokens))
-
-
-def _parse_errors(tokens: Sequence[str]) -> dict[str, bool]:
-    """With --json a parse error is raised (not drawn as a panel), so it becomes one JSON object."""
-    from loom.entrypoints.cli.errors import wants_json
-
-    return {"exit_on_error": False, "print_error": False} if wants_json(tokens) else {}
+    # a parse error is raised, never drawn as a Rich panel: run_guarded makes it one `loom:` line
+    # on stderr (plus one JSON object with --json) and exit code 2; --help/--version are unaffected
+    sys.exit(run_guarded(lambda: app.meta(tokens, exit_on_error=False, print_error=False), tokens))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -7,9 +7,15 @@ from typing import Annotated
 
 from cyclopts import Parameter
 
+from loom.domain.errors import UsageError
 from loom.entrypoints.cli.common import Common, container_for, emit, load_config
 
 _MLOPS_HELP = "MLOps provider (LOOM_MLOPS_PROVIDER); these views need metaflow."
+
+
+def _check_limit(limit: int) -> None:
+    if limit < 1:
+        raise UsageError(f"--limit must be at least 1 (got {limit})")
 
 
 def datasets(
@@ -19,6 +25,7 @@ def datasets(
     common: Annotated[Common, Parameter(name="*")] = Common(),
 ) -> int:
     """List ingested datasets (data objects)."""
+    _check_limit(limit)
     items = container_for(load_config(common, mlops_provider=mlops)).browse().datasets(limit=limit)
 
     def human(out) -> None:  # type: ignore[no-untyped-def]
@@ -48,13 +55,14 @@ def runs(
     common: Annotated[Common, Parameter(name="*")] = Common(),
 ) -> int:
     """List runs, optionally of one flow."""
+    _check_limit(limit)
     items = container_for(load_config(common, mlops_provider=mlops)).browse().runs(flow=flow, limit=limit)
 
     def human(out) -> None:  # type: ignore[no-untyped-def]
         from rich.table import Table
 
         if not items:
-            out.print("no runs yet")
+            out.print(f"no runs of {flow} yet" if flow else "no runs yet")
             return
         table = Table(title="Runs" + (f" of {flow}" if flow else ""))
         table.add_column("pathspec", no_wrap=True)

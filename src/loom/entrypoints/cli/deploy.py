@@ -18,7 +18,7 @@ def deploy(
     score: Annotated[str | None, Parameter(help="With --apply: a dataset to batch-score.")] = None,
     floor: Annotated[float | None, Parameter(help="Refuse when the holdout metric is below this.")] = None,
     host: Annotated[str, Parameter(help="With --serve: the address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, Parameter(help="With --serve: the port to listen on.")] = 8089,
+    port: Annotated[int, Parameter(help="With --serve: the port to listen on (1-65535).")] = 8089,
     common: Annotated[Common, Parameter(name="*")] = Common(),
 ) -> int:
     """Gate, plan and (with --apply) deploy a solution for batch scoring or serving.
@@ -30,7 +30,10 @@ def deploy(
     serves POST /predict and GET /health on --host:--port until interrupted.
     """
     from loom.entrypoints.cli.lifecycle_view import payload, run_quiet, styled
+    from loom.entrypoints.cli.ports import check_port
 
+    if serve:
+        check_port(port)  # before the gate and DeployFlow run: nothing is recorded for a bad port
     config = load_config(common)
     use_case = container_for(config).deploy_solution()
     r = run_quiet(common, "deploying ..." if apply else "planning ...",

@@ -132,8 +132,8 @@ def run_guarded(call: Callable[[], Any], tokens: Sequence[str]) -> int:
         code = exc.code
         return code if isinstance(code, int) else (EXIT_OK if code is None else EXIT_FAILURE)
     except Exception as exc:  # noqa: BLE001 - the last line of defence: never a raw traceback
-        if _is_parse_error(exc):  # only raised (not printed) in --json mode
-            message = str(exc).strip().splitlines()[0] if str(exc).strip() else "bad command line"
+        if _is_parse_error(exc):  # raised, not printed, by `main` (app.py)
+            message = parse_error_line(exc)
             print(f"loom: {message}", file=sys.stderr)
             if as_json:
                 _print_json(error_object(UsageError(message), hint="see `loom VERB --help` for the flags"))
@@ -151,6 +151,11 @@ def run_guarded(call: Callable[[], Any], tokens: Sequence[str]) -> int:
     if isinstance(result, bool):
         return EXIT_OK
     return result if isinstance(result, int) else EXIT_OK
+
+
+def parse_error_line(exc: BaseException) -> str:
+    """A cyclopts message (it may wrap or list choices over lines) flattened to one line."""
+    return " ".join(part.strip() for part in str(exc).splitlines() if part.strip()) or "bad command line"
 
 
 def _is_parse_error(exc: BaseException) -> bool:

@@ -16,7 +16,8 @@ def ingest(
     name: Annotated[str | None, Parameter(help="A name for the dataset (default: the source's name).")] = None,
     target: Annotated[str | None, Parameter(help="Target column (inferred when omitted).")] = None,
     time_column: Annotated[str | None, Parameter(help="Split a single file by this column's time: the latest rows become test "
-                                                      "(default: a detected date column; 'none': a seeded random split).")] = None,
+                                                      "(default: a detected date column; 'none': a seeded random split). "
+                                                      "Not with a data dir, which keeps its own split.")] = None,
     mlops: Annotated[str | None, Parameter(help="MLOps provider (LOOM_MLOPS_PROVIDER); data objects need metaflow.")] = None,
     common: Annotated[Common, Parameter(name="*")] = Common(),
 ) -> int:
@@ -29,6 +30,11 @@ def ingest(
     The run stores the tables, a schema (columns, dtypes, rows, target, id columns, task type)
     and a sha256 content fingerprint, and prints the pathspec `IngestDataset/<id>`.
     """
+    if time_column and time_column.strip().lower() != "none" and source.expanduser().is_dir():
+        from loom.domain.errors import UsageError
+
+        raise UsageError(f"--time-column splits one file into train/test, and {source} has its own train/test "
+                         "split: drop it (`loom run --time-column C` seals a run's latest rows by C)")
     config = load_config(common, mlops_provider=mlops)
     use_case = container_for(config).ingest()
     if effective(common).json:

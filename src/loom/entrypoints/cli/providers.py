@@ -21,10 +21,13 @@ def _checks(port: str, name: str, config: Any) -> list[Any]:
     from loom.application.credentials import EnvCredentials
     from loom.application.ports.readiness import readiness
     from loom.domain.checks import Check, Level
+    from loom.domain.errors import UnknownProviderError
     from loom.entrypoints import registry
 
     try:
         cls = registry.load(port, name)
+    except UnknownProviderError:  # a mistyped name (--mlops bogus) is a usage error, not a broken install
+        raise
     except Exception as exc:  # a broken or missing plugin is a FAIL line, not a crash
         return [Check(f"{port}:{name}", Level.FAIL, f"cannot load adapter: {type(exc).__name__}: {exc}", "reinstall with ./install.sh")]
     return readiness(cls, config, EnvCredentials())

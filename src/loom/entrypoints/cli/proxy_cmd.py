@@ -36,8 +36,10 @@ def serve(
     """
     import sys
 
+    from loom.entrypoints.cli.ports import check_port
     from loom.entrypoints.gateway.server import serve as run_server
 
+    check_port(port, any_free=True)
     config = load_config(common, proxy_log_path=log_path, proxy_rate_limit_rpm=rate_limit_rpm)
     report = run_server(config, host=host, port=port,
                         announce=lambda line: print(line, file=sys.stderr, flush=True))

@@ -59,7 +59,10 @@ def run(
     """
     from loom.application.provider_flags import provider_overrides
     from loom.application.run_search import RunRequest, resume_overrides
+    from loom.domain.errors import UsageError
 
+    if data is not None and dataset is not None:  # before any work: --data would silently win
+        raise UsageError("pass exactly one of --data DIR/FILE or --dataset IngestDataset/N")
     if resume and not search:
         saved = resume_overrides(load_config(common).home, resume)
         search, mlops = search or saved.get("search_provider"), mlops or saved.get("mlops_provider")
@@ -87,7 +90,7 @@ def run(
 
         with RichProgress(console(stderr=True), config.budget_steps) as progress:
             result = use_case(request, observer=progress)
-    from loom.entrypoints.cli.run_render import summary
+    from loom.entrypoints.cli.run_render import payload, summary
 
-    emit(common, result.to_dict(), lambda out: summary(result, out))
+    emit(common, payload(result, dataset), lambda out: summary(result, out))
     return result.status.exit_code

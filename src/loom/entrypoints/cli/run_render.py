@@ -81,6 +81,26 @@ class RichProgress:
             self.progress.update(self.task, info=self._info())
 
 
+def payload(result: "SearchResult", dataset: str | None = None) -> dict[str, Any]:
+    """`loom run --json`: the result, with `dataset` after `run_dir`: the data object the run searched
+    (the --dataset given, or the IngestDataset/N --data was ingested as first; null when none), as
+    the run's manifest.json records it under inputs (a resumed run's too). `dataset`: the flag."""
+    import json
+    from pathlib import Path
+
+    manifest = Path(result.paths.get("manifest") or "")
+    try:
+        dataset = (json.loads(manifest.read_text(encoding="utf-8")).get("inputs") or {}).get("dataset") or dataset
+    except (OSError, ValueError, AttributeError):
+        pass  # no manifest (yet): the flag is all there is to say
+    out: dict[str, Any] = {}
+    for key, value in result.to_dict().items():
+        out[key] = value
+        if key == "run_dir":
+            out["dataset"] = dataset
+    return out
+
+
 def summary(result: "SearchResult", out: "Console") -> None:
     from rich.table import Table
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import shutil
 import sys
 from pathlib import Path
@@ -17,12 +18,28 @@ skills_app = App(name="skills", help="Install the Claude Code skill pack (`loom 
 SERVER_NAME = "loom"
 
 
-def mcp_entry() -> dict[str, Any]:
-    """The `.mcp.json` entry that starts `loom mcp serve` over stdio."""
+def loom_command() -> list[str]:
+    """An absolute command that starts this Loom, whatever the PATH of the MCP client is.
+
+    The running `loom` script first (`.venv/bin/loom` when the user typed that), then the one
+    beside this interpreter (same install), then `loom` on PATH; else `python -m` this CLI.
+    """
+    script = Path(sys.argv[0]) if sys.argv and sys.argv[0] else None
+    if script is not None and script.name in ("loom", "loom.exe") and script.is_file():
+        return [str(script.resolve())]
+    for beside in (Path(sys.executable).with_name("loom"), Path(sys.executable).with_name("loom.exe")):
+        if beside.is_file():
+            return [str(beside.absolute())]
     found = shutil.which("loom")
-    beside = Path(sys.executable).with_name("loom")
-    command = "loom" if found else (str(beside) if beside.exists() else "loom")
-    return {"type": "stdio", "command": command, "args": ["mcp", "serve"], "env": {}}
+    if found:
+        return [str(Path(found).resolve())]
+    return [str(Path(sys.executable).absolute()), "-m", "loom.entrypoints.cli.app"]
+
+
+def mcp_entry() -> dict[str, Any]:
+    """The `.mcp.json` entry that starts `loom mcp serve` over stdio (an absolute command)."""
+    command, *prefix = loom_command()
+    return {"type": "stdio", "command": command, "args": [*prefix, "mcp", "serve"], "env": {}}
 
 
 def merge_mcp_json(path: Path, entry: dict[str, Any]) -> None:
@@ -79,7 +96,8 @@ def install(
     mcp_json = root / ".mcp.json" if mcp else None
     if mcp_json is not None:
         merge_mcp_json(mcp_json, entry)
-    add_command = f"claude mcp add --scope {'user' if user else 'project'} {SERVER_NAME} -- {entry['command']} mcp serve"
+    add_command = (f"claude mcp add --scope {'user' if user else 'project'} {SERVER_NAME} -- "
+                   + shlex.join([entry["command"], *entry["args"]]))
     payload = {"status": "OK", "scope": "user" if user else "project", "skills": written,
                "mcp_entry": {"mcpServers": {SERVER_NAME: entry}}, "mcp_json": str(mcp_json) if mcp_json else None,
                "claude_command": add_command}

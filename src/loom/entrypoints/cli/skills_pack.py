@@ -67,8 +67,9 @@ SKILLS: tuple[Skill, ...] = (
    `loom run --data DIR --goal "Predict <target>" --metric "Maximize ROC-AUC" --search baseline --mlops local --steps 5 --json`
    The metric is a sentence with a direction (Maximize/Minimize + ROC-AUC, accuracy, F1, log loss, RMSE, MAE, R2).
    Add `--events jsonl` to follow progress as JSON lines on stderr.
-3. Read the object: `best.holdout` is the number Loom vouches for (graded on rows no candidate saw);
-   `best.self_reported` is the candidate's own claim. `leaderboard` is ranked by holdout.
+3. Read the object: `estimate` (value, low, high) is the number Loom vouches for: the chosen best scored
+   once on a sealed final slice no candidate saw. `best.selection` is Loom's grade on the sealed selection
+   slice, which ranks `leaderboard`; `best.self_reported` is the candidate's own claim.
    `paths.best_solution` and `paths.submission` are the files to hand over.
 4. To search with an LLM brain (`--search aide`), ask the human first: it spends money
    (cap it with `--max-usd`). A stopped run continues with `loom run --resume RUN_ID --steps N --json`.""",

@@ -83,7 +83,8 @@ class ProgressForwarder:
                 self._send(self.done, self.total, f"run {event.run_id} started: {steps} step(s)")
             elif event.kind == "node_finished":
                 self.done += 1
-                shown = "buggy" if event.buggy else f"metric {_fmt(event.metric)}, holdout {_fmt(event.holdout_metric)}"
+                shown = ("buggy" if event.buggy else
+                         f"self-reported {_fmt(event.metric)}, selection {_fmt(event.holdout_metric)}")
                 self._send(self.done, self.total,
                            f"run {event.run_id} step {event.step} {event.node_kind}: {shown}")
             elif event.kind == "stage" and self._kind == "stages":

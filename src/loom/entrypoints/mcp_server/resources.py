@@ -1,6 +1,6 @@
 """loom:// resources: what a run left behind, and the schema of a data object.
 
-    loom://runs/{run_id}/leaderboard     application/json  leaderboard.json (ranked by holdout)
+    loom://runs/{run_id}/leaderboard     application/json  leaderboard.json (ranked by selection score)
     loom://runs/{run_id}/best_solution   text/x-python     best_solution.py
     loom://runs/{run_id}/summary         application/json  status, task, best, nodes, usage (from the journal)
     loom://runs/{run_id}/card            text/html         tree.html (the run's search tree)
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from loom.application.config import LoomConfig
 
 RUN_FILES = {
-    "leaderboard": ("leaderboard.json", "application/json", "The run's leaderboard, best first (holdout-ranked)."),
+    "leaderboard": ("leaderboard.json", "application/json", "The run's leaderboard, best first (ranked by the selection-slice score)."),
     "best_solution": ("best_solution.py", "text/x-python", "The best candidate's code."),
     "summary": ("journal.json", "application/json", "Status, task, best candidate, node count and usage."),
     "card": ("tree.html", "text/html", "The run's search tree as one HTML page."),

@@ -20,6 +20,11 @@ if TYPE_CHECKING:
 INGEST_FLOW_FILE = Path(__file__).resolve().parent / "flows" / "ingest_dataset.py"
 #: Flows whose runs are data objects (they store the artifacts of datasets.DATA_ARTIFACTS).
 DATA_FLOWS = ("IngestDataset", "FeaturesFlow")
+#: Flows Loom itself defines: before their first run `loom runs --flow NAME` is an empty list, not an error.
+LOOM_FLOWS = frozenset({
+    "IngestDataset", "CandidateRun", "CandidateInput", "LoomPipeline", "EdaFlow", "FeaturesFlow",
+    "ValidateFlow", "ReportFlow", "OpsFlow", "DeployFlow", "BatchScoreFlow", "TrainBackbone",
+})
 _PROGRESS = re.compile(r"loom-progress:\s*(.*)$")
 _SMALL = 64 * 1024  # artifacts below this size are loaded to describe them in `show`
 
@@ -90,6 +95,8 @@ class MetaflowDataMixin:
                 try:
                     flows = [mf.Flow(flow)]
                 except mf.exception.MetaflowNotFound:
+                    if flow in LOOM_FLOWS:
+                        return []
                     raise UsageError(f"no runs of flow '{flow}'; `loom runs` lists every flow") from None
             else:
                 flows = list(mf.Metaflow().flows)

@@ -74,6 +74,7 @@ def prepare(files: dict[str, Path], *, target: str | None, seed: int, test_fract
                              [train], name, lambda t, c: ta.is_unique(t.column(c)))
     else:
         train, test, sample = tables["train"], tables.get("test"), tables.get("sample_submission")
+        _given_column(time_column, train.column_names, "train.csv")  # a dir keeps its split: only a typo is wrong
         name = tb.infer_target_names(train.column_names, None if test is None else test.column_names,
                                      None if sample is None else sample.column_names, target)
         dtypes = ta.pandas_dtypes(train)
@@ -95,6 +96,14 @@ def prepare(files: dict[str, Path], *, target: str | None, seed: int, test_fract
         stored = tuple(f.result() for f in encoded)
     return Prepared(stored=stored, schema=schema, split=split, fingerprint=fingerprint.result(),  # type: ignore[arg-type]
                     missing=missing, head=head, notes=notes)
+
+
+def _given_column(time_column: str | None, columns: list[str], where: str) -> None:
+    """A --time-column that names no column of a data dir's train table is one LoomInputError line (a
+    single file's is checked as it is split: `tabular_arrow.time_column`); 'none' is always fine."""
+    if time_column and time_column.strip().lower() != "none" and time_column not in columns:
+        raise tb.LoomInputError(f"--time-column '{time_column}' is not a column of {where}; "
+                                f"columns: {', '.join(columns[:12])}")
 
 
 def _kept(keep: Callable[[Any], Any] | None, encode: Callable[..., Any], *args: Any) -> Any:
@@ -218,6 +227,7 @@ def prepare_frames(files: dict[str, Path], *, target: str | None, seed: int, tes
         sample = None
     else:
         train, test, sample = tables["train"], tables.get("test"), tables.get("sample_submission")
+        _given_column(time_column, [str(c) for c in train.columns], "train.csv")
         name = tb.infer_target(train, test, sample, target)
     ids = _with_named_id(tb.id_columns(train, name), [train, test, sample] if "single" not in files else [train],
                          name, lambda t, c: bool(t[c].is_unique))

@@ -226,6 +226,20 @@ def test_script_predictor_reads_a_submission_of_one_probability_column_per_class
         assert (out == pick.to_numpy()).all()  # the most probable class's code
 
 
+def test_script_predictor_matches_ids_written_with_leading_zeros() -> None:
+    """Ids "03001", ... read back by the solution's pandas as 3001 and written in another order: the
+    same rows (validate failed: "the solution's submission misses predictions for some test ids")."""
+    code = (
+        "import pandas as pd\n"
+        "te = pd.read_csv('./input/test.csv').sample(frac=1, random_state=0)\n"
+        "pd.DataFrame({'id': te['id'], 'y': te['x1']}).to_csv('./working/submission.csv', index=False)\n"
+    )
+    df = _table(300)[["x1", "x2"]].assign(id=[f"{3000 + i:05d}" for i in range(300)], y=0.0)
+    sp = predictors.ScriptPredictor(code, "y", "regression", [])
+    out = sp.fit_predict(df.iloc[:200], df.iloc[200:])
+    assert np.allclose(out, df["x1"].iloc[200:].to_numpy())
+
+
 def test_script_predictor_matches_classes_written_with_leading_zeros() -> None:
     """A class the data object holds as "04" is 4 once a solution's pandas reads it back."""
     code = (

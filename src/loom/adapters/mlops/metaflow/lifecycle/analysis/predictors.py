@@ -200,7 +200,10 @@ class ScriptPredictor:
         if len(sub) != len(unlabeled):
             raise ExecutionFailed(f"the solution wrote {len(sub)} rows for {len(unlabeled)} test rows")
         if key in sub.columns and sub[key].is_unique:  # align by id when the script kept it
-            sub = sub.set_index(sub[key].astype(str)).reindex(unlabeled[key].astype(str)).reset_index(drop=True)
+            # as the run's grading matches keys: "03001" read back by pandas as 3001 is the same row
+            written, asked = sub[key].map(canon_label), unlabeled[key].map(canon_label)
+            if written.is_unique:
+                sub = sub.set_index(written).reindex(asked).reset_index(drop=True)
         per_class = _class_columns([str(c) for c in sub.columns if c not in unlabeled.columns], self.classes) \
             if self.kind == "classification" and self.target not in sub.columns else None
         if per_class is not None:  # one probability column per class (what a log-loss search asks for)

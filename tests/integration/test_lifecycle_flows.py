@@ -227,6 +227,7 @@ def test_ops_drift_attention_and_health(bed, capsys):
     code, out, _ = _cli(capsys, "ops", "--dataset", cur.pathspec, "--reference", ref.pathspec, "--json")
     result = json.loads(out)
     assert code == 0 and result["verdict"] == "ATTENTION"
+    assert result["card"] and Path(result["card"]).is_file()  # as eda's and validate's JSON name theirs
     data = _client(bed).Run(result["pathspec"]).data
     drifted = {d["column"] for d in data.drift if d["drifted"]}
     assert {"temperature", "region"} <= drifted and "humidity" not in drifted  # failure's rate moved too
@@ -245,6 +246,7 @@ def test_report_model_card_over_runs(bed, capsys):
     code, out, _ = _cli(capsys, "report", "--runs", runs, "--json")
     r = json.loads(out)
     assert code == 0 and r["best"]["pathspec"] == bed["v_clean"].pathspec  # a FAILed run is never best
+    assert r["card"] and Path(r["card"]).is_file()
     assert r["verdicts"] == {bed["v_raw"].pathspec: "FAIL", bed["v_clean"].pathspec: "PASS"}
     md = Path(r["markdown_path"]).read_text()
     assert "## Leaderboard" in md and bed["feats"].pathspec in md

@@ -114,6 +114,7 @@ class FeaturesResult:
     lineage: dict[str, Any]
     recipe: str = "minimal"
     kept: tuple[LeakageFlag, ...] = ()  # flagged but not dropped (a strong predictor short of CERTAIN_LEAK)
+    card: str | None = None
 
 
 @dataclass(frozen=True)
@@ -150,6 +151,7 @@ class ReportResult:
     verdicts: dict[str, str]
     html_path: str
     markdown_path: str
+    card: str | None = None
 
 
 @dataclass(frozen=True)
@@ -170,6 +172,7 @@ class OpsResult:
     drift: tuple[DriftColumn, ...] = ()
     new_columns: tuple[str, ...] = ()
     missing_columns: tuple[str, ...] = ()
+    card: str | None = None
 
 
 @dataclass(frozen=True)

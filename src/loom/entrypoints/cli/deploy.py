@@ -53,7 +53,8 @@ def deploy(
         if serve:
             out.print(f"serving on http://{host}:{port}/predict (Ctrl-C to stop)")
 
-    emit(common, payload(r, gate=r.gate.value, url=f"http://{host}:{port}" if serve else None), human)
+    emit(common, payload(r, gate=r.gate.value, url=f"http://{host}:{port}" if serve else None,
+                         predictions_path=r.manifest.get("predictions_path")), human)
     if serve:
         import uvicorn
 

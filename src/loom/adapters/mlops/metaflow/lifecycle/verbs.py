@@ -126,6 +126,7 @@ class MetaflowAnalysisVerbs(LifecycleRunner):
             pathspec=p, dataset=dataset, columns_before=a["columns_before"], columns_after=a["columns_after"],
             dropped=flags(a["dropped"]), kept=flags(a.get("kept")), added=tuple(a["added"]), fingerprint=a["fingerprint"],
             lineage={"parent": dataset, "eda": from_eda, "chain": list(a["lineage"])}, recipe=a["recipe"],
+            card=self._card(p),
         )
 
     def validate(
@@ -166,6 +167,7 @@ class MetaflowAnalysisVerbs(LifecycleRunner):
         return ReportResult(
             pathspec=p, runs=tuple(a["runs"]), best=a["best"], leaderboard=tuple(a["leaderboard"]),
             spread=a["spread"], verdicts=a["verdicts"], html_path=a["html_path"], markdown_path=a["markdown_path"],
+            card=self._card(p),
         )
 
     def ops(
@@ -186,5 +188,5 @@ class MetaflowAnalysisVerbs(LifecycleRunner):
         return OpsResult(
             pathspec=p, verdict=Verdict(a["verdict"]), reasons=tuple(a["reasons"]), health=a["health"],
             drift=tuple(DriftColumn(**d) for d in a["drift"]), new_columns=tuple(a["new_columns"]),
-            missing_columns=tuple(a["missing_columns"]),
+            missing_columns=tuple(a["missing_columns"]), card=self._card(p),
         )

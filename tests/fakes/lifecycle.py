@@ -49,7 +49,7 @@ class FakeLifecycle:
 
     def validate(self, dataset: str, *, solution: str | None = None, target: str | None = None,
                  sensitive: str | None = None, metric: str | None = None,
-                 positive: str | None = None) -> ValidateResult:
+                 positive: str | None = None, experiment_id: str | None = None) -> ValidateResult:
         self.calls.append(("validate", (dataset, solution)))
         self.validate_metric, self.validate_positive = metric, positive
         return ValidateResult(self._id("ValidateFlow"), dataset, solution or "baseline", "y", "classification",

@@ -326,7 +326,9 @@ def test_pipeline_runs_every_stage_keyless_then_report_by_experiment(bed, capsys
     assert Path(result["extras"]["report"]).is_file()
     code, out, _ = _cli(capsys, "report", "--experiment", "exp-lc", "--json")
     report = json.loads(out)
-    assert code == 0 and report["runs"] and all(r.startswith("CandidateRun/") for r in report["runs"])
+    assert code == 0 and report["runs"] and all(r.split("/")[0] in ("CandidateRun", "ValidateFlow") for r in report["runs"])
+    # the pipeline's validate run is tagged with the experiment: its verdict is on the card ("none" before)
+    assert report["verdicts"] == {stages["validate"]["pathspec"]: stages["validate"]["verdict"]}
     assert report["best"] is not None
     code, out, _ = _cli(capsys, "ops", "--experiment", "exp-lc", "--json")
     health = json.loads(out)

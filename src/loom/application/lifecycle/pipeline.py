@@ -56,7 +56,7 @@ class RunPipeline:
             raise UsageError("pass exactly one of --dataset IngestDataset/N or --source DIR")
         if dataset:
             Pathspec.parse(dataset)
-        state: dict[str, Any] = {"dataset": dataset, "target": target}
+        state: dict[str, Any] = {"dataset": dataset, "target": target, "experiment_id": experiment_id}
         search = state["search"] = self._run_search() if self._run_search is not None else None
         precheck = getattr(search, "precheck", None)
         if precheck is not None:  # a metric or a key the run stage would refuse: before ingest, eda, features
@@ -149,7 +149,8 @@ class RunPipeline:
 
     def _validate(self, state: dict[str, Any]) -> StageResult:
         r = ValidateSolution(self._mlops)(state["features"], solution=state["search_run"], target=state.get("target"),
-                                          metric_name=state.get("metric"), positive=state.get("positive"))
+                                          metric_name=state.get("metric"), positive=state.get("positive"),
+                                          experiment_id=state.get("experiment_id"))
         state["validate"] = r.pathspec
         state["validate_pathspec"] = r.pathspec
         detail = "; ".join(r.reasons)

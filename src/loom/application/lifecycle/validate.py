@@ -19,11 +19,13 @@ class ValidateSolution:
     def __call__(
         self, dataset: str, *, solution: str | None = None, target: str | None = None, sensitive: str | None = None,
         metric: str | None = None, metric_name: str | None = None, positive: str | None = None,
+        experiment_id: str | None = None,
     ) -> ValidateResult:
         """`metric` a sentence as `loom run` takes it ("Minimize RMSLE"), `metric_name` a catalog name;
         neither: ROC-AUC, accuracy or RMSE by task. `positive`: the class a binary metric scores."""
         Pathspec.parse(dataset)
         name = parse_metric(metric, metric_name).name if (metric or metric_name) else None
         return require_lifecycle(self._mlops, "validate").validate(
-            dataset, solution=solution, target=target, sensitive=sensitive, metric=name, positive=positive
+            dataset, solution=solution, target=target, sensitive=sensitive, metric=name, positive=positive,
+            experiment_id=experiment_id,
         )

@@ -35,11 +35,11 @@ class Lifecycle(Protocol):
 
     def validate(
         self, dataset: str, *, solution: str | None = None, target: str | None = None, sensitive: str | None = None,
-        metric: str | None = None, positive: str | None = None,
+        metric: str | None = None, positive: str | None = None, experiment_id: str | None = None,
     ) -> ValidateResult:
         """Holdout + CV of a solution (or the baseline) with a PASS / REVIEW / FAIL verdict; `metric` a
         catalog name (None: ROC-AUC, accuracy or RMSE by task); `positive` the class a binary metric
-        scores (None: 1 / true / yes, else the last in order)."""
+        scores (None: 1 / true / yes, else the last in order); `experiment_id` tags the run."""
         ...
 
     def report(self, *, experiment: str | None = None, runs: Sequence[str] = ()) -> ReportResult:

@@ -131,7 +131,7 @@ class MetaflowAnalysisVerbs(LifecycleRunner):
 
     def validate(
         self, dataset: str, *, solution: str | None = None, target: str | None = None, sensitive: str | None = None,
-        metric: str | None = None, positive: str | None = None,
+        metric: str | None = None, positive: str | None = None, experiment_id: str | None = None,
     ) -> ValidateResult:
         from loom.adapters.mlops.metaflow.lifecycle import solutions
 
@@ -140,7 +140,7 @@ class MetaflowAnalysisVerbs(LifecycleRunner):
                                   "metric": metric or "", "positive": positive or "",
                                   "seed": self.config.seed, "holdout_fraction": self.config.holdout_fraction or 0.2,
                                   "python": self.config.python}
-        tags: list[str] = []
+        tags: list[str] = [f"experiment:{experiment_id}"] if experiment_id else []  # `report --experiment` lists it
         if solution:
             label, code = solutions.resolve(solution, self.config)
             # a script re-trains per fold in its own process: 3 folds keep it affordable

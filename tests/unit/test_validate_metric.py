@@ -130,3 +130,24 @@ def test_a_solution_is_asked_for_what_the_metric_grades_as_the_run_asked_it() ->
     assert graded == pytest.approx(skm.log_loss(truth, got.proba, labels=[0, 1, 2]), abs=1e-9) and graded < np.log(3)
     labels_only = predictors.ScriptPredictor(code, "y", "classification", ["a", "b", "c"])
     assert set(np.unique(labels_only.fit_scores(df.iloc[:400], df.iloc[400:]).proba)) == {0.0, 1.0}
+
+
+def test_deploy_labels_by_the_class_the_solution_gives_the_probability_of() -> None:
+    """A run asked for "the probability that a loan is bad" delivers P(bad) in its one column; scoring
+    with it read that as P(good) (the last class in order) and flipped every label."""
+    from loom.adapters.mlops.metaflow.lifecycle.analysis import scoring
+
+    code = (
+        "import numpy as np, pandas as pd\n"
+        "te = pd.read_csv('./input/test.csv')\n"
+        "p_bad = 1 / (1 + np.exp(-4 * (te['x1'] + 0.5 * te['x2'])))\n"
+        "pd.DataFrame({'id': te['id'], 'y': p_bad}).to_csv('./working/submission.csv', index=False)\n"
+    )
+    df = _classes(["good", "bad"], n=400).assign(id=range(400))  # codes: bad=0, good=1
+    manifest = {"target": "y", "task_type": "classification", "solution_code": code, "id_columns": ["id"],
+                "positive_class": "bad"}
+    predictor = scoring.build_predictor(manifest, df.iloc[:300])
+    out = scoring.predictions_frame(manifest, predictor, df.iloc[300:])
+    score = (df["x1"] + 0.5 * df["x2"]).iloc[300:].to_numpy()
+    assert (out["y"].to_numpy() == np.where(score > 0, "bad", "good")).all()
+    assert np.allclose(out["y_proba"], 1 / (1 + np.exp(-4 * score)), atol=1e-5)  # P(bad), as the manifest says

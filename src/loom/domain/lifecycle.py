@@ -321,3 +321,4 @@ class DeployRecord:
     id_columns: tuple[str, ...] = ()
     solution_code: str | None = None
     lineage: tuple[str, ...] = ()
+    positive: str | None = None  # a binary target's class the validated solution's probability is about

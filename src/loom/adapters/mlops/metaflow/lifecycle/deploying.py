@@ -16,7 +16,7 @@ from loom.domain.pathspec import Pathspec
 from loom.domain.status import Status
 
 _VALIDATE_FIELDS = ("verdict", "holdout_score", "greater_is_better", "metric", "solution", "dataset", "target",
-                    "task_type", "id_columns", "solution_code", "lineage")
+                    "task_type", "id_columns", "solution_code", "lineage", "positive_class")
 
 
 class MetaflowDeployVerbs(LifecycleRunner):
@@ -60,6 +60,7 @@ class MetaflowDeployVerbs(LifecycleRunner):
             solution=a.get("solution") or "", dataset=a.get("dataset"), target=a.get("target"),
             task_type=a.get("task_type"), id_columns=tuple(a.get("id_columns") or ()),
             solution_code=a.get("solution_code"), lineage=tuple(a.get("lineage") or ()),
+            positive=a.get("positive_class"),
         )
 
     def stage_deploy(self, record: DeployRecord, reasons: Sequence[str]) -> DeployResult:
@@ -75,6 +76,7 @@ class MetaflowDeployVerbs(LifecycleRunner):
             "dataset": record.dataset,
             "target": record.target,
             "task_type": record.task_type,
+            "positive_class": record.positive,
             "id_columns": list(record.id_columns),
             "lineage": list(record.lineage),
             "python": self.config.python,

@@ -231,12 +231,7 @@ class ScriptPredictor:
         return pd.DataFrame({ids.name: ids, self.target: value})
 
     def _positive_code(self) -> int:
-        """The code of the class a lone probability column is about: `positive`, else `positive_label`'s."""
-        from loom.domain.metrics import positive_label
-
-        canon = [canon_label(c) for c in self.classes]
-        chosen = canon_label(self.positive) if self.positive is not None else None
-        return canon.index(chosen) if chosen in canon else canon.index(positive_label(canon))
+        return positive_code(self.classes, self.positive)
 
     def _as_predicted(self, pred: "pd.Series") -> Predicted:
         import numpy as np
@@ -253,6 +248,16 @@ class ScriptPredictor:
             return Predicted.of_proba(proba)
         index = {canon_label(c): i for i, c in enumerate(self.classes)}
         return Predicted.of_labels(np.array([index.get(canon_label(v), -1) for v in pred]), len(self.classes))
+
+
+def positive_code(classes: list[Any], named: str | None) -> int:
+    """The code of a binary target's class a lone probability is about: `named` (the run's, from its
+    goal), else `positive_label`'s."""
+    from loom.domain.metrics import positive_label
+
+    canon = [canon_label(c) for c in classes]
+    chosen = canon_label(named) if named is not None else None
+    return canon.index(chosen) if chosen in canon else canon.index(positive_label(canon))
 
 
 def _class_columns(columns: list[str], classes: list[Any]) -> list[str] | None:

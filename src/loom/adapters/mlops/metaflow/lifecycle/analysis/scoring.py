@@ -21,7 +21,8 @@ def build_predictor(manifest: dict[str, Any], train: "pd.DataFrame") -> Any:
     ids = list(manifest.get("id_columns") or [])
     if manifest.get("solution_code"):
         p: Any = predictors.ScriptPredictor(manifest["solution_code"], target, kind, classes, id_columns=ids,
-                                            python=manifest.get("python") or predictors.sys.executable)
+                                            python=manifest.get("python") or predictors.sys.executable,
+                                            positive=manifest.get("positive_class"))
     else:
         p = predictors.BaselinePredictor(target, kind, classes, drop=ids, seed=int(manifest.get("seed") or 0))
     return p.fit(train)
@@ -34,7 +35,8 @@ def _classes(y: "pd.Series", kind: str) -> list[Any]:
 
 
 def predictions_frame(manifest: dict[str, Any], predictor: Any, rows: "pd.DataFrame") -> "pd.DataFrame":
-    """id columns + the prediction (+ `<target>_proba` for a binary target)."""
+    """id columns + the prediction (+ `<target>_proba` for a binary target: the probability of the
+    manifest's `positive_class`, the class validate scored)."""
     import numpy as np
     import pandas as pd
 
@@ -46,9 +48,10 @@ def predictions_frame(manifest: dict[str, Any], predictor: Any, rows: "pd.DataFr
     classes = list(getattr(predictor, "classes", []) or [])
     if kind == "regression":
         out[target] = raw.astype(float)
-    elif len(classes) == 2:
+    elif len(classes) == 2:  # raw: the probability of classes[1]; `<target>_proba` is the positive class's
         out[target] = [classes[int(p >= 0.5)] for p in raw]
-        out[f"{target}_proba"] = raw.astype(float).round(6)
+        positive = predictors.positive_code(classes, manifest.get("positive_class"))
+        out[f"{target}_proba"] = (raw.astype(float) if positive == 1 else 1.0 - raw.astype(float)).round(6)
     else:
         out[target] = [classes[int(i)] if 0 <= int(i) < len(classes) else None for i in raw]
     return out

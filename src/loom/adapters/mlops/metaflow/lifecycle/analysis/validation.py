@@ -86,14 +86,13 @@ def class_order(classes: list[Any], positive: str | None = None) -> tuple[Any, i
     or `positive_label`'s class."""
     import numpy as np
 
-    from loom.domain.metrics import canon_label, order_classes, positive_label
+    from loom.adapters.mlops.metaflow.lifecycle.analysis.predictors import positive_code
+    from loom.domain.metrics import canon_label, order_classes
 
     canon = [canon_label(c) for c in classes]
     ordered = order_classes(canon)
     position = np.array([ordered.index(c) for c in canon] + [len(canon)], dtype=np.int64)  # unknown stays last
-    chosen = canon_label(positive) if positive is not None and canon_label(positive) in canon else None
-    code = canon.index(chosen or positive_label(canon)) if len(canon) == 2 else 1
-    return position, code
+    return position, positive_code(classes, positive) if len(canon) == 2 else 1
 
 
 def score(spec: "MetricSpec", y: "np.ndarray", pred: Any, classes: list[Any] | None = None,

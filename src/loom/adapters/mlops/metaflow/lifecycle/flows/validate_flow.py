@@ -78,6 +78,7 @@ class ValidateFlow(FlowSpec):
             setattr(self, key, r[key])
         self.cv_mean = round(sum(r["cv_scores"]) / len(r["cv_scores"]), 6)
         self.brier, self.calibration = r.get("brier"), r.get("calibration")
+        self.positive_class = r.get("positive_class")  # a binary target's scored class: deploy labels by it
         self.slices, self.slice_gap = r.get("slices") or [], r.get("slice_gap")
         self.leakage = [f.as_dict() for f in flags]
         self.verdict, self.reasons = verdict.value, reasons

@@ -162,3 +162,27 @@ def test_rows_without_a_label_are_left_out_of_the_fit(tmp_path: Path, task: str)
         assert sub["y"].iloc[0] == pytest.approx(2.0, abs=0.3) and sub["y"].iloc[1] == pytest.approx(-2.0, abs=0.3)
     else:
         assert list(sub["y"]) == ["up", "down"]
+
+
+@pytest.mark.parametrize("family", ["dummy", "hist_gb", "lightgbm"])
+def test_an_absolute_error_metric_is_fit_for_the_median(tmp_path: Path, family: str) -> None:
+    """MAE is minimised by the median: with squared error every family fit the mean of a skewed
+    count (held-out MAE 2.90; 2.79 with the absolute-error losses)."""
+    rng = np.random.default_rng(6)
+    n = 1500
+    x = rng.normal(size=n)
+    y = rng.poisson(np.exp(0.5 + 0.6 * x)) * rng.choice([1, 8], n, p=[0.85, 0.15])  # skewed: mean >> median
+    frame = pd.DataFrame({"id": np.arange(n), "x": x.round(3), "y": y})
+    (tmp_path / "input").mkdir()
+    frame.iloc[:1200].to_csv(tmp_path / "input" / "train.csv", index=False)
+    frame.iloc[1200:].drop(columns="y").to_csv(tmp_path / "input" / "test.csv", index=False)
+    scores = {}
+    for metric in ("mae", "rmse"):
+        out = _run(tmp_path, {**BASE, "family": family, "metric": metric, "maximize": False, "task_type": "regression"})
+        sub = pd.read_csv(tmp_path / "working" / "submission.csv")
+        truth = frame.iloc[1200:]["y"].to_numpy()
+        scores[metric] = float(np.abs(sub["y"].to_numpy() - truth).mean())
+        if family == "dummy":
+            expected = np.median(frame.iloc[:1200]["y"]) if metric == "mae" else frame.iloc[:1200]["y"].mean()
+            assert np.allclose(sub["y"], expected), out
+    assert scores["mae"] < scores["rmse"]  # the MAE candidate has the lower held-out MAE

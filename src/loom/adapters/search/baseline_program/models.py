@@ -93,7 +93,8 @@ class Model:
     def _fit_dummy(self, Z, y, cats):
         from sklearn.dummy import DummyClassifier, DummyRegressor
 
-        self.model = (DummyClassifier(strategy="prior") if self.data.classify else DummyRegressor()).fit(Z, y)
+        self.model = (DummyClassifier(strategy="prior") if self.data.classify
+                      else DummyRegressor(strategy="median" if _absolute(self.data) else "mean")).fit(Z, y)
 
     def _fit_linear(self, Z, y, cats):
         if self.data.classify:
@@ -147,6 +148,8 @@ class Model:
         cls = HistGradientBoostingClassifier if self.data.classify else HistGradientBoostingRegressor
         params = {"learning_rate": 0.05, "max_leaf_nodes": 31, "l2_regularization": 0.0, **self.params}
         params.pop("n_estimators", None)
+        if _absolute(self.data):
+            params.setdefault("loss", "absolute_error")
         mask = np.zeros(Z.shape[1], dtype=bool)
         mask[cats] = True
         if self.rounds:
@@ -166,6 +169,8 @@ class Model:
         params = {"learning_rate": 0.05, "num_leaves": 31, "min_child_samples": 20, "subsample": 0.8,
                   "subsample_freq": 1, "colsample_bytree": 0.8, **self.params}
         params.pop("max_iter", None)
+        if _absolute(self.data):
+            params.setdefault("objective", "l1")  # early stopping then watches l1 too
         cat = cats or "auto"
         if self.rounds:
             params["n_estimators"] = self.rounds
@@ -194,3 +199,8 @@ class Model:
         labels = [str(c) for c in self.model.classes_]
         frame = pd.DataFrame(proba, columns=labels).reindex(columns=self.data.classes, fill_value=0.0)
         return frame.to_numpy()
+
+
+def _absolute(data):
+    """An absolute-error metric (MAE, MedAE): the boosted trees fit it (the median, not the mean)."""
+    return not data.classify and data.metric in ("mae", "medae")

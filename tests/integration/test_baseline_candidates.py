@@ -186,3 +186,21 @@ def test_an_absolute_error_metric_is_fit_for_the_median(tmp_path: Path, family: 
             expected = np.median(frame.iloc[:1200]["y"]) if metric == "mae" else frame.iloc[:1200]["y"].mean()
             assert np.allclose(sub["y"], expected), out
     assert scores["mae"] < scores["rmse"]  # the MAE candidate has the lower held-out MAE
+
+
+def test_labels_written_after_a_space_are_the_classes_loom_names(tmp_path: Path) -> None:
+    """The Adult census writes " <=50K" / " >50K". Loom names the classes trimmed; the candidate kept
+    the space, saw 4 classes, and wrote labels where log loss asked for a probability (36.0 a node)."""
+    rng = np.random.default_rng(4)
+    n = 800
+    x = rng.normal(size=n)
+    y = np.where(rng.random(n) < 1 / (1 + np.exp(-2 * x)), " >50K", " <=50K")
+    (tmp_path / "input").mkdir()
+    pd.DataFrame({"id": np.arange(n), "x": x.round(3), "y": y}).iloc[:600].to_csv(tmp_path / "input" / "train.csv",
+                                                                                   index=False)
+    pd.DataFrame({"id": np.arange(600, n), "x": x[600:].round(3)}).to_csv(tmp_path / "input" / "test.csv", index=False)
+    out = _run(tmp_path, {**BASE, "family": "linear", "metric": "log_loss", "maximize": False,
+                          "task_type": "classification", "classes": ["<=50K", ">50K"]})
+    assert parse_metric(out) < 0.6  # a probability model, not labels clipped to eps
+    sub = pd.read_csv(tmp_path / "working" / "submission.csv")
+    assert sub["y"].between(0, 1).all() and sub["y"].nunique() > 10  # P(>50K), one number per row

@@ -8,10 +8,11 @@ import pandas as pd
 
 
 def canonical_label(value):
-    """A class label as text: 1.0 -> "1" (what Loom's grading compares), anything else str()."""
+    """A class label as text, as Loom's grading compares them: 1.0 -> "1", " >50K" -> ">50K" (the
+    Adult census writes its labels after a space), anything else str()."""
     if isinstance(value, (float, np.floating)) and float(value).is_integer():
         return str(int(value))
-    return str(value)
+    return str(value).strip()
 
 
 def order_labels(labels):

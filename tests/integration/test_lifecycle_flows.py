@@ -184,6 +184,19 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def test_a_solution_larger_than_one_argument_is_staged(bed):
+    """An ensemble's best_solution.py embeds its members (about 200 KB): the manifest went to
+    DeployFlow as one argument, over Linux's 128 KB limit ("Argument list too long")."""
+    import dataclasses
+
+    mlops = bed["mlops"]
+    record = mlops.deploy_record(validate=bed["v_clean"].pathspec)
+    big = dataclasses.replace(record, solution_code="# padding\n" * 30_000 + "print('ok')\n")
+    staged = mlops.stage_deploy(big, ["a test"])
+    assert staged.manifest["solution_code"] == big.solution_code and len(big.solution_code) > 300_000
+    assert json.loads(Path(staged.manifest_path).read_text())["solution_code"] == big.solution_code
+
+
 def test_deploy_apply_serve_answers_predictions_over_http(bed):
     import httpx
 

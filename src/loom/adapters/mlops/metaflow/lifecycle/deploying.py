@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from loom.adapters.mlops.metaflow.lifecycle.verbs import LifecycleRunner
@@ -84,8 +85,14 @@ class MetaflowDeployVerbs(LifecycleRunner):
             "gate": Verdict.ALLOW.value,
             "gate_reasons": list(reasons),
         }
-        p = self._run("deploy_flow.py", {"manifest": json.dumps(manifest, default=str),
-                                         "out_dir": str(self.config.home / "deployments")})
+        # by file: an ensemble's best_solution.py (its members inside) outgrows one argument (128 KB on Linux)
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="loom-deploy-") as tmp:
+            staged = Path(tmp) / "manifest.json"
+            staged.write_text(json.dumps(manifest, default=str), encoding="utf-8")
+            p = self._run("deploy_flow.py", {"manifest_file": str(staged),
+                                             "out_dir": str(self.config.home / "deployments")})
         a = self._read(p, ("manifest", "manifest_path"))
         return DeployResult(status=Status.PLANNED.value, gate=Verdict.ALLOW, reasons=tuple(reasons),
                             manifest=a["manifest"], manifest_path=a["manifest_path"])

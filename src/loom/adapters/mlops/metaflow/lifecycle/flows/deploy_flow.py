@@ -13,7 +13,9 @@ _fast_exit()  # no final GC sweep at exit: ~0.3 s per flow process (fast_exit.py
 
 
 class DeployFlow(FlowSpec):
-    manifest_json = Parameter("manifest", help="The manifest to stage (JSON)", required=True)
+    manifest_json = Parameter("manifest", help="The manifest to stage (JSON)", default="")
+    manifest_file = Parameter("manifest-file", help="A file holding the manifest (JSON): a solution's code may "
+                              "exceed what one command-line argument holds", default="")
     out_dir = Parameter("out-dir", help="Where staged manifests live", required=True)
 
     @step
@@ -27,7 +29,7 @@ class DeployFlow(FlowSpec):
         from loom.adapters.mlops.metaflow.lifecycle import flowkit as fk
         from loom.adapters.shared.metaflow_card import StepCard
 
-        m = json.loads(self.manifest_json)
+        m = json.loads(Path(self.manifest_file).read_text(encoding="utf-8") if self.manifest_file else self.manifest_json)
         m["deployment"] = f"{current.flow_name}/{current.run_id}"
         m["staged_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
         m["lineage"] = [*m.get("lineage", []), m["deployment"]]

@@ -336,6 +336,10 @@ def test_pipeline_runs_every_stage_keyless_then_report_by_experiment(bed, capsys
     # graded by the run's metric (it was ROC-AUC whatever the run optimised), better than the class shares
     assert validate.metric == "log_loss" and not validate.greater_is_better
     assert 0.1 < validate.holdout_score < validate.trivial_baseline
+    # the same solution validated by hand, no --metric: graded as its run graded it (it was ROC-AUC)
+    code, out, _ = _cli(capsys, "validate", "--dataset", stages["features"]["pathspec"],
+                        "--solution", result["extras"]["search_run"], "--json")
+    assert code in (0, 1) and json.loads(out)["metric"] == "log_loss"
     assert Path(result["extras"]["report"]).is_file()
     code, out, _ = _cli(capsys, "report", "--experiment", "exp-lc", "--json")
     report = json.loads(out)

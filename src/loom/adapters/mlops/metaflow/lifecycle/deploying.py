@@ -17,7 +17,7 @@ from loom.domain.pathspec import Pathspec
 from loom.domain.status import Status
 
 _VALIDATE_FIELDS = ("verdict", "holdout_score", "greater_is_better", "metric", "solution", "dataset", "target",
-                    "task_type", "id_columns", "solution_code", "lineage", "positive_class")
+                    "task_type", "id_columns", "solution_code", "lineage", "positive_class", "positive")
 
 
 class MetaflowDeployVerbs(LifecycleRunner):
@@ -61,7 +61,7 @@ class MetaflowDeployVerbs(LifecycleRunner):
             solution=a.get("solution") or "", dataset=a.get("dataset"), target=a.get("target"),
             task_type=a.get("task_type"), id_columns=tuple(a.get("id_columns") or ()),
             solution_code=a.get("solution_code"), lineage=tuple(a.get("lineage") or ()),
-            positive=a.get("positive_class"),
+            positive=a.get("positive_class") or a.get("positive") or None,  # older runs: the parameter
         )
 
     def stage_deploy(self, record: DeployRecord, reasons: Sequence[str]) -> DeployResult:

@@ -38,6 +38,21 @@ def resolve(ref: str, config: "LoomConfig") -> tuple[str, str]:
     )
 
 
+def run_task(ref: str, config: "LoomConfig") -> dict:
+    """The task a search run `ref` searched (its manifest's `task`: metric, positive class, ...);
+    {} for anything else (a .py file, a candidate run)."""
+    import json
+
+    manifest = config.home / "runs" / ref / "manifest.json"
+    if "/" in ref or not manifest.is_file():
+        return {}
+    try:
+        task = json.loads(manifest.read_text(encoding="utf-8")).get("task")
+    except (OSError, ValueError):
+        return {}
+    return task if isinstance(task, dict) else {}
+
+
 def stage(code: str, config: "LoomConfig") -> Path:
     digest = hashlib.sha256(code.encode()).hexdigest()[:16]
     out = config.home / "lifecycle" / "solutions" / f"{digest}.py"

@@ -135,6 +135,10 @@ class MetaflowAnalysisVerbs(LifecycleRunner):
     ) -> ValidateResult:
         from loom.adapters.mlops.metaflow.lifecycle import solutions
 
+        if solution:  # a search run's solution is graded as that run graded it, unless told otherwise
+            task = solutions.run_task(solution, self.config)
+            metric = metric or (task.get("metric") or {}).get("name")
+            positive = positive or task.get("positive")
         self._check_dataset(dataset, metric=metric, target=target, sensitive=sensitive)
         params: dict[str, Any] = {"dataset": dataset, "target": target or "", "sensitive": sensitive or "",
                                   "metric": metric or "", "positive": positive or "",

@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 pd = pytest.importorskip("pandas")
+np = pytest.importorskip("numpy")
 pytest.importorskip("metaflow")
 pytest.importorskip("sklearn")
 pytest.importorskip("matplotlib")
@@ -176,6 +177,29 @@ def test_deploy_plans_then_applies_batch_scoring(bed, capsys):
     preds = mf.Run(applied["score_pathspec"]).data.predictions
     assert list(preds.columns) == ["loan_id", "defaulted", "defaulted_proba"] and len(preds) == 600
     assert preds["defaulted_proba"].between(0, 1).all() and 0.1 < preds["defaulted"].mean() < 0.6
+    # new raw rows as one CSV: ingest splits a single file into train/test, and scoring took only its
+    # test fifth, without the column ingest took for a target; every row is scored now, made as the
+    # features data object the model was trained on was made (its date parts were left blank)
+    new = pd.read_csv(bed["root"] / "leaky" / "test.csv").head(300)
+    one = bed["root"] / "new_rows.csv"
+    new.to_csv(one, index=False)
+    batch = bed["mlops"].ingest(one)
+    code, out, _ = _cli(capsys, "deploy", "--validate", bed["v_clean"].pathspec, "--apply", "--score", batch.pathspec,
+                        "--json")
+    applied = json.loads(out)
+    assert code == 0 and applied["rows_scored"] == 300, applied
+    scored = pd.read_csv(applied["predictions_path"])
+    assert sorted(scored["loan_id"]) == sorted(new["loan_id"])
+    same = preds.set_index("loan_id")["defaulted_proba"].loc[scored["loan_id"]].to_numpy()
+    assert np.allclose(scored["defaulted_proba"].to_numpy(), same, atol=1e-6)  # as scored from the features object
+    # a batch without a column the model uses is refused, not scored with the column left blank
+    trained = mf.Run(bed["feats"].pathspec).data.train.columns
+    used = next(c for c in new.columns if c in trained and c not in ("loan_id", "defaulted"))
+    (bed["root"] / "short").mkdir()
+    new.drop(columns=used).to_csv(bed["root"] / "short" / "train.csv", index=False)
+    short = bed["mlops"].ingest(bed["root"] / "short")
+    code, _, err = _cli(capsys, "deploy", "--validate", bed["v_clean"].pathspec, "--apply", "--score", short.pathspec)
+    assert code == 2 and f"lacks 1 column(s) the model was trained on: {used}" in err, err
 
 
 def _free_port() -> int:

@@ -41,6 +41,39 @@ def read_tables(pathspec: str) -> dict[str, Any]:
     return out
 
 
+def rows_to_score(tables: dict[str, Any]) -> Any:
+    """Every row a data object was made from, as a batch to score: a single file that ingest split
+    into train/test is whole again (train + test with its labels: scoring only `test` scored a fifth
+    of the rows, without the column ingest took for a target); a data dir's unlabelled test.csv
+    when it has one; else train."""
+    import pandas as pd
+
+    run = client_run(tables["pathspec"])
+    extra = artifacts(run, ("split", "test_labels"))
+    train, test, labels = tables["train"], tables["test"], extra.get("test_labels")
+    kind = (extra.get("split") or {}).get("kind")
+    if kind in ("random", "time") and test is not None and labels is not None and len(labels) == len(test):
+        whole = test.reset_index(drop=True).assign(**{c: labels[c].to_numpy() for c in labels.columns})
+        return pd.concat([train, whole[[c for c in train.columns if c in whole.columns]]], ignore_index=True)
+    return test if test is not None and len(test) else train
+
+
+def as_trained(pathspec: str, rows: Any) -> Any:
+    """`rows` of raw data made as the data object `pathspec` was made: a FeaturesFlow's drops and
+    derived columns (date parts, ...), its statistics learnt on its parent's train, parents first.
+    A model trained on features was handed raw rows without those columns (blank, silently)."""
+    from loom.adapters.mlops.metaflow.lifecycle.analysis import recipes
+
+    a = artifacts(client_run(pathspec), ("parent", "recipe", "dropped", "schema"))
+    if not a.get("parent") or not a.get("recipe"):
+        return rows
+    rows = as_trained(a["parent"], rows)
+    drop = [f["column"] for f in a.get("dropped") or [] if isinstance(f, dict)]
+    target = (a.get("schema") or {}).get("target") or ""
+    _, made, _ = recipes.apply(read_tables(a["parent"])["train"], rows, target=target, drop=drop, recipe=a["recipe"])
+    return made
+
+
 def artifacts(run: Any, names: tuple[str, ...]) -> dict[str, Any]:
     data = run.data if run.finished else None
     if data is None:

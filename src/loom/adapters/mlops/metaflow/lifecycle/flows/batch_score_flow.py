@@ -33,8 +33,11 @@ class BatchScoreFlow(FlowSpec):
         self.deployment = self.manifest.get("deployment")
         trained_on = fk.read_tables(self.manifest["dataset"])
         batch = fk.read_tables(self.dataset)
-        rows = batch["test"] if batch["test"] is not None and len(batch["test"]) else batch["train"]
+        rows = fk.rows_to_score(batch)
         frames.check_table(rows, "batch to score")
+        if any(c not in rows.columns for c in trained_on["train"].columns if c != self.manifest["target"]):
+            rows = fk.as_trained(self.manifest["dataset"], rows)  # raw rows, a model trained on features
+        scoring.check_columns(self.manifest, trained_on["train"], rows)
         predictor = scoring.build_predictor(self.manifest, trained_on["train"])
         predictions = scoring.predictions_frame(self.manifest, predictor, rows)
         self.predictions = tabular.for_storage(predictions)  # Parquet bytes; unpickles to a DataFrame

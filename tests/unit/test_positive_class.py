@@ -15,6 +15,9 @@ from loom.domain.positive import choose
     (["False", "True"], "Predict the probability that Transported is False", "Transported", "False", "goal"),
     (["A", "B"], "Predict the probability of class 'A'", "grp", "A", "goal"),
     (["fraud", "legit"], "Predict the probability that a transaction is fraud", "label", "fraud", "goal"),
+    (["default", "paid"], "Flag the accounts that will default", "outcome", "default", "goal"),
+    (["bad", "good"], "Find the bad loans", "status", "bad", "goal"),
+    (["churned", "stayed"], "Predict which customers churned", "status", "churned", "goal"),
     # "no" is also a word: a conventional positive is overridden only explicitly
     (["no", "yes"], "Predict the probability of churn with no leakage", "churned", "yes", "convention"),
     (["0", "1"], "Predict the probability of default (1 = default, 0 = repaid)", "default", "1", "convention"),

@@ -8,8 +8,9 @@ the class:
 - explicitly: "<target> = <label>" ("churned = no"), "positive class is <label>", "<label> is the
   positive class", a quoted label after "probability";
 - or, when the classes have no conventional positive (good/bad, A/B), the one label a sentence
-  names after "probability" / "likelihood" / "chance" / "odds" ("the probability that a loan is
-  bad"), not negated ("not bad").
+  names after "probability" / "likelihood" / "chance" / "odds" / "whether" / "which" / "flag" /
+  "find" ("the probability that a loan is bad", "flag the accounts that will default"), not
+  negated ("not bad").
 A conventional positive (1, true, yes) is only overridden explicitly: "no" is also an English word.
 """
 
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 
 from loom.domain.metrics import _POSITIVE, canon_label, positive_label
 
-_ASKED = re.compile(r"\b(?:probabilit(?:y|ies)|likelihood|chance|odds|propensity|risk|whether)\b")
+_ASKED = re.compile(r"\b(?:probabilit(?:y|ies)|likelihood|chance|odds|propensity|risk|whether|which|flag|detect|identify|find|spot|catch)\b")
 _SENTENCE = re.compile(r"[.;!?\n]")
 
 

@@ -151,3 +151,19 @@ def test_deploy_labels_by_the_class_the_solution_gives_the_probability_of() -> N
     score = (df["x1"] + 0.5 * df["x2"]).iloc[300:].to_numpy()
     assert (out["y"].to_numpy() == np.where(score > 0, "bad", "good")).all()
     assert np.allclose(out["y_proba"], 1 / (1 + np.exp(-4 * score)), atol=1e-5)  # P(bad), as the manifest says
+
+
+def test_a_multiclass_deployment_validated_on_log_loss_scores_each_class() -> None:
+    """It wrote labels only; a log-loss model's user wants its probabilities."""
+    from loom.adapters.mlops.metaflow.lifecycle.analysis import scoring
+
+    df = _classes(["a", "b", "c"], n=500).assign(id=range(500))
+    manifest = {"target": "y", "task_type": "classification", "id_columns": ["id"], "metric": "log_loss", "seed": 0}
+    out = scoring.predictions_frame(manifest, scoring.build_predictor(manifest, df.iloc[:400]), df.iloc[400:])
+    assert list(out.columns) == ["id", "y", "y_proba_a", "y_proba_b", "y_proba_c"]
+    probs = out[["y_proba_a", "y_proba_b", "y_proba_c"]].to_numpy()
+    assert np.allclose(probs.sum(axis=1), 1.0, atol=1e-4)
+    assert (np.array(["a", "b", "c"])[probs.argmax(axis=1)] == out["y"].to_numpy()).all()
+    labels_only = scoring.predictions_frame({**manifest, "metric": "accuracy"},
+                                            scoring.build_predictor(manifest, df.iloc[:400]), df.iloc[400:])
+    assert list(labels_only.columns) == ["id", "y"]

@@ -163,6 +163,9 @@ class ScriptPredictor:
     def predict(self, test: "pd.DataFrame") -> "np.ndarray":
         return self.fit_predict(self._train, test)
 
+    def scores(self, test: "pd.DataFrame") -> Predicted:
+        return self.fit_scores(self._train, test)
+
     def fit_predict(self, train: "pd.DataFrame", test: "pd.DataFrame") -> "np.ndarray":
         return self.fit_scores(train, test).legacy()
 

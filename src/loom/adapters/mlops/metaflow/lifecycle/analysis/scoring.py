@@ -22,10 +22,19 @@ def build_predictor(manifest: dict[str, Any], train: "pd.DataFrame") -> Any:
     if manifest.get("solution_code"):
         p: Any = predictors.ScriptPredictor(manifest["solution_code"], target, kind, classes, id_columns=ids,
                                             python=manifest.get("python") or predictors.sys.executable,
-                                            positive=manifest.get("positive_class"))
+                                            positive=manifest.get("positive_class"),
+                                            probabilities=_probability_metric(manifest))
     else:
         p = predictors.BaselinePredictor(target, kind, classes, drop=ids, seed=int(manifest.get("seed") or 0))
     return p.fit(train)
+
+
+def _probability_metric(manifest: dict[str, Any]) -> bool:
+    """Validated on probabilities (log loss, ROC-AUC): the solution is asked for them, as the run asked."""
+    from loom.domain.metrics import CATALOG
+
+    metric = CATALOG.get(str(manifest.get("metric")))
+    return metric is not None and metric.input == "probability"
 
 
 def _classes(y: "pd.Series", kind: str) -> list[Any]:
@@ -48,13 +57,15 @@ def check_columns(manifest: dict[str, Any], train: "pd.DataFrame", rows: "pd.Dat
 
 def predictions_frame(manifest: dict[str, Any], predictor: Any, rows: "pd.DataFrame") -> "pd.DataFrame":
     """id columns + the prediction (+ `<target>_proba` for a binary target: the probability of the
-    manifest's `positive_class`, the class validate scored)."""
+    manifest's `positive_class`, the class validate scored; + `<target>_proba_<class>` per class for
+    a multiclass model validated on a probability metric such as log loss)."""
     import numpy as np
     import pandas as pd
 
     target, kind = manifest["target"], manifest["task_type"]
     rows = rows.drop(columns=[target], errors="ignore").reset_index(drop=True)
-    raw = np.asarray(predictor.predict(rows))
+    scored = predictor.scores(rows)
+    raw = np.asarray(scored.legacy())
     ids = [c for c in manifest.get("id_columns") or [] if c in rows.columns]
     out = rows[ids].copy() if ids else pd.DataFrame(index=rows.index)
     classes = list(getattr(predictor, "classes", []) or [])
@@ -66,4 +77,7 @@ def predictions_frame(manifest: dict[str, Any], predictor: Any, rows: "pd.DataFr
         out[f"{target}_proba"] = (raw.astype(float) if positive == 1 else 1.0 - raw.astype(float)).round(6)
     else:
         out[target] = [classes[int(i)] if 0 <= int(i) < len(classes) else None for i in raw]
+        if _probability_metric(manifest) and scored.proba is not None:
+            for code, label in enumerate(classes):
+                out[f"{target}_proba_{label}"] = scored.proba[:, code].astype(float).round(6)
     return out

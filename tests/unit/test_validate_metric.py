@@ -78,7 +78,7 @@ def test_a_metric_that_does_not_fit_the_target_is_a_usage_error() -> None:
     pred = predictors.BaselinePredictor("y", "classification", ["a", "b", "c"])
     with pytest.raises(UsageError, match="regression metric"):
         validation.cross_validate(df, "y", "classification", pred, folds=3, metric="rmsle")
-    with pytest.raises(UsageError, match="binary target"):
+    with pytest.raises(UsageError, match="needs a binary target"):
         validation.cross_validate(df, "y", "classification", pred, folds=3, metric="f1")
 
 

@@ -59,9 +59,13 @@ def metric_for(kind: str, n_classes: int) -> tuple[str, bool]:
     return ("roc_auc", True) if n_classes == 2 else ("accuracy", True)
 
 
-def metric_spec(name: str | None, kind: str, classes: list[Any]) -> "MetricSpec":
-    """The catalog metric `name` (a CATALOG key; None: `metric_for`'s), checked against the target:
-    a regression metric on classes, a binary-only one on three classes, is a UsageError (exit 2)."""
+def metric_spec(name: str | None, kind: str, classes: list[Any], target: str = "target") -> "MetricSpec":
+    """The catalog metric `name` (a CATALOG key; None: `metric_for`'s), checked against the target
+    as a run checks it (`run_search.targets.classes`: F1 or Gini on three classes, QWK on worded
+    classes) and a regression metric on classes: a UsageError (exit 2)."""
+    import pyarrow as pa
+
+    from loom.application.run_search import targets
     from loom.domain.errors import UsageError
     from loom.domain.metrics import CATALOG, MetricSpec
 
@@ -71,13 +75,10 @@ def metric_spec(name: str | None, kind: str, classes: list[Any]) -> "MetricSpec"
     info = CATALOG[name]
     if info.kind != kind:
         raise UsageError(f"{info.label} is a {info.kind} metric and the target is {kind}: name a {kind} metric")
-    if name in BINARY_ONLY and len(classes) != 2:
-        raise UsageError(f"{info.label} needs a binary target and this one has {len(classes)} classes")
-    return MetricSpec(name=name, maximize=info.maximize)
-
-
-#: Metrics of the positive class only (the catalog says "binary targets only").
-BINARY_ONLY = frozenset({"gini", "brier", "f1", "f2", "f0_5"})
+    spec = MetricSpec(name=name, maximize=info.maximize)
+    if kind == "classification":
+        targets.classes(spec, target, pa.array([str(c) for c in classes]), n=max(20, 2 * len(classes)))
+    return spec
 
 
 def class_order(classes: list[Any], positive: str | None = None) -> tuple[Any, int]:
@@ -144,7 +145,7 @@ def cross_validate(
 
     df = train[train[target].notna()].reset_index(drop=True)
     y_all, classes = frames.encode_target(df[target], kind)
-    spec = metric_spec(metric, kind, classes)
+    spec = metric_spec(metric, kind, classes, target)
     grade = functools.partial(score, classes=classes, positive=positive)
     if time_column:
         order = np.argsort(frames.as_datetime(df[time_column]).to_numpy(), kind="stable")

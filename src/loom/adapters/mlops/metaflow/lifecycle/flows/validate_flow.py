@@ -48,7 +48,7 @@ class ValidateFlow(FlowSpec):
         ids = frames.id_columns(schema, train)
         if self.solution_file:
             self.solution_code = Path(self.solution_file).read_text()
-            spec = validation.metric_spec(self.metric_name or None, kind, classes)
+            spec = validation.metric_spec(self.metric_name or None, kind, classes, target)
             predictor = predictors.ScriptPredictor(self.solution_code, target, kind, classes, id_columns=ids,
                                                    python=self.python or sys.executable,
                                                    probabilities=spec.needs_probabilities,

@@ -70,6 +70,9 @@ def make_frame(n: int, seed: int = 0) -> Any:
 
 
 def timed(fn: Callable[[], Any]) -> tuple[Any, float, float, float]:
+    # earlier writes (the bench's 77 MB CSVs, datastore blobs) are flushed to disk first: their
+    # writeback otherwise lands inside one side's timing or the other's at random
+    os.sync()
     t0 = time.time()
     out = fn()
     t1 = time.time()

@@ -23,6 +23,34 @@ def test_embedded_env_points_at_loom_home(clean_env, monkeypatch):
     assert "ANTHROPIC_API_KEY" not in rt.subprocess_env(config)
 
 
+def test_flow_processes_do_not_walk_up_into_looms_own_checkout(clean_env, monkeypatch):
+    """Metaflow asks git about the flow file's folder in every process; from Loom's flows folder
+    the question stops at the `loom` package instead of finding a source checkout above it."""
+    import os
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    import loom.adapters.mlops.metaflow.data as data
+
+    git = shutil.which("git")
+    if git is None:
+        pytest.skip("no git on this machine")
+    monkeypatch.delenv("GIT_CEILING_DIRECTORIES", raising=False)
+    flows = Path(data.INGEST_FLOW_FILE).parent
+
+    def inside(env: dict[str, str]) -> bool:
+        out = subprocess.run([git, "rev-parse", "--is-inside-work-tree"], cwd=flows, env=env,
+                             capture_output=True, text=True)
+        return out.returncode == 0 and out.stdout.strip() == "true"
+
+    env = rt.subprocess_env(LoomConfig.load())
+    assert env["GIT_CEILING_DIRECTORIES"].split(os.pathsep)[-1] == str(flows.parents[3])  # .../loom
+    assert not inside(env)
+    monkeypatch.setenv("METAFLOW_PROFILE", "team")  # the user's own Metaflow: left as Metaflow does it
+    assert "GIT_CEILING_DIRECTORIES" not in rt.subprocess_env(LoomConfig.load())
+
+
 def test_user_profile_means_loom_sets_no_datastore(monkeypatch):
     monkeypatch.setenv("METAFLOW_PROFILE", "team")
     config = LoomConfig.load()
@@ -160,3 +188,32 @@ def test_the_sniff_before_an_ingest_reads_a_few_bytes_with_the_stdlib(tmp_path):
            "print('pandas' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_stream_returns_the_exit_code_and_every_line(tmp_path):
+    code = "import sys; print('one'); print('two'); sys.exit(3)"
+    lines, rc, stopped, _ = rt._stream([sys.executable, "-c", code], tmp_path, {}, None, None)
+    assert (lines, rc, stopped) == (["one", "two"], 3, None)
+
+
+def test_stream_detaches_on_the_line_and_leaves_the_process_running(tmp_path):
+    code = "import time; print('end task', flush=True); time.sleep(30)"
+    lines, rc, stopped, proc = rt._stream([sys.executable, "-c", code], tmp_path, {}, None, None,
+                                          detach_when=lambda line: line.startswith("end task"))
+    try:
+        assert stopped == "detached" and rc is None and proc.poll() is None and lines == ["end task"]
+    finally:
+        rt.kill_group(proc)
+    assert proc.returncode is not None
+
+
+def test_stream_stops_a_run_past_its_timeout_or_when_cancelled(tmp_path):
+    import threading
+
+    sleeper = [sys.executable, "-c", "import time; time.sleep(30)"]
+    _, _, stopped, proc = rt._stream(sleeper, tmp_path, {}, 0.3, None)
+    assert stopped == "timeout" and proc.returncode is not None
+    cancel = threading.Event()
+    threading.Timer(0.3, cancel.set).start()
+    _, _, stopped, proc = rt._stream(sleeper, tmp_path, {}, None, None, cancel=cancel)
+    assert stopped == "cancel" and proc.returncode is not None

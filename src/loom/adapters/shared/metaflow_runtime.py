@@ -115,6 +115,12 @@ def subprocess_env(config: "LoomConfig", extra: Mapping[str, str] | None = None)
             env[key] = value
     env.setdefault("PYTHONUNBUFFERED", "1")
     src = Path(__file__).resolve().parents[3]  # the dir holding the `loom` package
+    if embedded(config):
+        # Metaflow records the git state of the flow file's folder in every process of a run (five
+        # `git` calls each, ~7 ms): that is Loom's own checkout, not the user's project. Discovery stops
+        # at the `loom` package (GIT_CEILING_DIRECTORIES, git's own switch), so each process asks once.
+        env["GIT_CEILING_DIRECTORIES"] = os.pathsep.join(
+            p for p in (env.get("GIT_CEILING_DIRECTORIES"), str(src / "loom")) if p)
     if src.name not in ("site-packages", "dist-packages"):  # a source checkout: let LOOM_PYTHON see it
         env["PYTHONPATH"] = os.pathsep.join(p for p in (env.get("PYTHONPATH"), str(src)) if p)
     env.update(extra or {})
@@ -234,7 +240,8 @@ def _stream(
         raise ConfigError(f"cannot start the flow interpreter {argv[0]!r} (LOOM_PYTHON): {exc.strerror or exc}") from None
     lines: list[str] = []
     stopped: str | None = None
-    detached = threading.Event()
+    detached, exited = threading.Event(), threading.Event()
+    wake = threading.Event()  # set on the runtime's exit or a detach line: the loop below reacts at once
 
     def reader() -> None:
         assert proc.stdout is not None
@@ -248,25 +255,33 @@ def _stream(
                     on_line(line)
             if detach_when is not None and not detached.is_set() and detach_when(line):
                 detached.set()
+                wake.set()
+
+    def waiter() -> None:  # a blocking waitpid: Popen.wait(timeout) polls, sleeping up to 50 ms past the exit
+        with contextlib.suppress(Exception):
+            proc.wait()
+        exited.set()
+        wake.set()
 
     thread = threading.Thread(target=reader, daemon=True)
     thread.start()
+    threading.Thread(target=waiter, daemon=True).start()
     deadline = None if timeout is None else time.monotonic() + timeout
     try:
-        while True:
-            if detached.wait(timeout=0.05 if detach_when is not None else 0) and proc.poll() is None:
-                return lines, None, "detached", proc  # the reader keeps draining the output
-            try:
-                proc.wait(timeout=0.05 if detach_when is not None else 0.2)
+        while not exited.is_set():
+            wake.wait(timeout=0.2)  # the deadline and `cancel` are checked at least this often
+            wake.clear()
+            if exited.is_set():
                 break
-            except subprocess.TimeoutExpired:
-                if deadline is not None and time.monotonic() > deadline:
-                    stopped = "timeout"
-                elif cancel is not None and cancel.is_set():
-                    stopped = "cancel"
-                if stopped:
-                    kill_group(proc)
-                    break
+            if detached.is_set():
+                return lines, None, "detached", proc  # the reader keeps draining the output
+            if deadline is not None and time.monotonic() > deadline:
+                stopped = "timeout"
+            elif cancel is not None and cancel.is_set():
+                stopped = "cancel"
+            if stopped:
+                kill_group(proc)
+                break
     except BaseException:
         kill_group(proc)
         raise

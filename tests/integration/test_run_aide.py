@@ -54,6 +54,9 @@ def test_aide_end_to_end_through_each_sdk(provider: str, fake_llm: FakeLLMServer
     assert code == 0 and payload["status"] == "OK", payload
     assert payload["nodes"] == 3 and len(payload["leaderboard"]) == 3
     assert all(row["selection"] is not None for row in payload["leaderboard"] if not row["buggy"])
+    # the fake's solutions predict the majority class: ROC-AUC 0.5, no better than the class shares
+    assert payload["estimate"]["value"] == payload["floor"]["value"] == 0.5, payload["floor"]
+    assert any("no better than always predicting the class shares" in w for w in payload["warnings"])
     calls = [r for r in fake_llm.requests if r.path == path]
     judged = [r for r in calls if r.body.get("tools")]
     assert len(calls) == 6 and len(judged) == 3  # 3 code-writer calls, 3 judge (tool) calls

@@ -225,6 +225,7 @@ class SearchResult:
     warnings: list[str] = field(default_factory=list)  # what a user must read before trusting the numbers
     refit: dict[str, Any] | None = None  # the delivered submission's refit on every labelled row (used, rows, why)
     positive: str | None = None  # the positive class of a binary target (what ROC-AUC, F1, the probability score)
+    floor: dict[str, Any] | None = None  # the best constant's final-slice score {value, constant} (run_search.floor)
 
     @property
     def best(self) -> Node | None:
@@ -248,6 +249,7 @@ class SearchResult:
             "wall_time": round(self.wall_time, 3),
             "message": self.message,
             "estimate": None if self.estimate is None else self.estimate.to_dict(),
+            "floor": None if self.floor is None else dict(self.floor),
             "split": dict(self.split),
             "leaks": {"mode": self.leak_mode, "flagged": [dict(f) for f in self.leaks]},
             "warnings": list(self.warnings),

@@ -16,6 +16,10 @@ if TYPE_CHECKING:
 _TARGET_NAMES = ("target", "label", "y", "class", "outcome", "price", "saleprice", "churn", "default")
 ISO_DATE = r"^\d{4}-\d{2}-\d{2}"
 TIME_HINTS = ("date", "time", "timestamp", "_at", "day", "month")
+#: Written for "no value" in exports pandas does not read as missing ("?" in UCI files), lower case. The
+#: baseline candidates read them as missing too (baseline_program/data.py keeps its own copy: a test keeps them equal).
+MISSING_TEXT = frozenset({"?", "??", "-", "--", "---", ".", "..", "...", "*", "n/a", "na", "n.a.", "nan", "none",
+                          "null", "nil", "missing", "unknown", "not available", "#n/a", "#na", "#value!", "#div/0!"})
 
 
 def check_table(df: "pd.DataFrame | None", what: str = "dataset") -> "pd.DataFrame":

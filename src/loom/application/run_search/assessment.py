@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from loom.application.run_search import grading
+from loom.application.run_search.floor import constant_floor
 from loom.domain.search import Estimate, Node, Task
 
 
@@ -26,9 +27,20 @@ def assess(sealed_dir: Path, header: dict[str, Any], task: Task, ranked: list[No
             notes.append(f"no final estimate: the best's submission cannot be graded on the final slice ({exc})")
     dropped = set(screen.get("dropped") or []) | set(screen.get("train_only") or []) | set(screen.get("row_numbers") or [])
     flagged = [{**f, "action": "dropped" if f["column"] in dropped else "kept"} for f in screen.get("flagged") or []]
-    return {"estimate": estimate, "split": split, "leaks": flagged,
+    floor = constant_floor(task, sealed_dir) if best is not None else None
+    return {"estimate": estimate, "split": split, "leaks": flagged, "floor": floor,
             "leak_mode": screen.get("mode", "warn"),
-            "warnings": notes + assessment_warnings(task, best, estimate, split, screen)}
+            "warnings": notes + assessment_warnings(task, best, estimate, split, screen) + _floor_warning(task, estimate, floor)}
+
+
+def _floor_warning(task: Task, estimate: Estimate | None, floor: dict[str, Any] | None) -> list[str]:
+    """A best that does not beat always predicting one constant on the final slice found nothing to use."""
+    if estimate is None or floor is None or task.metric.better(estimate.value, floor["value"]):
+        return []
+    label = task.metric.label
+    return [f"the best scores {label} {estimate.value:.4g} on the final slice, no better than always predicting "
+            f"{floor['constant']} ({label} {floor['value']:.4g} on the same rows): the candidates found no usable "
+            "signal in the features, or lost it; check the target, the features and the candidates' errors"]
 
 
 def assessment_warnings(task: Task, best: Node | None, estimate: Estimate | None, split: dict[str, Any],

@@ -59,7 +59,8 @@ def _looks_datetime(values):
 
 
 NUMBER_TEXT = r"[-+(]?[$€£¥]?[-+]?(\d{1,3}(,\d{3})+|\d+)?(\.\d+)?%?\)?"
-#: Written for "no value" in exports pandas does not read as missing by default ("?" in UCI files).
+#: Written for "no value" in exports pandas does not read as missing by default ("?" in UCI files); the same
+#: set as loom.application.evaluation.frames.MISSING_TEXT (eda counts them missing; a test keeps them equal).
 MISSING_TEXT = frozenset({"?", "??", "-", "--", "---", ".", "..", "...", "*", "n/a", "na", "n.a.", "nan", "none",
                           "null", "nil", "missing", "unknown", "not available", "#n/a", "#na", "#value!", "#div/0!"})
 

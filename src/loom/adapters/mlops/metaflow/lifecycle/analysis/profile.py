@@ -42,6 +42,10 @@ def profile(
         else:
             top = s.astype("string").value_counts(dropna=True).head(5)
             entry["top"] = {str(k): int(v) for k, v in top.items()}
+            markers = missing_text(s)
+            if markers:  # "?" and "n/a" say "no value": counted as missing, and named
+                entry["missing_text"] = markers
+                entry["missing"] = round(float(s.isna().mean()) + sum(markers.values()) / max(1, len(s)), 4)
         columns.append(entry)
     flags = leakage.detect(train, target, kind, test=test, schema=schema, seed=seed)
     return {
@@ -58,6 +62,13 @@ def profile(
         "time_columns": frames.time_columns(train),
         "leakage": [f.as_dict() for f in flags],
     }
+
+
+def missing_text(s: "pd.Series") -> dict[str, int]:
+    """{value: rows} of the text values of a column that say "no value" ("?", "-", "n/a": frames.MISSING_TEXT)."""
+    text = s.dropna().astype(str).str.strip()
+    found = text[text.str.lower().isin(frames.MISSING_TEXT) | (text == "")]
+    return {str(k): int(v) for k, v in found.value_counts().items()}
 
 
 def target_summary(y: "pd.Series", kind: str) -> dict[str, Any]:

@@ -58,6 +58,11 @@ class EdaFlow(FlowSpec):
         features = [col["name"] for col in self.columns if col["name"] != self.target]
         c.append(Markdown("## Distributions"))
         c.append(fk.image(plots.distributions(train, features)))
+        written = [[col["name"], ", ".join(f"'{k}' x{v:,}" for k, v in col["missing_text"].items())]
+                   for col in self.columns if col.get("missing_text")]
+        if written:  # counted as missing in the table below
+            c.append(Markdown("## Missing values written as text"))
+            c.append(fk.markdown_table(written, ["column", "values read as missing"]))
         c.append(Markdown("## Columns"))
         rows = [[col["name"], col["dtype"], f"{col['missing']:.1%}", col["unique"], col.get("mean"), col.get("std"),
                  col.get("min"), col.get("max")] for col in self.columns]

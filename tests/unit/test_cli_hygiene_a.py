@@ -45,6 +45,17 @@ def test_parse_errors_are_one_loom_line(argv: list[str], needle: str, capsys: py
     assert captured.out == ""
 
 
+@pytest.mark.parametrize(("argv", "names"), [(["config", "--json"], "show"), (["--json", "proxy"], "serve, keys, usage"),
+                                             (["mcp", "--json"], "serve"), (["skills", "--json"], "install")])
+def test_a_group_without_its_subcommand_answers_json_with_json(argv: list[str], names: str,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    assert _main(argv) == 2
+    out = json.loads(capsys.readouterr().out)
+    assert out["status"] == "USAGE_ERROR" and out["message"].endswith(f"needs a subcommand: {names}")
+    assert _main([argv[0] if argv[0] != "--json" else argv[1]]) == 0  # without --json: its help
+    assert capsys.readouterr().out.startswith("Usage: loom ")
+
+
 def test_parse_errors_with_json_stay_one_line_plus_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert _main(["--json", "ops", "drift"]) == 2
     captured = capsys.readouterr()

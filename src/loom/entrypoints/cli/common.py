@@ -162,3 +162,21 @@ def not_built(verb: str, issue: int) -> int:
     from loom.domain.errors import NotBuiltYetError
 
     raise NotBuiltYetError(f"`loom {verb}` is not built yet (issue #{issue})")
+
+
+def bare_group(group: Any) -> None:
+    """A command group run without its subcommand: the help, or with --json one JSON error naming the
+    subcommands (exit 2), since a machine asked for an object, not a page."""
+
+    @group.default
+    def _bare(*, common: Annotated[Common, Parameter(name="*")] = Common()) -> int:
+        if effective(common).json:
+            from loom.domain.errors import UsageError
+
+            names = [n for n in group if not n.startswith("-")]
+            raise UsageError(f"`loom {group.name[0] if isinstance(group.name, tuple) else group.name}` needs a "
+                             f"subcommand: {', '.join(names)}")
+        from loom.entrypoints.cli.app import app  # the root: its help names the group as `loom <group>`
+
+        app.help_print([name for name in group.name] if isinstance(group.name, tuple) else [group.name])
+        return 0

@@ -6,9 +6,10 @@ from typing import Annotated
 
 from cyclopts import App, Parameter
 
-from loom.entrypoints.cli.common import Common, effective, emit
+from loom.entrypoints.cli.common import Common, bare_group, effective, emit
 
 config_app = App(name="config", help="Show the resolved configuration and where each value came from.")
+bare_group(config_app)
 
 
 @config_app.command

@@ -6,9 +6,10 @@ from typing import Annotated
 
 from cyclopts import App, Parameter
 
-from loom.entrypoints.cli.common import Common, effective, load_config
+from loom.entrypoints.cli.common import Common, bare_group, effective, load_config
 
 mcp_app = App(name="mcp", help="Serve Loom's verbs as MCP tools (`loom mcp serve`).")
+bare_group(mcp_app)
 
 
 @mcp_app.command

@@ -7,9 +7,10 @@ from typing import Annotated, Any
 
 from cyclopts import App, Parameter
 
-from loom.entrypoints.cli.common import Common, emit, load_config
+from loom.entrypoints.cli.common import Common, bare_group, emit, load_config
 
 proxy_app = App(name="proxy", help="The gateway: holds the vendor key server-side and logs every call.")
+bare_group(proxy_app)
 
 
 @proxy_app.command

@@ -11,9 +11,10 @@ from typing import Annotated, Any
 
 from cyclopts import App, Parameter
 
-from loom.entrypoints.cli.common import Common, emit, load_config
+from loom.entrypoints.cli.common import Common, bare_group, emit, load_config
 
 skills_app = App(name="skills", help="Install the Claude Code skill pack (`loom skills install`).")
+bare_group(skills_app)
 
 SERVER_NAME = "loom"
 

@@ -239,6 +239,7 @@ def test_every_candidate_reports_a_cross_validated_mean_and_spread(ladder_run) -
     families = [node.plan.split("]")[0].split()[1].split("/")[0] for node in ladder_run.nodes]
     # two workers: recorded as they finish; the drafts come first, the ensemble last
     assert set(families[:5]) == {"dummy", "linear", "lightgbm", "extra_trees", "svm"} and families[-1] == "ensemble"
+    assert [n.kind for n in ladder_run.nodes] == ["draft"] * 5 + ["ensemble"]  # the leaderboard says what it is
     assert not (run_dir / "stage").exists() or not any((run_dir / "stage").iterdir())  # staged inputs removed
 
 

@@ -14,7 +14,7 @@ from typing import Any
 from loom.domain.metrics import MetricSpec
 from loom.domain.status import Status
 
-NODE_KINDS = ("draft", "improve", "debug")
+NODE_KINDS = ("draft", "improve", "debug", "ensemble")
 
 
 @dataclass(frozen=True)
@@ -105,7 +105,7 @@ class Node:
 
     id: str
     step: int
-    kind: str  # draft | improve | debug
+    kind: str  # draft | improve | debug | ensemble (a weighted blend of earlier nodes)
     code: str
     plan: str = ""
     parent_id: str | None = None

@@ -122,7 +122,8 @@ class BaselineSearch:
                                          time_left=session.time_left())
                         if not isinstance(spec, Spec):
                             break
-                        kind = "draft" if spec.variant == 0 and spec.family != "ensemble" else "improve"
+                        kind = ("ensemble" if spec.family == "ensemble" else "draft" if spec.variant == 0
+                                else "improve")
                         step = session.reserve_step(kind)
                         if step is None:
                             break

@@ -41,3 +41,20 @@ def test_the_goal_names_the_class_whose_probability_is_scored_and_delivered(
     truth_p_bad = 1 / (1 + np.exp(-(1.5 * user_test["x1"] - user_test["x2"] + (user_test["c"] == "a") - 0.5)))
     expected = truth_p_bad if positive == "bad" else 1 - truth_p_bad
     assert np.corrcoef(delivered.loc[user_test["id"]].to_numpy(), expected.to_numpy())[0, 1] > 0.6
+
+
+@pytest.mark.parametrize(("spelling", "metric"), [({"yes": "TRUE", "no": "FALSE"}, "Maximize accuracy"),
+                                                  ({"yes": "true", "no": "false"}, "Maximize ROC-AUC")])
+def test_true_false_written_as_r_and_excel_write_them_are_graded_and_delivered_so(
+        spelling: dict[str, str], metric: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """pandas reads TRUE/true as the boolean True; a candidate writes "True". Graded as another class,
+    every model scored 0 and the delivered file said True where train.csv says TRUE."""
+    make = partial(lambda n, seed: (f := binary(n, seed)).assign(y=f["y"].map(spelling)))
+    payload, _ = run_keyless(metric, make, tmp_path, monkeypatch, goal="Predict the flag")
+    assert payload["metric"]["positive_class"] == "True"
+    assert payload["best"]["selection"] > 0.6 and payload["estimate"]["value"] > 0.6, payload["warnings"]  # was 0
+    delivered = pd.read_csv(payload["paths"]["submission"], dtype=str)["y"]
+    if metric == "Maximize accuracy":
+        assert set(delivered) == set(spelling.values())  # spelled as train.csv spells them
+    else:
+        assert delivered.astype(float).between(0, 1).all()  # P(TRUE), not labels

@@ -91,6 +91,15 @@ def test_a_skewed_positive_target_tries_the_log_transform_first() -> None:
     assert _next(flat).family == "svm"
 
 
+def test_rmsle_on_a_target_with_zeros_tries_the_log_transform_too() -> None:
+    for metric, expected in (("rmsle", "log"), ("rmse", None)):
+        plan = Plan(task_type="regression", rows=500, maximize=False, metric=metric)
+        plan.profile = {"positive": False, "nonnegative": True, "skew": 0.4}  # 41% zeros: not all positive
+        for family, mean in (("dummy", 1.1), ("linear", 1.0), ("lightgbm", 1.02), ("extra_trees", 1.05)):
+            _run(plan, Spec(family, 0), mean, std=0.01)
+        assert _next(plan).params.get("target") == expected, metric
+
+
 def test_the_time_budget_skips_what_does_not_fit() -> None:
     plan = Plan(task_type="classification", rows=2000, maximize=True)
     _run(plan, Spec("dummy", 0), 0.5, seconds=3.0)

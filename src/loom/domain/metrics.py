@@ -346,8 +346,11 @@ _POSITIVE = ("1", "true", "yes", "y", "positive", "pos")
 
 
 def canon_label(value: object) -> str:
-    """"1.0" and "1" are the same class label; " yes" is "yes"."""
+    """"1.0" and "1" are the same class label; " yes" is "yes"; "TRUE", "true" and "True" are "True"
+    (pandas reads all three as the boolean True, so a candidate writes them back as "True")."""
     text = str(value).strip()
+    if text.lower() in ("true", "false"):
+        return text.capitalize()
     try:
         num = float(text)
     except (TypeError, ValueError):

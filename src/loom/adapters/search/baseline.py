@@ -98,7 +98,7 @@ class BaselineSearch:
 
         task = session.task
         plan = Plan(task_type=task.task_type, rows=task.n_train, maximize=task.metric.maximize,
-                    lightgbm=module_available("lightgbm"))
+                    lightgbm=module_available("lightgbm"), metric=task.metric.name)
         for node in session.nodes():  # a resumed run continues the same plan
             tag = self._tag(node)
             if tag is None:

@@ -73,11 +73,15 @@ class Result:
         return (self.std or 0.0) / math.sqrt(max(1, self.folds))
 
 
+#: Metrics on log1p of the target: a model fit on log1p(y) optimises them directly.
+LOG_METRICS = frozenset({"rmsle", "msle"})
+
+
 class Plan:
     """Decides the next Spec from what ran. Not thread-safe: the brain calls it from one thread."""
 
-    def __init__(self, *, task_type: str, rows: int, maximize: bool, lightgbm: bool = True) -> None:
-        self.task_type, self.rows, self.maximize = task_type, rows, maximize
+    def __init__(self, *, task_type: str, rows: int, maximize: bool, lightgbm: bool = True, metric: str = "") -> None:
+        self.task_type, self.rows, self.maximize, self.metric = task_type, rows, maximize, metric
         self.results: list[Result] = []
         self.taken: set[tuple[str, int]] = set()
         self.profile: dict[str, Any] = {}
@@ -153,8 +157,10 @@ class Plan:
         target for the best family when the target is skewed and positive, the other drafts,
         then tunings of the two best families."""
         ranked = self.ranked()
-        skewed = (self.task_type == "regression" and bool(self.profile.get("positive"))
-                  and abs(float(self.profile.get("skew") or 0.0)) > 1.0)
+        # a log metric (RMSLE) grades log1p(y): fitting log1p(y) is right whenever y >= 0, zeros included
+        skewed = self.task_type == "regression" and (
+            (bool(self.profile.get("positive")) and abs(float(self.profile.get("skew") or 0.0)) > 1.0)
+            or (self.metric in LOG_METRICS and bool(self.profile.get("nonnegative"))))
         logs = [Spec(r.family, 100, {"target": "log"}, parent=r.node_id) for r in ranked[:2]
                 if skewed and r.family != "svm"]
         tunings = [Spec(r.family, v, dict(p), parent=r.node_id) for r in ranked[:2]

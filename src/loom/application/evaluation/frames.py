@@ -91,10 +91,26 @@ def time_columns(df: "pd.DataFrame") -> list[str]:
             head = s.dropna().astype(str).head(200)
             named = any(h in str(col).lower() for h in TIME_HINTS)
             if len(head) and (named or head.str.match(ISO_DATE).mean() > 0.95):
-                parsed = pd.to_datetime(head, errors="coerce", format="mixed")
+                parsed = pd.to_datetime(head, errors="coerce", format="mixed", dayfirst=day_first(head))
                 if parsed.notna().mean() > 0.95:
                     found.append(str(col))
     return found
+
+
+#: A date written with its first two fields as numbers: "13/01/2023", "05.01.23", "1-2-2023 10:00".
+NUMERIC_DATE = r"^\s*(\d{1,2})[/.-](\d{1,2})[/.-]\d{2,4}\b"
+
+
+def day_first(values: Any) -> bool:
+    """True when numeric dates are written day first: some first field is above 12 and no second
+    one is ("13/01/2023"). pandas reads "05/01/2023" as 1 May and "13/01/2023" as 13 January in one
+    column otherwise. Ambiguous columns (every field <= 12) and month-first ones: False (pandas'
+    default). The baseline candidates decide the same way (baseline_program/data.py)."""
+    import pandas as pd
+
+    text = pd.Series(values, dtype=object).dropna().astype(str)
+    fields = text.str.extract(NUMERIC_DATE).dropna().astype(int)
+    return bool(len(fields)) and int(fields[0].max()) > 12 and int(fields[1].max()) <= 12
 
 
 def as_datetime(s: "pd.Series") -> "pd.Series":
@@ -102,7 +118,7 @@ def as_datetime(s: "pd.Series") -> "pd.Series":
 
     if pd.api.types.is_datetime64_any_dtype(s):
         return s
-    return pd.to_datetime(s, errors="coerce", format="mixed")
+    return pd.to_datetime(s, errors="coerce", format="mixed", dayfirst=day_first(s))
 
 
 def feature_matrix(df: "pd.DataFrame", drop: list[str]) -> "pd.DataFrame":

@@ -169,7 +169,10 @@ def times(values: "pa.ChunkedArray | pa.Array", column: str, *, explicit: bool) 
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         import pandas as pd
 
-        parsed = pd.to_datetime(pd.Series(text.to_pylist(), dtype=object), errors="coerce", format="mixed",
+        from loom.application.evaluation import frames
+
+        raw = pd.Series(text.to_pylist(), dtype=object)
+        parsed = pd.to_datetime(raw, errors="coerce", format="mixed", dayfirst=frames.day_first(raw),
                                 utc=True).dt.tz_localize(None).to_numpy(dtype="datetime64[ns]")
     ok = float((~np.isnat(parsed)).mean()) if len(parsed) else 0.0
     if ok < 0.5:
@@ -177,3 +180,50 @@ def times(values: "pa.ChunkedArray | pa.Array", column: str, *, explicit: bool) 
             raise UsageError(f"--time-column '{column}': only {ok:.0%} of its values read as dates")
         return None
     return parsed
+
+
+def unseen_levels(names: list[str], sample: "pa.Table", test: "pa.Table | None", read_train: Any,
+                  skip: tuple[str | None, ...] = ()) -> dict[str, str]:
+    """{column: one sentence} for each category column whose values in test.csv are new in 5% to 99% of its rows
+    (from 99% the test rows are new groups, sealed as such: `group_column`). The sealed rows come
+    from train.csv, so the estimate speaks for known values only. A category column: text that is
+    not numbers, with at most one distinct value per two training rows."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if test is None or test.num_rows == 0:
+        return {}
+    out = {}
+    for name in names:
+        if name in skip or name not in sample.column_names or name not in test.column_names:
+            continue
+        values = pc.utf8_trim_whitespace(sample.column(name)).drop_null()
+        values = values.filter(pc.not_equal(values, ""))
+        if not len(values) or _numbers(values) or pc.count_distinct(values).as_py() > len(values) / 2:
+            continue
+        if pc.mean(pc.cast(pc.match_substring_regex(values, r"\d[-/.]\d{1,2}[-/.]\d"), pa.int8())).as_py() > 0.9:
+            continue  # dates: a later day is new by nature, not a category the model never met
+        asked = pc.utf8_trim_whitespace(test.column(name)).drop_null()
+        asked = asked.filter(pc.not_equal(asked, ""))
+        if not len(asked):
+            continue
+        known = pc.unique(pc.utf8_trim_whitespace(read_train(name)))  # the whole column: a sample misses rare values
+        new = pc.invert(pc.is_in(asked, value_set=known))
+        share = pc.mean(pc.cast(new, pa.int8())).as_py() or 0.0
+        if 0.05 <= share < 0.99:
+            levels = pc.unique(asked.filter(new))
+            out[name] = (f"column '{name}': {share:.0%} of test.csv's rows ({pc.sum(new).as_py():,}) hold values train.csv "
+                       f"never shows ({len(levels):,}, e.g. '{levels[0].as_py()}'); the sealed rows come from "
+                       "train.csv, so the estimate speaks for rows with known values: expect worse on the others")
+    return out
+
+
+def _numbers(values: "pa.Array | pa.ChunkedArray") -> bool:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        pc.cast(values, pa.float64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return False
+    return True

@@ -289,6 +289,7 @@ def _prepare(data_dir: Path, task_dir: Path, sealed_dir: Path, screen: "sealing.
 
     group = None if column else columns.group_column(
         [c for c in train_names if c not in (id_col, target)], found.sample, user_test, train_column, group_column)
+    unseen = columns.unseen_levels(train_names, found.sample, user_test, train_column, skip=(id_col, target, group, column))
     numbering = columns.row_numbering(train_names, user_test, train_column, id_col)
     row_numbers = [numbering] if numbering is not None else []
     codes, copied = None, None
@@ -373,6 +374,7 @@ def _prepare(data_dir: Path, task_dir: Path, sealed_dir: Path, screen: "sealing.
         notes.append(f"{unlabelled:,} of the {n:,} rows of train.csv have no value of '{target}': left out "
                      "(nothing to learn from or to score)")
     notes += targets.positive_notes(positive, metric, target, classes)
+    notes += [said for name, said in unseen.items() if name in task.columns]
     if test_names is not None and target in test_names:
         notes.append(f"test.csv holds the target column '{target}': left out of the candidates' test.csv, which "
                      "never carries labels")

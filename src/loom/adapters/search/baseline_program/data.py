@@ -12,7 +12,8 @@ def canonical_label(value):
     Adult census writes its labels after a space), anything else str()."""
     if isinstance(value, (float, np.floating)) and float(value).is_integer():
         return str(int(value))
-    return str(value).strip()
+    text = str(value).strip()
+    return text.capitalize() if text.lower() in ("true", "false") else text  # "TRUE" is pandas' True
 
 
 def order_labels(labels):
@@ -41,6 +42,26 @@ def thread_budget():
     except Exception:  # noqa: BLE001 - threadpoolctl is a nicety; the env variables already apply
         pass
     return cpus
+
+
+NUMERIC_DATE = r"^\s*(\d{1,2})[/.-](\d{1,2})[/.-]\d{2,4}\b"
+
+
+def day_first(values):
+    """True when numeric dates are written day first: some first field above 12, no second one
+    ("13/01/2023"); pandas would read "05/01/2023" as 1 May otherwise. Loom decides the same way
+    (loom.application.evaluation.frames.day_first)."""
+    fields = pd.Series(values, dtype=object).dropna().astype(str).str.extract(NUMERIC_DATE).dropna().astype(int)
+    return bool(len(fields)) and int(fields[0].max()) > 12 and int(fields[1].max()) <= 12
+
+
+def as_stamps(values, first):
+    """A date column as datetime64 (NaT where unreadable), day first when `first`; the column as it
+    was when its values carry several time zones (datetime_parts converts those)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        stamps = pd.to_datetime(values, errors="coerce", format="mixed", dayfirst=first)
+    return stamps if pd.api.types.is_datetime64_any_dtype(stamps) else values
 
 
 def _looks_datetime(values):
@@ -146,6 +167,10 @@ class Data:
         self.X_test = self.test.reindex(columns=features)
         self.X, self.X_test = numbers_in_text(self.X.copy(), self.X_test)
         self.kinds = column_kinds(self.X)
+        for col in [c for c, kind in self.kinds.items() if kind == "datetime"]:
+            # read once, train and test alike: "05/01/2023" is 5 January where the column writes 13/01/2023
+            first = day_first(pd.concat([self.X[col], self.X_test[col]]))
+            self.X[col], self.X_test[col] = as_stamps(self.X[col], first), as_stamps(self.X_test[col], first)
         self.used = [c for c in features if self.kinds[c] != "drop"]
         if self.classify:
             self.y = self.train[self.target].map(canonical_label)
@@ -167,9 +192,7 @@ class Data:
             return None
         stamps = self.train[self.time_column]
         if not pd.api.types.is_numeric_dtype(stamps):
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                stamps = pd.to_datetime(stamps, errors="coerce", format="mixed")
+            stamps = as_stamps(stamps, day_first(pd.concat([stamps, self.test.get(self.time_column, stamps[:0])])))
         return np.argsort(stamps.to_numpy(), kind="stable")
 
     def profile(self):

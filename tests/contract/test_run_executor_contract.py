@@ -128,3 +128,27 @@ def test_cancel_stops_a_running_candidate(executor: Executor, input_dir: Path) -
         threading.Thread(target=when_forked, daemon=True).start()
     result = _run(executor, input_dir, "import time\ntime.sleep(60)\n", timeout=120, cancel=cancel)
     assert not result.ok and not result.timed_out
+
+
+@pytest.mark.parametrize("planted", ["symlink", "fifo", "symlinked-folder"])
+def test_a_planted_link_or_fifo_is_never_read_as_the_submission(executor: Executor, input_dir: Path,
+                                                                 tmp_path: Path, planted: str) -> None:
+    """The reader runs outside the sandbox: a link there would reach the sealed labels (found through
+    /proc/self/mountinfo) or /proc/self/environ of Loom itself; a FIFO would block it."""
+    secret = tmp_path / "sealed_selection.csv"  # stands for LOOM_HOME/sealed/<run>/selection.csv
+    secret.write_text("id,y\n3,SEALED-LABEL\n")
+    plant = {
+        "symlink": f"os.symlink({str(secret)!r}, 'working/submission.csv')\n"
+                   f"os.symlink({str(secret)!r}, 'working/oof.csv')\n",
+        "fifo": "os.mkfifo('working/submission.csv')\n",
+        "symlinked-folder": f"os.symlink({str(secret.parent)!r}, 'working/deep')\n"
+                            "os.makedirs('submission', exist_ok=True)\n"
+                            "os.symlink('../working/deep/sealed_selection.csv', 'submission/submission.csv')\n",
+    }[planted]
+    code = "import os\nos.makedirs('working', exist_ok=True)\n" + plant + "print('planted')\n"
+    result = _run(executor, input_dir, code, timeout=30)
+    assert result.ok and "planted" in result.stdout, result.stderr
+    assert result.submission is None or "SEALED-LABEL" not in Path(result.submission).read_text()
+    if result.outputs is not None:  # what is kept for later candidates holds no link at all
+        kept = list(Path(result.outputs).rglob("*"))
+        assert not any(p.is_symlink() for p in kept) and not any("SEALED" in p.read_text() for p in kept if p.is_file())

@@ -229,6 +229,21 @@ def test_memory_cap_is_a_recorded_failure(make_executor, input_dir: Path) -> Non
     assert result.exc_type in ("MemoryError", "KilledBySignal"), (result.exc_type, result.stderr[-500:])
 
 
+def test_ram_outside_the_memory_cap_is_closed_too(make_executor, sandbox: str, input_dir: Path) -> None:  # noqa: ANN001
+    """bwrap's private /tmp and its root are tmpfs, RAM the address-space cap does not count: /tmp is
+    sized to the cap and the root is read-only (a hostile candidate filled 400 MB of /tmp under a 256 MB cap)."""
+    if sandbox != "bwrap":
+        pytest.skip("`none` has the user's own /tmp and file system")
+    code = ("import os\nout = {}\nfor path, mb in (('/tmp/fill', 1100), ('/root/fill', 1)):\n"
+            "    try:\n        with open(path, 'wb') as f:\n"
+            "            for _ in range(mb):\n                f.write(b'x' * 1024**2)\n        out[path] = 'wrote'\n"
+            "    except OSError as exc:\n        out[path] = exc.strerror\n    finally:\n"
+            "        if os.path.exists(path):\n            os.remove(path)\nprint('FILL', out)\n")
+    result = _run(make_executor(exec_memory_mb=1024), input_dir, code)  # a cap the warm pool still takes
+    line = next(x for x in result.stdout.splitlines() if x.startswith("FILL"))
+    assert "'/tmp/fill': 'No space left on device'" in line and "'/root/fill': 'Read-only file system'" in line, line
+
+
 def test_an_infinite_loop_is_killed_at_the_timeout(make_executor, input_dir: Path) -> None:  # noqa: ANN001
     marker = f"LOOP-{uuid.uuid4().hex[:8]}"
     code = f"import subprocess, sys\nsubprocess.Popen([sys.executable, '-c', 'while True: pass  # {marker}'])\nwhile True:\n    pass\n"

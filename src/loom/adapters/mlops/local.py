@@ -21,7 +21,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from loom.adapters.sandbox import bootstrap, process
+from loom.adapters.sandbox import bootstrap, process, written
 from loom.application.ports.mlops import ExecRequest, ExecResult
 from loom.application.ports.sandbox import Sandbox, SandboxRequest, candidate_env, passthrough_names
 
@@ -103,7 +103,9 @@ class LocalMLOps:
             exc = read_exception(ws)
             for name in WRITABLE:  # what the candidate wrote is kept with the node
                 shutil.rmtree(ws / name / ".tmp", ignore_errors=True)
-                if (ws / name).is_dir() and any((ws / name).iterdir()):
+                if (ws / name).is_dir() and not (ws / name).is_symlink():
+                    written.strip(ws / name)  # no link into LOOM_HOME's sealed labels, no FIFO, is kept
+                if (ws / name).is_dir() and not (ws / name).is_symlink() and any((ws / name).iterdir()):
                     shutil.move(str(ws / name), str(keep / name))
         finally:
             shutil.rmtree(ws, ignore_errors=True)
@@ -125,10 +127,11 @@ def prepare_workspace(ws: Path, code: str, input_dir: Path, *, copy_input: bool)
 def read_exception(ws: Path) -> dict[str, str] | None:
     """What the bootstrap recorded about an uncaught exception (None when there was none)."""
     path = ws / bootstrap.EXCEPTION_FILE
-    if not path.is_file():
+    raw = written.read_regular(ws, str(bootstrap.EXCEPTION_FILE))  # never through a planted symlink
+    if raw is None:
         return None
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(raw.decode("utf-8"))
         path.unlink()
         return {"type": str(data["type"]), "message": str(data["message"]), "trace": str(data["trace"])}
     except (OSError, ValueError, KeyError, TypeError):
@@ -157,10 +160,10 @@ def to_result(out: process.Outcome, exc: dict[str, str] | None, timeout: float, 
 def keep_submission(ws: Path) -> Path | None:
     """Loom's own copy of the submission (working/, submission/ or the folder itself)."""
     for rel in ("working/submission.csv", "submission/submission.csv", "submission.csv"):
-        src = ws / rel
-        if src.is_file():
+        data = written.read_regular(ws, rel)  # a regular file the candidate wrote: not a link to sealed labels
+        if data is not None:
             dest = ws / "submission.csv"
-            if src != dest:
-                shutil.copyfile(src, dest)
+            if rel != "submission.csv":
+                dest.write_bytes(data)
             return dest
     return None

@@ -71,7 +71,9 @@ class BwrapSandbox:
         args += _system_mounts()
         args += _ro_binds(ETC_FILES)
         # the private /tmp first: what is bound after it shows through (a venv or a clone under /tmp)
-        args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+        # its size is the memory cap: a tmpfs is RAM the address-space limit does not count
+        size = ["--size", str(request.limits.memory_bytes)] if request.limits.memory_bytes else []
+        args += ["--proc", "/proc", "--dev", "/dev", *size, "--tmpfs", "/tmp"]
         for root in roots:
             args += ["--ro-bind", root, root]
         for hidden in self.mask:  # e.g. LOOM_HOME inside a venv: an empty tmpfs over it
@@ -84,6 +86,7 @@ class BwrapSandbox:
             path = str(Path(ws) / rel)
             if rel in ("", ".") or os.path.isdir(path):
                 args += ["--bind", path, path]
+        args += ["--remount-ro", "/"]  # bwrap's own root is a tmpfs too: no files there (the binds stay as bound)
         args += ["--chdir", ws]
         for key, value in request.env.items():
             args += ["--setenv", key, value]

@@ -32,6 +32,8 @@ class GradingError(Exception):
 def _read_submission(submission: Path | None) -> "pa.Table":
     if submission is None or not Path(submission).is_file():
         raise GradingError("no submission.csv was written")
+    if Path(submission).is_symlink():  # executors keep a copy of a regular file: a link was planted
+        raise GradingError("submission.csv is a symbolic link, not a file the candidate wrote")
     try:
         sub = tables.read(Path(submission))
     except tables.TableError as exc:

@@ -78,7 +78,7 @@ def cached_input(input_ref: str, cache_root: Path) -> Path:
 def run(flow: Any) -> Any:
     """Run the candidate in the sandbox; set the result artifacts on `flow`; return its StepCard."""
     from loom.adapters.mlops.local import RUNFILE, WRITABLE, prepare_workspace, read_exception, to_result
-    from loom.adapters.sandbox import bootstrap, process, select_named
+    from loom.adapters.sandbox import bootstrap, process, select_named, written
     from loom.application.ports.sandbox import SandboxLimits, SandboxRequest, candidate_env, passthrough_names
     from loom.application.redaction import redact_digests
 
@@ -127,8 +127,10 @@ def run(flow: Any) -> Any:
         flow.exc_trace = redact_digests(result.exc_trace, digests)
         if not flow.exc_type and flow.exit_code not in (0, None):
             flow.exc_type, flow.exc_message = "ProcessExit", f"exit code {flow.exit_code}"
-        sub = next((ws / rel for rel in SUBMISSIONS if (ws / rel).is_file()), None)
-        flow.submission = redact_digests(sub.read_text(encoding="utf-8", errors="replace"), digests) if sub else None
+        # read from the folder without following links: the step runs outside the sandbox, where a
+        # planted symlink would reach the sealed labels or this process's own environment
+        sub = next((data for rel in SUBMISSIONS if (data := written.read_regular(ws, rel)) is not None), None)
+        flow.submission = redact_digests(sub.decode("utf-8", errors="replace"), digests) if sub is not None else None
         flow.metric = metric_from(flow.stdout)
         flow.outputs = outputs(ws / "working")
     finally:

@@ -153,3 +153,26 @@ def test_two_runs_in_threads_each_reach_their_own_model_ports(monkeypatch: pytes
     assert {r.status.value for r in results.values()} == {"OK"} and results[0].run_id != results[1].run_id
     for code, judge in fakes:
         assert (code.text_calls, code.tool_calls, judge.text_calls, judge.tool_calls) == (2, 0, 0, 2)
+
+
+NO_SUBMISSION = "Plan: report a metric, write nothing.\n\n```python\nprint('Validation metric (accuracy): 0.99')\n```\n"
+
+
+def test_a_candidate_without_a_gradable_submission_is_a_failed_node_not_a_best(
+        anthropic_env: FakeLLMServer, capsys: pytest.CaptureFixture[str]) -> None:
+    """It claimed 0.99 and wrote nothing: ranked on its claim it was the best, with no estimate."""
+    state = {"code": 0}
+
+    def responder(req):  # noqa: ANN001, ANN202
+        if req.tool_name:
+            return None
+        state["code"] += 1
+        return NO_SUBMISSION if state["code"] == 1 else None
+
+    anthropic_env.set_responder(responder)
+    code, payload = _cli([*RUN, "--steps", "2", "--exec-timeout", "20"], capsys)
+    assert code == 0 and payload["status"] == "OK", payload
+    journal = json.loads(Path(payload["paths"]["journal"]).read_text())
+    silent = journal["nodes"][0]
+    assert silent["buggy"] and silent["exc_type"] == "GradingError" and "no submission" in silent["selection_error"]
+    assert payload["best"]["node_id"] != silent["id"] and payload["best"]["selection"] is not None

@@ -227,6 +227,11 @@ class _AideRun:
         with self.lock:
             self.journal.append(node)
             self.session.record(loom_node, callback.holder.get("result"))
+            if loom_node.buggy and not node.is_buggy:  # Loom could not grade its submission: aide debugs it
+                from aide.utils.metric import WorstMetricValue
+
+                node.is_buggy, node.metric = True, WorstMetricValue()
+                node.analysis = f"{node.analysis or ''}\nLoom could not grade the submission: {loom_node.selection_error}".strip()
 
     def save_aide_journal(self, log_dir: Path) -> None:
         try:

@@ -187,9 +187,12 @@ class RunSession:
                 node.buggy = True
             try:  # the selection slice only: the final slice is scored once, for the chosen best
                 node.selection = grade(self.task, self.sealed_dir, result.submission)
-            except (GradingError, OSError) as exc:
+            except (GradingError, OSError) as exc:  # no submission, or none Loom can grade: the node failed
                 node.selection = None
                 node.selection_error = str(exc)
+                node.buggy = True
+                if not node.exc_type:
+                    node.exc_type, node.exc_message = "GradingError", str(exc)
         node.combined = node.combined or node.id in self.attachments
         if node.buggy:
             node.metric = None  # a buggy node reports nothing Loom would rank

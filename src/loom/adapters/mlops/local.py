@@ -105,8 +105,8 @@ class LocalMLOps:
                 shutil.rmtree(ws / name / ".tmp", ignore_errors=True)
                 if (ws / name).is_dir() and not (ws / name).is_symlink():
                     written.strip(ws / name)  # no link into LOOM_HOME's sealed labels, no FIFO, is kept
-                if (ws / name).is_dir() and not (ws / name).is_symlink() and any((ws / name).iterdir()):
-                    shutil.move(str(ws / name), str(keep / name))
+                    if any((ws / name).iterdir()):
+                        shutil.move(str(ws / name), str(keep / name))
         finally:
             shutil.rmtree(ws, ignore_errors=True)
         result = to_result(out, exc, request.timeout, keep_submission(keep), keep)

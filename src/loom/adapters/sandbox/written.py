@@ -41,23 +41,14 @@ def read_regular(folder: Path, rel: str) -> bytes | None:
         return handle.read()
 
 
-def strip(folder: Path) -> int:
+def strip(folder: Path) -> None:
     """Remove every symlink and special file (FIFO, socket, device) under `folder`, without
-    following any; returns how many. The folder's regular files and directories stay."""
-    removed = 0
+    following any (os.walk does not descend into a linked folder). Regular files and folders stay."""
     for root, dirs, files in os.walk(folder, followlinks=False):
         for name in [*dirs, *files]:
             path = os.path.join(root, name)
             try:
-                mode = os.lstat(path).st_mode
+                if not (stat.S_ISDIR(mode := os.lstat(path).st_mode) or stat.S_ISREG(mode)):
+                    os.unlink(path)
             except OSError:
                 continue
-            if stat.S_ISDIR(mode) or stat.S_ISREG(mode):
-                continue
-            try:
-                os.unlink(path)
-                removed += 1
-            except OSError:
-                pass
-        dirs[:] = [d for d in dirs if os.path.isdir(os.path.join(root, d)) and not os.path.islink(os.path.join(root, d))]
-    return removed

@@ -199,7 +199,7 @@ def unseen_levels(names: list[str], sample: "pa.Table", test: "pa.Table | None",
             continue
         values = pc.utf8_trim_whitespace(sample.column(name)).drop_null()
         values = values.filter(pc.not_equal(values, ""))
-        if not len(values) or _numbers(values) or pc.count_distinct(values).as_py() > len(values) / 2:
+        if not len(values) or _numeric(values) or pc.count_distinct(values).as_py() > len(values) / 2:
             continue
         if pc.mean(pc.cast(pc.match_substring_regex(values, r"\d[-/.]\d{1,2}[-/.]\d"), pa.int8())).as_py() > 0.9:
             continue  # dates: a later day is new by nature, not a category the model never met
@@ -216,14 +216,3 @@ def unseen_levels(names: list[str], sample: "pa.Table", test: "pa.Table | None",
                        f"never shows ({len(levels):,}, e.g. '{levels[0].as_py()}'); the sealed rows come from "
                        "train.csv, so the estimate speaks for rows with known values: expect worse on the others")
     return out
-
-
-def _numbers(values: "pa.Array | pa.ChunkedArray") -> bool:
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    try:
-        pc.cast(values, pa.float64())
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        return False
-    return True

@@ -127,6 +127,24 @@ def test_without_a_gpu_target_only_cpu_builders_build(name: str, home: Path, dat
 
 
 @pytest.mark.parametrize("name", BUILDERS)
+def test_a_data_object_that_does_not_exist_is_a_usage_error_before_any_plan_or_gate(
+        name: str, home: Path, dataset: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A typo in --dataset or --backbone is exit 2 naming it, whatever the gate would say (no GPU
+    target, a spend cap of $0); nothing is written."""
+    monkeypatch.setenv("LOOM_HOME", str(home))
+    before = sorted(home.rglob("*"))
+    flow = Pathspec.parse(dataset).flow
+    for flags in ({}, {"gpu_target": "local"}, {"max_usd": 0.0}):
+        use_case = TrainModel(LoomConfig.load(env_file=None, flags=flags), _builder(name, LoomConfig.load(env_file=None)))
+        with pytest.raises(UsageError, match=f"{flow}/987654 not found"):
+            use_case(TrainIntent.of(f"{flow}/987654"))
+        if Capability.EMBED in _builder(name, LoomConfig.load(env_file=None)).manifest().capabilities:
+            with pytest.raises(UsageError, match="TrainBackbone/987654 not found"):
+                use_case(TrainIntent.of(dataset, capability="embed", backbone="TrainBackbone/987654"))
+    assert sorted(home.rglob("*")) == before
+
+
+@pytest.mark.parametrize("name", BUILDERS)
 def test_round_trip(name: str, config: LoomConfig, dataset: str) -> None:
     """tokenize -> pretrain -> embed -> finetune -> evaluate, as far as the builder runs here."""
     builder = _builder(name, config)

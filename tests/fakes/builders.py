@@ -24,6 +24,9 @@ class FakeGpuBuilder:
         res = resources_for(intent.budget, self.config.train_price_table)
         return gpu_plan(self.name, intent, res, self.config.gpu_hour_usd, f"fake launch on {target}")
 
+    def find_inputs(self, intent: TrainIntent) -> None:
+        """Every data object exists for this fake (the real builders' lookup is in the contract test)."""
+
     def prepare(self, intent: TrainIntent, plan: CostPlan, target: str) -> LaunchSpec:
         self.prepared.append(intent)
         home = Path(self.config.home)

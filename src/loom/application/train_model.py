@@ -114,7 +114,7 @@ class TrainModel:
         return TrainOutcome(Status.BUILT, plan, f"built {result.pathspec}", result=result, launch=spec)
 
     def _check(self, intent: TrainIntent) -> None:
-        """Refuse up front what this builder does not implement, and malformed pathspecs."""
+        """Refuse up front what this builder does not implement, malformed pathspecs and missing data."""
         Pathspec.parse(intent.dataset)
         if intent.backbone:
             Pathspec.parse(intent.backbone).expect_flow("TrainBackbone")
@@ -129,6 +129,7 @@ class TrainModel:
                 f"the {manifest.name} builder has no {intent.objective.value} objective; it has: "
                 + ", ".join(sorted(o.value for o in manifest.objectives))
             )
+        self.builder.find_inputs(intent)
 
 
 def _failed(err: ExecutionFailed) -> Status:

@@ -96,6 +96,12 @@ class ModelBuilder(Protocol):
         """Price the intent (GPUs, hours, $, posture). Pure: runs nothing, writes nothing."""
         ...
 
+    def find_inputs(self, intent: TrainIntent) -> None:
+        """The data object and backbone the intent names exist (UsageError naming the missing one).
+
+        Called before pricing and gating, so a typo is a usage error, never a refusal or a plan."""
+        ...
+
     def prepare(self, intent: TrainIntent, plan: CostPlan, target: str) -> LaunchSpec:
         """GPU builders: write the recipe next to the plan and return the exact launch."""
         ...

@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from loom.adapters.builders import find_inputs
 from loom.application.ports.builders import BuilderManifest, BuildResult, LaunchSpec
 from loom.domain.errors import ExecutionFailed, UsageError
 from loom.domain.training import Capability, CostPlan, Objective, TrainIntent
@@ -50,6 +51,9 @@ class PpmiSvdBuilder:
             gpu_hour_usd=self.config.gpu_hour_usd, posture="local CPU, no GPU needed",
         )
 
+    def find_inputs(self, intent: TrainIntent) -> None:
+        find_inputs(self.config, intent)
+
     def prepare(self, intent: TrainIntent, plan: CostPlan, target: str) -> LaunchSpec:
         raise UsageError("the local builder has nothing to launch; it builds directly")
 
@@ -57,9 +61,7 @@ class PpmiSvdBuilder:
               cancel: Any = None) -> BuildResult:
         from loom.adapters.shared.metaflow_runtime import client, get_run, run_flow
 
-        get_run(self.config, intent.dataset)  # unknown pathspec: one line, exit 2, before any run
-        if intent.backbone:
-            get_run(self.config, intent.backbone, "TrainBackbone")
+        self.find_inputs(intent)  # unknown pathspec: one line, exit 2, before any run
         params = {
             "dataset": intent.dataset,
             "capability": intent.capability.value,

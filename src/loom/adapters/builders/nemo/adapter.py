@@ -18,6 +18,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from loom.adapters.builders import find_inputs
 from loom.application.ports.builders import BuilderManifest, BuildResult, LaunchSpec
 from loom.domain.errors import ExecutionFailed, UsageError
 from loom.domain.training import (
@@ -80,11 +81,13 @@ class NemoBuilder:
             posture = "GPU launch; no GPU target set"
         return gpu_plan(self.name, intent, res, self.config.gpu_hour_usd, posture)
 
+    def find_inputs(self, intent: TrainIntent) -> None:
+        find_inputs(self.config, intent)
+
     def prepare(self, intent: TrainIntent, plan: CostPlan, target: str) -> LaunchSpec:
         from loom.adapters.builders.nemo import recipes
-        from loom.adapters.shared.metaflow_runtime import get_run
 
-        get_run(self.config, intent.dataset)  # plan only launches that can find their data
+        self.find_inputs(intent)  # plan only launches that can find their data
         res = resources_for(intent.budget, self.config.train_price_table)
         recipe = recipes.lower(intent, res)
         train_command = ["automodel", "recipe.yaml", "--nproc-per-node", str(res.gpus)]

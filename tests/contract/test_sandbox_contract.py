@@ -1,9 +1,11 @@
-"""The sandbox contract: hostile candidates, run for real, over both executors x both sandboxes.
+"""The sandbox contract: hostile candidates, run for real, over both executors x every sandbox.
 
-Each case is a real candidate script. `bwrap` must contain everything; `none` must still scrub
-the environment, keep the sealed labels off every relative path, and leave no process behind; the
-cases `none` cannot stop (absolute-path writes, the network, /proc of Loom's own process) are
-asserted for bwrap only, which is why `none` says so loudly once per run.
+Each case is a real candidate script. `bwrap` must contain everything; `landlock` (no namespaces:
+the kernel's Landlock LSM and a subreaper) everything but what its warning names (the user's /tmp
+and PID view are not private, UDP); `none` must still scrub the environment, keep the sealed labels
+off every relative path, and leave no process behind; the cases `none` cannot stop (absolute-path
+writes, the network, /proc of other processes, a daemon that drops the sweep marker) are asserted
+for the other two only, which is why `none` says so loudly once per run.
 
 Each executor runs every case twice: forked from the warm pool (LOOM_EXEC_WARM=on, checked to have
 really forked; a Metaflow step reaches Loom's pool through the relay) and as a clean interpreter
@@ -17,6 +19,7 @@ import socket
 import subprocess
 import tempfile
 import threading
+import time
 import uuid
 from pathlib import Path
 
@@ -37,8 +40,15 @@ def _bwrap_works() -> bool:
     return sandboxes.probe()[0]
 
 
+def _landlock_abi() -> int:
+    from loom.adapters.sandbox.landlock import abi
+
+    return abi()
+
+
 SANDBOXES = [pytest.param("bwrap", marks=pytest.mark.skipif(not _bwrap_works(), reason="bubblewrap cannot run here "
                                                                                        "(apt-get install -y bubblewrap)")),
+             pytest.param("landlock", marks=pytest.mark.skipif(_landlock_abi() < 1, reason="no Landlock in this kernel")),
              "none"]
 
 
@@ -138,6 +148,9 @@ for pid in {ppid, os.getpid()}:
     environ = read(f"/proc/{pid}/environ") or ""
     if "canary" in environ:
         proc_hits.append(f"environ:{pid}")
+environ = read("/proc/__VICTIM__/environ") or ""  # another process of the user's, started with a secret
+if "canary" in environ:
+    proc_hits.append("environ:victim")
 report["proc"] = proc_hits
 
 writes = []
@@ -199,7 +212,12 @@ def test_hostile_candidate_is_contained(make_executor, sandbox: str, home: Path,
     relative = f"../PWNED_REL_{uuid.uuid4().hex[:8]}.txt"
     code = HOSTILE.replace("__TARGETS__", json.dumps(["working/ok.txt", relative, *outside]))
     code = code.replace("__PORT__", str(port)).replace("__DAEMON__", daemon)
-    result = _run(make_executor(), input_dir, code)
+    victim = subprocess.Popen(["sleep", "120"], env={"PATH": "/usr/bin:/bin", "VICTIM_TOKEN": CANARIES["MY_SERVICE_TOKEN"]})
+    try:
+        result = _run(make_executor(), input_dir, code.replace("__VICTIM__", str(victim.pid)))
+    finally:
+        victim.kill()
+        victim.wait()
     assert result.ok, result.stderr[-2000:]
     report = json.loads(next(line for line in result.stdout.splitlines() if line.startswith("REPORT"))[7:])
 
@@ -213,12 +231,13 @@ def test_hostile_candidate_is_contained(make_executor, sandbox: str, home: Path,
     assert "working/ok.txt" in report["writes"]
     # nothing outlives the candidate
     assert _alive(daemon) == []
-    if sandbox == "bwrap":
-        # nothing outside ./working reaches the host (`../` lands in the sandbox's private /tmp)
+    if sandbox != "none":
+        # nothing outside ./working reaches the host (bwrap: `../` lands in the sandbox's private /tmp)
         assert not set(report["writes"]) & set(outside) and not any(Path(p).exists() for p in outside)
         assert not (Path(report["cwd"]) / relative).exists()
-        assert report["connected"] is False and hits == []  # no network, not even loopback
-        assert report["proc"] == []  # no parent's environment to read
+        assert report["proc"] == []  # no other process's environment to read
+        if sandbox == "bwrap" or _landlock_abi() >= 4:
+            assert report["connected"] is False and hits == []  # no TCP, not even loopback
     (Path(report["cwd"]) / relative).unlink(missing_ok=True)  # `none` could write there: tidy up
 
 
@@ -232,7 +251,7 @@ def test_memory_cap_is_a_recorded_failure(make_executor, input_dir: Path) -> Non
 def test_ram_outside_the_memory_cap_is_closed_too(make_executor, sandbox: str, input_dir: Path) -> None:  # noqa: ANN001
     """bwrap's private /tmp and its root are tmpfs, RAM the address-space cap does not count: /tmp is
     sized to the cap and the root is read-only (a hostile candidate filled 400 MB of /tmp under a 256 MB cap)."""
-    if sandbox != "bwrap":
+    if sandbox == "none":
         pytest.skip("`none` has the user's own /tmp and file system")
     code = ("import os\nout = {}\nfor path, mb in (('/tmp/fill', 1100), ('/root/fill', 1)):\n"
             "    try:\n        with open(path, 'wb') as f:\n"
@@ -241,7 +260,10 @@ def test_ram_outside_the_memory_cap_is_closed_too(make_executor, sandbox: str, i
             "        if os.path.exists(path):\n            os.remove(path)\nprint('FILL', out)\n")
     result = _run(make_executor(exec_memory_mb=1024), input_dir, code)  # a cap the warm pool still takes
     line = next(x for x in result.stdout.splitlines() if x.startswith("FILL"))
-    assert "'/tmp/fill': 'No space left on device'" in line and "'/root/fill': 'Read-only file system'" in line, line
+    if sandbox == "landlock":  # neither is writable at all
+        assert "'/tmp/fill': 'Permission denied'" in line and "'/root/fill': 'Permission denied'" in line, line
+    else:
+        assert "'/tmp/fill': 'No space left on device'" in line and "'/root/fill': 'Read-only file system'" in line, line
 
 
 def test_an_infinite_loop_is_killed_at_the_timeout(make_executor, input_dir: Path) -> None:  # noqa: ANN001
@@ -260,7 +282,8 @@ def test_a_forced_bwrap_that_cannot_run_is_a_config_error(home: Path, monkeypatc
     with pytest.raises(ConfigError, match="apt-get install -y bubblewrap") as err:
         sandboxes.select(config)
     assert err.value.exit_code == 2
-    assert sandboxes.select(LoomConfig.load(env_file=None, flags={"home": str(home), "sandbox": "auto"})).name == "none"
+    fallback = "landlock" if _landlock_abi() else "none"  # `auto` without bwrap: Landlock when the kernel has it
+    assert sandboxes.select(LoomConfig.load(env_file=None, flags={"home": str(home), "sandbox": "auto"})).name == fallback
 
 
 def test_a_forked_daemon_that_never_execs_leaves_nothing_behind(make_executor, input_dir: Path) -> None:  # noqa: ANN001
@@ -281,3 +304,27 @@ def test_a_forked_daemon_that_never_execs_leaves_nothing_behind(make_executor, i
     assert result.ok and "parent done" in result.stdout, result.stderr[-2000:]
     rows = subprocess.run(["ps", "-eo", "stat=,comm="], capture_output=True, text=True).stdout.splitlines()
     assert not [row for row in rows if row.split()[-1] == name and not row.startswith("Z")]  # (killed: a zombie at most)
+
+
+def test_a_daemon_that_drops_the_marker_and_leaves_the_session_dies_too(make_executor, sandbox: str,
+                                                                        input_dir: Path) -> None:  # noqa: ANN001
+    """setsid, then exec with an empty environment: out of the process group and without the sweep's
+    marker. bwrap's PID namespace and landlock's subreaper still take it down; `none` cannot (its warning says so)."""
+    if sandbox == "none":
+        pytest.skip("`none` has no PID namespace and no subreaper: its warning names this")
+    name = f"ld{uuid.uuid4().hex[:10]}"
+    code = (
+        "import os, sys, time\n"
+        "if os.fork() == 0:\n"
+        "    os.setsid()\n"
+        "    if os.fork() == 0:\n"
+        f"        os.execve(sys.executable, [sys.executable, '-c', 'import time; time.sleep(120)  # {name}'], {{}})\n"
+        "    os._exit(0)\n"
+        "time.sleep(0.5)\n"
+        "print('parent done')\n"
+    )
+    result = _run(make_executor(), input_dir, code)
+    assert result.ok and "parent done" in result.stdout, result.stderr[-2000:]
+    time.sleep(0.2)
+    rows = subprocess.run(["ps", "-eo", "stat=,args="], capture_output=True, text=True).stdout.splitlines()
+    assert not [row for row in rows if name in row and not row.startswith("Z") and "ps -eo" not in row]

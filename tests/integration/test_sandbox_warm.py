@@ -36,7 +36,8 @@ pytest.importorskip("numpy")
 pytest.importorskip("threadpoolctl")
 
 BWRAP = pytest.mark.skipif(not sandboxes.probe()[0], reason="bubblewrap cannot run here (apt-get install -y bubblewrap)")
-SANDBOXES = [pytest.param("bwrap", marks=BWRAP), "none"]
+LANDLOCK = pytest.mark.skipif(not sandboxes.landlock_abi(), reason="no Landlock in this kernel")
+SANDBOXES = [pytest.param("bwrap", marks=BWRAP), pytest.param("landlock", marks=LANDLOCK), "none"]
 
 PROBE = r'''
 import json, os, resource, sys
@@ -46,18 +47,23 @@ import numpy
 import sklearn  # (its import sets KMP_* variables: a warm candidate must have them too)
 from threadpoolctl import threadpool_info
 ws = os.getcwd()
+def attempt(read):  # landlock: "/" and other processes' /proc are closed, to warm and cold alike
+    try:
+        return read()
+    except OSError as exc:
+        return type(exc).__name__
 status = dict(line.split(":\t", 1) for line in open("/proc/self/status").read().splitlines() if ":\t" in line)
 mounts = sorted((line.split()[4].replace(ws, "<ws>"), line.split()[5].split(",")[0])
                 for line in open("/proc/self/mountinfo"))
 print("PROBE", json.dumps({
     "warm_at_start": warm_at_start,
     "status": {k: v.strip() for k, v in status.items() if k.startswith(("Cap", "NoNewPrivs", "Uid", "Gid", "Groups", "Seccomp"))},
-    "hostname": os.uname().nodename, "root": sorted(os.listdir("/")), "mounts": mounts,
+    "hostname": os.uname().nodename, "root": attempt(lambda: sorted(os.listdir("/"))), "mounts": mounts,
     "env": {k: v.replace(ws, "<ws>") for k, v in os.environ.items() if k not in ("LOOM_NODE_ID", "LOOM_SANDBOX_ID")},
     "rlimit_as": resource.getrlimit(resource.RLIMIT_AS), "umask": os.umask(0o22),
     "blas_threads": sorted({lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"}),
     "fds": sorted(os.listdir("/proc/self/fd")), "path": [p.replace(ws, "<ws>") for p in sys.path],
-    "argv": sys.argv, "name": __name__, "pid1": open("/proc/1/cmdline").read().split("\0")[0],
+    "argv": sys.argv, "name": __name__, "pid1": attempt(lambda: open("/proc/1/cmdline").read().split("\0")[0]),
     "seeds": [random.random(), float(numpy.random.rand())],
     "marker_in_environ_block": ("LOOM_SANDBOX_ID=" + os.environ["LOOM_SANDBOX_ID"]).encode()
                                in open("/proc/self/environ", "rb").read().split(b"\0"),

@@ -107,7 +107,7 @@ class LoomConfig(BaseSettings):
     exec_warm: bool = Field(
         True, description="fork candidates from a warm interpreter with the ML stack imported (off: a clean one each)"
     )
-    sandbox: str = Field("auto", description="where candidates run: auto (bwrap when it works) | bwrap | none")
+    sandbox: str = Field("auto", description="where candidates run: auto (bwrap when it works, else landlock when the kernel has it) | bwrap | landlock | none")
     sandbox_network: bool = Field(False, description="let sandboxed candidates use the network (on | off)")
     sandbox_env: str | None = Field(
         None, description="extra env var NAMES passed into the sandbox, comma-separated (never secrets)"
@@ -164,8 +164,8 @@ class LoomConfig(BaseSettings):
     @classmethod
     def _sandbox_choice(cls, value: str) -> str:
         value = value.strip().lower()
-        if value not in ("auto", "bwrap", "none"):
-            raise ValueError("choose one of auto, bwrap, none")
+        if value not in ("auto", "bwrap", "landlock", "none"):
+            raise ValueError("choose one of auto, bwrap, landlock, none")
         return value
 
     @field_validator("sandbox_env")

@@ -1,9 +1,11 @@
-"""The candidate sandbox (LOOM_SANDBOX = auto | bwrap | none): selection, probing, limits.
+"""The candidate sandbox (LOOM_SANDBOX = auto | bwrap | landlock | none): selection, probing, limits.
 
 `auto` uses bubblewrap when it works on this machine (probed once per machine and kernel, the
-answer cached under LOOM_HOME) and falls back to `none` with a warning and the install command.
-`bwrap` insists (a machine where it cannot run is a configuration error, exit 2). `none` is
-today's plain child process, with the environment still scrubbed.
+answer cached under LOOM_HOME); where it cannot (no bwrap, or no user namespaces, as in many
+containers) it uses the kernel's Landlock (landlock.py) when the kernel has it, and only then
+falls back to `none`, each with a warning and the install command. `bwrap` and `landlock` insist
+(a machine where they cannot run is a configuration error, exit 2). `none` is a plain child
+process, with the environment still scrubbed.
 """
 
 from __future__ import annotations
@@ -41,13 +43,28 @@ def select_named(choice: str | None, home: Path) -> Sandbox:
     """`select` without a LoomConfig (a Metaflow step gets the choice and LOOM_HOME as parameters)."""
     if choice == "none":
         return NoSandbox()
+    from loom.adapters.sandbox.landlock import LandlockSandbox
+
+    if choice == "landlock":
+        if landlock_abi() < 1:
+            raise ConfigError("LOOM_SANDBOX=landlock, but this kernel has no Landlock (Linux >= 5.13 with "
+                              "CONFIG_SECURITY_LANDLOCK, listed in /sys/kernel/security/lsm); "
+                              "set LOOM_SANDBOX=auto")
+        return LandlockSandbox(mask=[home])
     works, why = probe(home)
     if works:
         return BwrapSandbox(mask=[home])
     if choice == "bwrap":
         raise ConfigError(f"LOOM_SANDBOX=bwrap, but bubblewrap cannot run here ({why}); {INSTALL_HINT}, "
                           "or set LOOM_SANDBOX=none to run candidates without isolation")
-    return NoSandbox()
+    return LandlockSandbox(mask=[home]) if landlock_abi() >= 1 else NoSandbox()
+
+
+def landlock_abi() -> int:
+    """The kernel's Landlock ABI version (0: none): whether `auto` can confine without bubblewrap."""
+    from loom.adapters.sandbox.landlock import abi
+
+    return abi()
 
 
 def limits(config: "LoomConfig") -> SandboxLimits:
@@ -106,7 +123,7 @@ def _probe_cached(key: str, binary: str, home: str) -> tuple[bool, str]:
 
 
 def readiness(config: "LoomConfig") -> "Check":
-    """`loom doctor`: PASS bwrap / WARN none (with the fix) / FAIL a forced bwrap that cannot run."""
+    """`loom doctor`: PASS bwrap / WARN landlock or none (with the fix) / FAIL a forced one that cannot run."""
     from loom.domain.checks import Check, Level
 
     try:
@@ -118,10 +135,16 @@ def readiness(config: "LoomConfig") -> "Check":
               f"network {'on' if lim.network else 'off'}, warm start {'on' if config.exec_warm else 'off'}")
     if sandbox.isolated:
         return Check("sandbox", Level.PASS, f"bwrap: candidates run isolated ({detail})")
+    if sandbox.name == "landlock":
+        from loom.adapters.sandbox.landlock import caveats
+
+        abi = getattr(sandbox, "abi", 0)
+        return Check("sandbox", Level.WARN, f"landlock (ABI {abi}): candidates are confined, but "
+                     f"{'; '.join(caveats(abi))} ({detail})", INSTALL_HINT)
     why = "LOOM_SANDBOX=none" if (config.sandbox or "auto") == "none" else probe(config.home)[1]
     return Check("sandbox", Level.WARN, f"none: candidates are NOT isolated ({why}; {detail})", INSTALL_HINT)
 
 
 def announce(sandbox: Sandbox) -> str | None:
-    """The once-per-run line to say loudly when candidates are not isolated (None when they are)."""
-    return None if sandbox.isolated else NoSandbox.warning
+    """The once-per-run line to say loudly when candidates are not fully isolated (None under bwrap)."""
+    return None if sandbox.isolated else getattr(sandbox, "warning", NoSandbox.warning)

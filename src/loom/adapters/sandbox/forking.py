@@ -78,7 +78,7 @@ def refusal(python: str, info: Mapping[str, Any], no_namespaces: str, sandbox: S
         return "not a `python -c` command"
     if os.path.realpath(argv[0]) != os.path.realpath(python):
         return "another interpreter"
-    if sandbox.name not in ("bwrap", "none"):
+    if sandbox.name not in ("bwrap", "landlock", "none"):
         return f"sandbox {sandbox.name!r} is not supported"
     if sandbox.isolated and no_namespaces:
         return no_namespaces
@@ -115,7 +115,8 @@ def fork(sandbox: Sandbox, request: SandboxRequest, stdin: bool, send: Callable[
         ours += [fd for fd in (stdin_w, out_r, err_r) if fd >= 0]
         theirs = [stdin_r, out_w, err_w, status_peer.detach(), *theirs]
         payload = json.dumps({"code": request.argv[2], "args": list(request.argv[3:]), "env": env, "cwd": workdir,
-                              "ns": names, "isolate": sandbox.isolated, "cpus": request.limits.cpus}).encode()
+                              "ns": names, "isolate": sandbox.isolated, "cpus": request.limits.cpus,
+                              "confine": getattr(sandbox, "rules")(request) if sandbox.name == "landlock" else None}).encode()
         if len(payload) > zygote.MAX_MESSAGE:
             raise WarmUnavailable("the command is too large for the fork server")
         send(payload, theirs)

@@ -136,10 +136,23 @@ def _start(sandbox: Sandbox, request: SandboxRequest, stdin: bool, pool: "WarmPo
         except WarmUnavailable as exc:
             log.info("candidate starts cold: %s", exc)
     launch = sandbox.wrap(request)
-    return subprocess.Popen(
+    proc = subprocess.Popen(
         launch.argv, cwd=Path(request.workdir), env=launch.env, stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
     )
+    proc.supervised = sandbox.name == "landlock"  # type: ignore[attr-defined]  # confine.py's subreaper
+    return proc
+
+
+def _stop_supervisor(proc: Any) -> None:
+    """A subreaper supervisor (landlock) kills everything under it on SIGTERM: give it the chance
+    before the group is SIGKILLed with it (what it reaped no sweep can find: no marker needed)."""
+    if getattr(proc, "supervised", False) and proc.poll() is None:
+        try:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=5)
+        except (OSError, subprocess.TimeoutExpired):
+            pass
 
 
 def run(sandbox: Sandbox, request: SandboxRequest, *, timeout: float, cancel: Any = None,
@@ -179,6 +192,7 @@ def run(sandbox: Sandbox, request: SandboxRequest, *, timeout: float, cancel: An
                     cancelled = True
                     break
     finally:
+        _stop_supervisor(proc)
         stragglers = kill_tree(proc.pid, token)  # also after a normal exit: daemons it left behind
         if not isinstance(proc, subprocess.Popen):  # a warm candidate: killed by its supervisor if still
             proc.close()  # running (even before its setsid), then its sandbox and all left in it

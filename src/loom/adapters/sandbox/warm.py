@@ -267,7 +267,9 @@ _POOLS_LOCK = threading.Lock()
 def _source() -> str:
     global _SOURCE
     if _SOURCE is None:
-        _SOURCE = Path(zygote.__file__).read_text(encoding="utf-8")
+        from loom.adapters.sandbox import confine  # its Landlock and subreaper helpers come first
+
+        _SOURCE = "\n".join(Path(m.__file__).read_text(encoding="utf-8") for m in (confine, zygote))
     return _SOURCE
 
 

@@ -1,6 +1,6 @@
 """The warm fork server ("zygote"): a Python with the candidate ML stack imported, forking candidates.
 
-Stdlib only and never imported by Loom: `warm.py` runs this file's source as
+Stdlib only and never run inside Loom: `warm.py` runs confine.py's source and then this file's as
 `python -c <source> <control-fd> <preload-json>` with the interpreter candidates use, in an empty
 folder, with the candidates' allowlisted environment (no secrets) and every thread-count variable
 at 1, so importing numpy / pandas / scikit-learn / lightgbm starts no BLAS or OpenMP threads.
@@ -15,6 +15,8 @@ Three processes per candidate, all forks of this one:
   and Loom runs the candidate cold instead. It forks the candidate (now inside the PID namespace,
   so it dies with the sandbox), tells Loom its pid, waits for it, reports the wait status, and
   kills the candidate's group if Loom goes away. Under `none` it joins nothing and drops nothing.
+  Under `landlock` it joins nothing either, but is the candidate's subreaper: when the candidate
+  ends (or Loom asks), it kills every process the candidate left, which the kernel reparented to it.
 - the candidate (C): new session, stdio from Loom's pipes, every other descriptor closed, cwd =
   its own folder, the environment replaced by the request's, the sweep marker written into its
   environment block (so even fork-without-exec descendants carry it), random generators reseeded,
@@ -44,6 +46,8 @@ MARKER_SLOT = 64  # the zygote starts with MARKER_VAR=<64 x "_">; each candidate
 MAX_MESSAGE = 1 << 20
 
 _libc = ctypes.CDLL(None, use_errno=True)
+if "restrict" not in globals():  # imported by Loom; run, warm._source() puts confine.py's source first
+    from loom.adapters.sandbox.confine import PR_SET_CHILD_SUBREAPER, restrict, sweep_children
 _POOLS = None  # a threadpoolctl.ThreadpoolController over the preloaded BLAS/OpenMP libraries
 _IMPORT_ENV: dict = {}  # variables the preloaded modules set in os.environ while importing
 _SEEN_PATHS = ()  # sys.path entries that exist for the zygote (site.py adds .pth paths only if they exist)
@@ -183,6 +187,8 @@ def supervise(request, fds):
     except Exception as exc:  # noqa: BLE001 - whatever it is, Loom runs this candidate cold
         _send(status, {"error": f"{type(exc).__name__}: {exc}"})
         os._exit(0)
+    if request.get("confine") is not None:
+        _prctl(PR_SET_CHILD_SUBREAPER, 1)
     pid = os.fork()
     if pid == 0:
         return become_candidate(request, stdin, stdout, stderr)
@@ -205,6 +211,8 @@ def supervise(request, fds):
                     pass
             break
     _, wait_status = os.waitpid(pid, 0)
+    if request.get("confine") is not None:
+        sweep_children()  # what the candidate left running was reparented here
     _send(status, {"status": wait_status})
     os._exit(0)
 
@@ -239,6 +247,12 @@ def become_candidate(request, stdin, stdout, stderr):
     main.__dict__["__builtins__"] = __builtins__
     sys.modules["__main__"] = main
     sys.argv = ["-c", *request["args"]]
+    if request.get("confine") is not None:  # last: nothing above needs what the rules close
+        try:
+            restrict(request["confine"])
+        except OSError as exc:
+            os.write(2, f"loom sandbox (landlock): {exc}\n".encode())
+            os._exit(126)
     return request["code"], main.__dict__
 
 

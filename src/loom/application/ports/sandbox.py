@@ -3,7 +3,7 @@
 Candidate code is untrusted. A sandbox turns "run this program in this folder" into the command
 that runs it isolated: `./input` read-only, `./working` read-write, a private /tmp, the
 interpreter read-only, an allowlisted environment with no secrets, no network unless asked, and
-every process it starts dies with it. Chosen by LOOM_SANDBOX (auto | bwrap | none); adapters
+every process it starts dies with it. Chosen by LOOM_SANDBOX (auto | bwrap | landlock | none); adapters
 live in `loom.adapters.sandbox`. The process runner (timeouts, bounded output, killing the whole
 tree) is shared by every adapter and every caller.
 """

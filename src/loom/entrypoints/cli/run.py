@@ -39,7 +39,7 @@ def run(
     max_usd: Annotated[float | None, Parameter(help="Stop before a call that would pass this spend (LOOM_MAX_USD).")] = None,
     workers: Annotated[int | None, Parameter(help="Candidates evaluated concurrently (LOOM_WORKERS).")] = None,
     refit: Annotated[bool | None, Parameter(help="Deliver the chosen solution refit on every labelled row, train and sealed slices, once its estimate is fixed (LOOM_REFIT, default on); --no-refit delivers it as chosen.")] = None,
-    sandbox: Annotated[Literal["auto", "bwrap", "none"] | None, Parameter(help="Where candidates run: auto (bwrap when it works) | bwrap | none (LOOM_SANDBOX).")] = None,
+    sandbox: Annotated[Literal["auto", "bwrap", "landlock", "none"] | None, Parameter(help="Where candidates run: auto (bwrap when it works, else landlock) | bwrap | landlock | none (LOOM_SANDBOX).")] = None,
     resume: Annotated[str | None, Parameter(help="Continue a saved run from its journal (RUN_ID).")] = None,
     events: Annotated[Literal["none", "jsonl"], Parameter(help="jsonl: stream one JSON line per progress event on stderr while the run goes (no progress bar).")] = "none",
     common: Annotated[Common, Parameter(name="*")] = Common(),

@@ -91,7 +91,7 @@ def time_columns(df: "pd.DataFrame") -> list[str]:
             head = s.dropna().astype(str).head(200)
             named = any(h in str(col).lower() for h in TIME_HINTS)
             if len(head) and (named or head.str.match(ISO_DATE).mean() > 0.95):
-                parsed = pd.to_datetime(head, errors="coerce", format="mixed", dayfirst=day_first(head))
+                parsed = parse_dates(head)
                 if parsed.notna().mean() > 0.95:
                     found.append(str(col))
     return found
@@ -118,7 +118,21 @@ def as_datetime(s: "pd.Series") -> "pd.Series":
 
     if pd.api.types.is_datetime64_any_dtype(s):
         return s
-    return pd.to_datetime(s, errors="coerce", format="mixed", dayfirst=day_first(s))
+    return parse_dates(s)
+
+
+def parse_dates(s: "pd.Series") -> "pd.Series":
+    """Date text -> naive datetime64 in UTC (NaT where unreadable), day first by `day_first`. Values
+    written with several offsets (a daylight-saving change) are instants like any other: pandas 2
+    leaves them as objects with a warning, pandas 3 refuses them without utc=True."""
+    import warnings
+
+    import pandas as pd
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        parsed = pd.to_datetime(s, errors="coerce", format="mixed", dayfirst=day_first(s), utc=True)
+    return parsed.dt.tz_localize(None)
 
 
 def feature_matrix(df: "pd.DataFrame", drop: list[str]) -> "pd.DataFrame":

@@ -55,13 +55,26 @@ def day_first(values):
     return bool(len(fields)) and int(fields[0].max()) > 12 and int(fields[1].max()) <= 12
 
 
-def as_stamps(values, first):
-    """A date column as datetime64 (NaT where unreadable), day first when `first`; the column as it
-    was when its values carry several time zones (datetime_parts converts those)."""
+#: A time zone written after a time ("10:00:00Z", "10:00+02:00", "10:00:00.5 -0500", "10:00 UTC").
+ZONE_SUFFIX = r"(:\d\d(?:\.\d+)?)\s*(?:Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)\s*$"
+
+
+def as_stamps(values, first=False):
+    """A date column as naive datetime64 (NaT where unreadable), day first when `first`, at the
+    wall-clock time each value was written in: the hour and weekday a person lived. A zone or
+    offset is dropped, so a column spanning a daylight-saving change (+01:00 and +02:00, which
+    pandas leaves as objects) or mixing zoned and plain values reads like any other."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        stamps = pd.to_datetime(values, errors="coerce", format="mixed", dayfirst=first)
-    return stamps if pd.api.types.is_datetime64_any_dtype(stamps) else values
+        try:
+            stamps = pd.to_datetime(values, errors="coerce", format="mixed", dayfirst=first)
+        except (TypeError, ValueError):  # pandas >= 3 refuses mixed offsets outright
+            stamps = None
+        if stamps is not None and pd.api.types.is_datetime64_any_dtype(stamps):
+            return stamps.dt.tz_localize(None) if getattr(stamps.dt, "tz", None) is not None else stamps
+        text = pd.Series(values).astype("string").str.replace(ZONE_SUFFIX, r"\1", regex=True)
+        stamps = pd.to_datetime(text, errors="coerce", format="mixed", dayfirst=first)
+    return stamps if pd.api.types.is_datetime64_any_dtype(stamps) else pd.Series(pd.NaT, index=text.index)
 
 
 def _looks_datetime(values):

@@ -6,8 +6,6 @@ encoded high-cardinality columns, TF-IDF text, date parts) for linear models and
 TF-IDF reduced by SVD, date parts) for forests and gradient boosting.
 """
 
-import warnings
-
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -15,6 +13,8 @@ from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, OrdinalEncoder, StandardScaler
+
+from loom.adapters.search.baseline_program.data import as_stamps
 
 MISSING = "__missing__"
 
@@ -31,11 +31,7 @@ def datetime_parts(frame):
     can fit: December sits next to January); NaN if unparsable."""
     out = {}
     for col in frame.columns:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            stamp = pd.to_datetime(frame[col], errors="coerce", format="mixed")
-        if getattr(stamp.dt, "tz", None) is not None:
-            stamp = stamp.dt.tz_convert(None)
+        stamp = as_stamps(frame[col])  # wall-clock times, whatever zones they were written in
         out[f"{col}__year"] = stamp.dt.year
         out[f"{col}__month"] = stamp.dt.month
         out[f"{col}__day"] = stamp.dt.day

@@ -46,7 +46,9 @@ app = App(
     version=__version__,
     help_flags=("--help", "-h"),
     help_format="plaintext",  # the markdown renderer alone would double `loom --help` time
+    suppress_keyboard_interrupt=False,  # Ctrl-C reaches run_guarded: `loom: interrupted`, the JSON object, 130
 )
+app.meta.suppress_keyboard_interrupt = False  # the launcher of the global flags, too
 
 for _verb, _target, _help in VERBS:
     app.command(_P + _target, name=_verb, help=_help)

@@ -8,7 +8,8 @@ from cyclopts import App, Parameter
 
 from loom.entrypoints.cli.common import Common, bare_group, effective, emit
 
-config_app = App(name="config", help="Show the resolved configuration and where each value came from.")
+config_app = App(name="config", help="Show the resolved configuration and where each value came from.",
+          suppress_keyboard_interrupt=False)
 bare_group(config_app)
 
 

@@ -8,7 +8,8 @@ from cyclopts import App, Parameter
 
 from loom.entrypoints.cli.common import Common, bare_group, effective, load_config
 
-mcp_app = App(name="mcp", help="Serve Loom's verbs as MCP tools (`loom mcp serve`).")
+mcp_app = App(name="mcp", help="Serve Loom's verbs as MCP tools (`loom mcp serve`).",
+          suppress_keyboard_interrupt=False)
 bare_group(mcp_app)
 
 

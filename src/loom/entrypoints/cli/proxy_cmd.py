@@ -9,7 +9,8 @@ from cyclopts import App, Parameter
 
 from loom.entrypoints.cli.common import Common, bare_group, emit, load_config
 
-proxy_app = App(name="proxy", help="The gateway: holds the vendor key server-side and logs every call.")
+proxy_app = App(name="proxy", help="The gateway: holds the vendor key server-side and logs every call.",
+          suppress_keyboard_interrupt=False)
 bare_group(proxy_app)
 
 

@@ -13,7 +13,8 @@ from cyclopts import App, Parameter
 
 from loom.entrypoints.cli.common import Common, bare_group, emit, load_config
 
-skills_app = App(name="skills", help="Install the Claude Code skill pack (`loom skills install`).")
+skills_app = App(name="skills", help="Install the Claude Code skill pack (`loom skills install`).",
+          suppress_keyboard_interrupt=False)
 bare_group(skills_app)
 
 SERVER_NAME = "loom"

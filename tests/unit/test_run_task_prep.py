@@ -55,6 +55,28 @@ def test_slices_are_disjoint_stratified_and_sized_by_rows(tmp_path: Path) -> Non
         assert "selection" not in path.name and "final" not in path.name  # labels only under sealed_dir
 
 
+@pytest.mark.parametrize(("test_days", "kind"), [
+    (pd.date_range("2025-03-01", periods=100, freq="D"), "time"),  # test.csv is the period after train.csv
+    (pd.date_range("1950-01-01", "2005-01-01", periods=100), "stratified"),  # the same span: dates of birth
+])
+def test_a_found_date_column_orders_the_task_only_when_test_csv_comes_later(tmp_path: Path, test_days: pd.DatetimeIndex,
+                                                                            kind: str) -> None:
+    """A birth date reads as dates like any other; sealing the youngest rows would grade candidates on
+    people test.csv does not hold (held out: an estimate 2.2x too optimistic). An explicit
+    --time-column still forces it."""
+    df = _toy(400)
+    df.insert(1, "birth_date", pd.date_range("1950-01-01", "2005-01-01", periods=400).strftime("%Y-%m-%d"))
+    test = _toy(100, seed=1).drop(columns="y").assign(id=range(1000, 1100))
+    test.insert(1, "birth_date", test_days.strftime("%Y-%m-%d"))
+    data = _write(tmp_path / "d", df.sample(frac=1, random_state=3), test.sample(frac=1, random_state=4))
+    prep = _prepare(tmp_path, data, "Maximize ROC-AUC")
+    assert prep.split["kind"] == kind
+    said = [n for n in prep.notes if "reads as dates" in n]
+    assert bool(said) == (kind != "time") and (not said or "--time-column birth_date" in said[0])
+    forced = _prepare(tmp_path / "f", data, "Maximize ROC-AUC", time_column="birth_date")
+    assert forced.split["kind"] == "time" and not [n for n in forced.notes if "reads as dates" in n]
+
+
 def test_big_data_seals_a_fifth_and_tiny_data_seals_nothing(tmp_path: Path) -> None:
     prep = _prepare(tmp_path / "a", _write(tmp_path / "a" / "d", _toy(5000)), "Maximize ROC-AUC")
     assert prep.split["rows"]["selection"] == prep.split["rows"]["final"] == 500

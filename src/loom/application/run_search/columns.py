@@ -114,6 +114,32 @@ def time_column(names: list[str], target: str, id_col: str | None, explicit: str
     return found[0] if found else None
 
 
+#: Share of test.csv's dated rows that must come after train.csv's median time for a found date
+#: column to order the task (a random test sample puts about half there; a later period, all).
+LATER_SHARE = 0.9
+
+
+def test_is_later(column: str, train_times: "np.ndarray", test: "pa.Table | None") -> str | None:
+    """None when test.csv's rows come after train.csv's in `column` (or there is no test.csv to
+    tell); else why sealing train.csv's latest rows would not stand for test.csv: a date of birth,
+    a signup date, any date the test rows share with the training rows. Found columns only (an
+    explicit --time-column is the user's call)."""
+    import numpy as np
+
+    if test is None or column not in test.column_names or not test.num_rows:
+        return None
+    later = times(test.column(column), column, explicit=False)
+    known = train_times[~np.isnat(train_times)]
+    if later is None or not len(known):
+        return None
+    later = later[~np.isnat(later)].astype("int64")
+    share = float((later > np.median(known.astype("int64"))).mean()) if len(later) else 0.0
+    if share >= LATER_SHARE:
+        return None
+    return (f"'{column}' reads as dates, but test.csv's are not later than train.csv's ({share:.0%} of them fall after "
+            f"train.csv's median): rows were sealed at random, not by time (--time-column {column} forces a time split)")
+
+
 def _numeric(values: "pa.ChunkedArray | pa.Array") -> bool:
     """Every value parses as a number (so pandas types the column numeric; no pandas import here)."""
     import pyarrow as pa

@@ -277,8 +277,9 @@ def _prepare(data_dir: Path, task_dir: Path, sealed_dir: Path, screen: "sealing.
         targets.check_values(metric, target, known)
     column = found.time_column
     times = columns.times(found.times, column, explicit=time_column is not None) if found.times is not None and column else None
-    if times is None:
-        column = None
+    not_later = columns.test_is_later(column, times, user_test) if times is not None and time_column is None else None
+    if times is None or not_later:
+        column, times = None, None
     strata = tables.codes(known, classes) if classes else None
     read: dict[str, Any] = {}  # a train column read whole: by the group check, then for the group codes
 
@@ -370,6 +371,7 @@ def _prepare(data_dir: Path, task_dir: Path, sealed_dir: Path, screen: "sealing.
     )
     log.info("task prepared", extra={"rows": n, "split": split, "flags": len(flags), "dropped": dropped})
     notes = label_notes + ([copied.said()] if copy_codes is not None and copied is not None else [])
+    notes += [not_later] if not_later else []
     if unlabelled and not label_notes:
         notes.append(f"{unlabelled:,} of the {n:,} rows of train.csv have no value of '{target}': left out "
                      "(nothing to learn from or to score)")

@@ -398,3 +398,13 @@ def test_a_csv_separated_otherwise_is_told_so(tmp_path: Path, sep: str) -> None:
     assert "read_csv" in (err.value.hint or "")
     with pytest.raises(UsageError, match="separated"):  # a single file too
         _prepare(tmp_path / "one", d / "train.csv", "Maximize accuracy")
+
+
+@pytest.mark.parametrize(("values", "metric"), [([7.0] * 60, "Minimize RMSE"), ([1] * 60, "Maximize ROC-AUC")])
+def test_a_target_with_one_value_is_a_usage_error_whatever_the_task(tmp_path: Path, values: list, metric: str) -> None:
+    """A constant numeric target ran (exit 0) to an estimate of 0 [0, 0] and a leak flag on a noise
+    column (R^2 1.0 against a constant); a single-class one already stopped. Both are exit 2 now."""
+    df = _toy(60).assign(y=values)
+    with pytest.raises(UsageError, match="single value") as err:
+        _prepare(tmp_path, _write(tmp_path / "d", df), metric)
+    assert err.value.exit_code == 2

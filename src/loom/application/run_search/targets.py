@@ -54,6 +54,10 @@ def check_values(metric: MetricSpec, target: str, truth: "pa.Array") -> None:
         raise UsageError(f"{metric.label} needs a numeric target; '{target}' holds text in {len(bad):,} of its "
                          f"{len(truth):,} labelled rows, such as '{example}'",
                          hint="fix those labels, or blank them: Loom leaves rows without a label out") from None
+    if len(values) > 1 and values.min() == values.max():
+        raise UsageError(f"target '{target}' in train.csv has a single value ({values.min():g}) in all {len(values):,} "
+                         f"labelled rows; nothing to learn or estimate",
+                         hint="check that the right column is the target (--target), or that train.csv is not a filtered slice")
     if metric.name in ("rmsle", "msle") and len(values) and values.min() <= -1:
         raise UsageError(f"{metric.label} needs targets above -1 (log(1 + y)); '{target}' goes down to {values.min():g}")
 

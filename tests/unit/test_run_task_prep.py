@@ -376,7 +376,8 @@ def test_ctrl_c_during_the_refit_delivers_the_best_as_chosen(tmp_path: Path) -> 
     assert out.rows == 200 and not (tmp_path / "w" / "input").exists()  # its input (sealed labels) is gone
 
 
-@pytest.mark.parametrize("key", ["Listing ID", "loan_id", "PassengerId"])
+@pytest.mark.parametrize("key", ["Listing ID", "loan_id", "PassengerId", "order_no", "order_number", "OrderNumber",
+                                 "ticket nr", "account-key"])
 def test_an_id_named_key_first_in_train_is_the_id_whatever_test_csv_puts_first(tmp_path: Path, key: str) -> None:
     """The user's own key names their submission rows; a synthetic id would leave them unjoinable."""
     train = _toy(60).rename(columns={"id": key})
@@ -385,6 +386,7 @@ def test_an_id_named_key_first_in_train_is_the_id_whatever_test_csv_puts_first(t
     assert prep.task.id_column == key
     assert key not in prep.task.columns
     assert columns.infer_id(["x", "product_id", "y"], ["x", "product_id"], None, "y") is None  # not first: a feature
+    assert columns.infer_id(["kidney", "x", "y"], ["kidney", "x"], None, "y") is None  # "...ney" ends no key name
 
 
 @pytest.mark.parametrize("sep", [";", "\t"])

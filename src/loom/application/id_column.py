@@ -12,11 +12,14 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 ID_NAMES = ("id", "row_id", "customer_id", "customerid", "index")
+#: How a key column's name ends: loan_id, PassengerId, Listing ID, order_no, OrderNumber, ticket nr.
+ID_ENDINGS = re.compile(r"(?:[_ -](?:id|no|nr|num|number|key)|Id|ID|No|Nr|Num|Number|Key)$")
 
 
 def infer_id(train: list[str], test: list[str] | None, sample: list[str] | None, target: str) -> str | None:
     """The id column by name: a sample_submission.csv's key, else a usual id name (`ID_NAMES`), else a
-    first column named like an id; None when none is (the caller checks its values are unique)."""
+    first column named like a key (`ID_ENDINGS`); None when none is (the caller checks its values
+    are unique: a first column `room_number` that repeats is a feature)."""
     if sample:  # the sample's column other than the target that train.csv or test.csv holds: its first
         keys = [c for c in sample if c != target and (c in train or (test and c in test))]
         if keys:
@@ -26,10 +29,9 @@ def infer_id(train: list[str], test: list[str] | None, sample: list[str] | None,
         if col.lower() in ID_NAMES and col != target:
             return col
     for first in dict.fromkeys(n[0] for n in (names, train) if n):  # test.csv's first column, then train.csv's
-        low = first.lower()
-        named = low.endswith(("_id", " id", "-id")) or first.endswith(("Id", "ID"))
+        named = bool(ID_ENDINGS.search(first)) or bool(ID_ENDINGS.search(first.lower()))
         if first != target and named and (not test or first in test):
-            return first  # the usual layout: a key named like an id (loan_id, PassengerId, Listing ID) comes first
+            return first  # the usual layout: a key named like one (loan_id, PassengerId, order_no) comes first
     return None
 
 

@@ -43,10 +43,12 @@ class MetaflowDataMixin:
         on_progress: Callable[[str], None] | None = None,
         time_column: str | None = None,
     ) -> DatasetInfo:
+        from loom.adapters.mlops.metaflow import prefetch
         from loom.adapters.mlops.metaflow import tabular as tb
 
         try:  # a cheap sniff (stdlib: no pandas in this process) so plain garbage is one line before any flow
-            for path in tb.find_tables(Path(source)).values():
+            tables = list(tb.find_tables(Path(source)).values())
+            for path in tables:
                 tb.sniff(path)
         except tb.LoomInputError as err:
             raise UsageError(str(err)) from None
@@ -59,7 +61,13 @@ class MetaflowDataMixin:
         params = {"source": str(Path(source).resolve()), "dataset": name, "target": target, "seed": self.config.seed,
                   "time-column": time_column}
         tags = [f"tenant:{self.config.tenant}", f"owned_by:{self.config.owned_by}"]
-        pathspec = rt.run_flow(INGEST_FLOW_FILE, params, self.config, tags=tags, on_line=on_line)
+        parsing = prefetch.start(tables)  # the CSVs parsed here while Metaflow starts the flow (local steps)
+        try:
+            if parsing is not None:
+                params["prefetch"] = str(parsing.directory)
+            pathspec = rt.run_flow(INGEST_FLOW_FILE, params, self.config, tags=tags, on_line=on_line)
+        finally:
+            prefetch.close(parsing)
         return self._dataset_info(rt.get_run(self.config, pathspec))
 
     def materialize(self, pathspec: str, dest_dir: Path) -> Path:

@@ -56,7 +56,10 @@ def prepare(files: dict[str, Path], *, target: str | None, seed: int, test_fract
             return prepare_frames(files, target=target, seed=seed, test_fraction=test_fraction,
                                   time_column=time_column, say=say, keep=keep)
         _blank_said(path, sum(blank), say, notes)
-        say(f"read {path.name}: {table.num_rows:,} rows x {table.num_columns} cols")
+        from loom.adapters.mlops.metaflow import prefetch
+
+        early = " (parsed while the flow started)" if str(path) in prefetch.TAKEN else ""
+        say(f"read {path.name}: {table.num_rows:,} rows x {table.num_columns} cols{early}")
         tables[key] = table
     split: dict[str, Any] = {"kind": "given"}  # a data dir keeps its own train/test
     labels = None

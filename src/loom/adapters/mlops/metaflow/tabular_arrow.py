@@ -54,13 +54,12 @@ def read(path: Path, blank: list[int] | None = None, text: "tuple[str, ...]" = (
         else:
             import pyarrow.csv as pcsv
 
+            from loom.adapters.mlops.metaflow import prefetch
+
             _import_meanwhile()
-            table = pcsv.read_csv(
-                path, read_options=pcsv.ReadOptions(skip_rows=0, encoding="utf-8"),
-                parse_options=pcsv.ParseOptions(delimiter="\t" if path.suffix.lower() == ".tsv" else ",",
-                                                quote_char='"', ignore_empty_lines=True),
-                convert_options=pcsv.ConvertOptions(null_values=list(NA_VALUES), strings_can_be_null=True,
-                                                    column_types={c: pa.string() for c in text}))
+            table = prefetch.take(path, text)  # parsed by the caller while Metaflow started (prefetch.py)
+            if table is None:
+                table = pcsv.read_csv(path, **csv_options(path, text))
     except Exception as exc:  # noqa: BLE001 - pyarrow raises many types
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
         raise LoomInputError(f"cannot read {path.name}: {first}") from None
@@ -87,6 +86,19 @@ def read(path: Path, blank: list[int] | None = None, text: "tuple[str, ...]" = (
             field = field.with_type(pa.float64())
         fields.append(field)
     return table.cast(pa.schema(fields), safe=False)  # safe=False: int -> float rounds like numpy
+
+
+def csv_options(path: Path, text: "tuple[str, ...]") -> dict[str, Any]:
+    """pyarrow.csv.read_csv's options for `path` as pandas.read_csv(engine="pyarrow") reads it;
+    `text`: columns read as strings whatever they hold."""
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    return {"read_options": pcsv.ReadOptions(skip_rows=0, encoding="utf-8"),
+            "parse_options": pcsv.ParseOptions(delimiter="\t" if Path(path).suffix.lower() == ".tsv" else ",",
+                                               quote_char='"', ignore_empty_lines=True),
+            "convert_options": pcsv.ConvertOptions(null_values=list(NA_VALUES), strings_can_be_null=True,
+                                                   column_types={c: pa.string() for c in text})}
 
 
 def _import_meanwhile() -> None:

@@ -25,6 +25,8 @@ class IngestDataset(FlowSpec):
     test_fraction = Parameter("test-fraction", help="Test share of a single file", default=0.2, type=float)
     time_column = Parameter("time-column", help="Split a single file by this column's time (\"none\": never; "
                             "empty: a detected date column)", default="")
+    prefetch = Parameter("prefetch", help="Folder of the caller's parse of the source's CSVs (prefetch.py; "
+                         "empty: the step parses them)", default="")
 
     @step
     def start(self):
@@ -32,11 +34,12 @@ class IngestDataset(FlowSpec):
         import time
         from pathlib import Path
 
-        from loom.adapters.mlops.metaflow import ingest_prep
+        from loom.adapters.mlops.metaflow import ingest_prep, prefetch
         from loom.adapters.mlops.metaflow import tabular as tb
         from loom.application.dialect import stem_of
 
         t0 = time.monotonic()
+        prefetch.use(self.prefetch)
         src = Path(self.source)
         with tempfile.TemporaryDirectory(prefix="loom-plain-") as plain:  # tables written otherwise, as plain CSV
             prepared, self.read_as = ingest_prep.prepare_source(

@@ -13,6 +13,24 @@ from loom.entrypoints.cli.common import Common, container_for, emit, load_config
 _MLOPS_HELP = "MLOps provider (LOOM_MLOPS_PROVIDER); these views need metaflow."
 
 
+def _search_runs(config) -> list[str]:  # type: ignore[no-untyped-def]
+    """The `loom run` folders under LOOM_HOME/runs, newest first (run ids sort by time)."""
+    root = config.home / "runs"
+    try:
+        return sorted((p.name for p in root.iterdir() if (p / "journal.json").is_file()), reverse=True)
+    except OSError:
+        return []
+
+
+def _search_run_line(config, run_id: str | None = None) -> str:  # type: ignore[no-untyped-def]
+    found = _search_runs(config)
+    if run_id is None and not found:
+        return ""
+    shown = run_id or found[0]
+    return (f"`loom run` searches are folders, not Metaflow runs: {config.home / 'runs' / shown} (leaderboard.json, "
+            f"submission.csv); their candidates are Metaflow runs under --mlops metaflow (`loom runs --flow CandidateRun`)")
+
+
 def _check_limit(limit: int) -> None:
     if limit < 1:
         raise UsageError(f"--limit must be at least 1 (got {limit})")
@@ -56,13 +74,16 @@ def runs(
 ) -> int:
     """List runs, optionally of one flow."""
     _check_limit(limit)
-    items = container_for(load_config(common, mlops_provider=mlops)).browse().runs(flow=flow, limit=limit)
+    config = load_config(common, mlops_provider=mlops)
+    items = container_for(config).browse().runs(flow=flow, limit=limit)
 
     def human(out) -> None:  # type: ignore[no-untyped-def]
         from rich.table import Table
 
         if not items:
-            out.print(f"no runs of {flow} yet" if flow else "no runs yet")
+            searches = "" if flow else _search_run_line(config)
+            out.print((f"no runs of {flow} yet" if flow else "no Metaflow runs yet") + (f"; {searches}" if searches else ""),
+                      markup=False)
             return
         table = Table(title="Runs" + (f" of {flow}" if flow else ""))
         table.add_column("pathspec", no_wrap=True)
@@ -91,7 +112,11 @@ def show(
     With --json the artifacts are their values: JSON-native ones (schemas, metrics, manifests,
     plans) in full, frames and arrays summarised (type, shape, dtypes, the first rows).
     """
-    browse = container_for(load_config(common, mlops_provider=mlops)).browse()
+    config = load_config(common, mlops_provider=mlops)
+    if "/" not in pathspec and pathspec in _search_runs(config):  # a `loom run` id, not Flow/RunId
+        raise UsageError(f"'{pathspec}' is a search run, not a pathspec like IngestDataset/12",
+                         hint=_search_run_line(config, pathspec))
+    browse = container_for(config).browse()
     if artifact is not None:
         value = browse.artifact(pathspec, artifact)
 

@@ -11,9 +11,9 @@ process outside the sandbox. A supervisor outside it is the candidate's subreape
 candidate leaves running (setsid, an emptied environment, double forks) is reparented to it and
 killed when the candidate ends, at a timeout or cancel, or if Loom dies.
 
-What bwrap adds and this lacks: a private /tmp and PID view (the candidate sees other processes'
-command lines in /proc listings it cannot open), UDP (DNS) on ABI >= 4 too, and a memory-sized
-tmpfs. Loom says so once per run.
+What bwrap adds and this lacks: a private /tmp and PID view, a private /dev/shm (here the
+machine's, which multiprocessing's semaphores need: files there are RAM the memory cap does not
+count), UDP (DNS) blocked too. Loom says so once per run.
 """
 
 from __future__ import annotations
@@ -45,7 +45,8 @@ def abi() -> int:
 
 
 def caveats(version: int) -> list[str]:
-    out = ["no private /tmp or PID view", "UDP is not blocked"]
+    out = ["no private /tmp or PID view", "/dev/shm is the machine's (RAM outside the memory cap)",
+           "UDP is not blocked"]
     if version < 4:
         out.append("TCP is not blocked (Landlock ABI < 4)")
     if version < 6:

@@ -57,6 +57,14 @@ def test_columns_are_detected_and_ids_are_reserved_then_sorted() -> None:
     assert [t for t in vocab if t.startswith("amount=")][-1] == "amount=<na>"
 
 
+def test_a_table_of_one_row_per_entity_is_refused_not_built() -> None:
+    """churn (one row per customer) "built" a backbone scoring ROC-AUC 0.5, below its raw-feature baseline."""
+    one_each = _toy().assign(user_id=["a", "b", "c", "d", "e"])
+    with pytest.raises(UsageError, match="'user_id' names every row once") as err:
+        detect_columns(one_each, "label")
+    assert err.value.exit_code == 2
+
+
 def test_ids_do_not_depend_on_row_order_and_unseen_values_map_to_unk() -> None:
     df = _toy()
     cols = detect_columns(df, "label")

@@ -48,6 +48,10 @@ def detect_columns(df: Any, target: str | None, entity: str | None = None,
         entity = entity or next((c for c in cols if c.lower().endswith("_id") and c != target), None)
     if not entity:
         raise UsageError("cannot tell which column identifies the entity", hint="pass --entity COLUMN")
+    if len(df) > 1 and df[entity].nunique(dropna=False) == len(df):
+        raise UsageError(f"'{entity}' names every row once: no entity has a sequence of events to learn from (a "
+                         f"table of one row per entity is what `loom run` models)",
+                         hint="pass --entity COLUMN naming the column that rows of one entity share")
     if not time:
         time = next((lower[n] for n in _TIME_NAMES if n in lower), None)
         time = time or next((c for c in cols if pd.api.types.is_datetime64_any_dtype(df[c])), None)

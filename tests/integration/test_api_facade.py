@@ -184,7 +184,8 @@ def test_every_verb_reaches_its_use_case(tmp_path: Path, workdir: Path) -> None:
     piped = api.pipeline(dataset="IngestDataset/1", metric="Maximize ROC-AUC",
                          on_stage=lambda s: stages.append(f"{s.stage}:{s.status}"))
     assert piped.failed_stage == "eda" and stages[:2] == ["ingest:OK", "eda:FAILED"]
-    outcome = api.with_config(model_builder_provider="nemo").train("IngestDataset/1", budget="small")
+    data = api.with_config(mlops_provider="metaflow").ingest(ROOT / "examples" / "churn")  # train finds its data first
+    outcome = api.with_config(model_builder_provider="nemo").train(data.pathspec, budget="small")
     assert outcome.status is Status.REFUSED_NO_GPU_TARGET and outcome.plan.gpus >= 1
 
 

@@ -242,7 +242,9 @@ def test_train_reports_coarse_progress_and_its_gate_status(clean_env: Path, work
         async def progress(value: float, total: float | None, message: str | None) -> None:
             notes.append((value, total))
 
-        result = await session.call_tool("train", {"dataset": "IngestDataset/1"}, progress_callback=progress)
+        ingested = await session.call_tool("ingest", {"source": str(CHURN)})  # train asks for a data object that exists
+        dataset = ingested.structured_content["pathspec"]
+        result = await session.call_tool("train", {"dataset": dataset}, progress_callback=progress)
         return result, notes
 
     result, notes = drive(clean_env, workdir, flow)

@@ -5,7 +5,10 @@ submission holds for it (labels, values or probabilities), its perfect value and
 definition. A sentence is matched against phrase rules (most specific first); any qualifier the
 matched metric does not account for ("per user", "at 5", "weighted by revenue", "of the log"
 next to MAE, a second metric) is a UsageError naming it: Loom never computes a simpler metric
-than the one asked for. The numbers themselves are computed in the application layer
+than the one asked for. A qualifier that changes what is measured (a transform of the target, a
+curve, an average over the classes or groups, one class, a quantile, an aggregation of rows) is
+read as the catalog metric it names exactly ("RMSE of log1p(y)" is RMSLE, "F1 averaged over
+classes" is macro F1) or refused saying why (`loom.domain.metric_qualifiers`). The numbers themselves are computed in the application layer
 (`loom.application.evaluation.metrics`, numpy); this module stays stdlib-only.
 """
 
@@ -15,6 +18,7 @@ import math
 import re
 from dataclasses import dataclass
 
+from loom.domain import metric_qualifiers as qualifiers
 from loom.domain.errors import UsageError
 
 
@@ -143,7 +147,7 @@ _W = r"(?<![a-z0-9])"  # word start
 _E = r"(?![a-z0-9])"  # word end
 _RMSE = r"(rmse|root mean squared? error)"
 _MSE = r"(mse|mean squared? error)"
-_LOG = r"(log|logs|logarithm|logarithms|logarithmic)"
+_LOG = r"(log|logs|logarithm|logarithms|logarithmic|log1p)"  # log1p(y): RMSE of it is RMSLE exactly
 _FNAME = r"(f ?(beta|β)|f)( score| measure)?"  # "F-beta score", "F score": a beta must be said next to it
 _BETA = r"(beta|β) ?=? ?"
 _RULES: tuple[tuple[str, tuple[tuple[str, ...], ...]], ...] = (
@@ -163,7 +167,8 @@ _RULES: tuple[tuple[str, tuple[tuple[str, ...], ...]], ...] = (
     ("spearman", (("spearman( s)?( rank)?( order)?( correlation)?( coefficient)?( rho| ρ| r)?",),)),
     ("explained_variance", (("explained variance( regression)?( score)?",),)),
     ("pr_auc", (("pr auc",), ("auc pr",), ("auprc",), ("average precision",), ("precision recall auc",),
-                ("area under (the )?precision recall curve",), ("ap",))),
+                ("area under (the )?precision recall curve",), ("ap",),
+                (r"pr|precision recall", r"auc|area under( the)?"))),  # "AUC of the PR curve", "AUC on PR"
     ("f1_macro", (("macro (averaged? )?f1( score)?",), ("f1( score)?", "macro( average| averaged)?"))),
     ("f1_micro", (("micro (averaged? )?f1( score)?",), ("f1( score)?", "micro( average| averaged)?"))),
     ("f1_weighted", (("weighted (averaged? )?f1( score)?",), ("f1( score)?", "weighted( average| averaged)?"))),
@@ -183,8 +188,9 @@ _RULES: tuple[tuple[str, tuple[tuple[str, ...], ...]], ...] = (
 )
 #: Qualifiers a rule may carry along (consumed only when its metric is the one matched).
 _ALLOWED = {
-    "roc_auc": (r"one vs rest", r"ovr", r"macro( average| averaged)?", r"multi ?class"),
-    "pr_auc": (r"one vs rest", r"ovr", r"macro( average| averaged)?", r"multi ?class"),
+    "roc_auc": (r"one vs rest", r"ovr", r"macro( average| averaged)?", r"multi ?class",
+                r"(roc|receiver operating characteristic) curve"),
+    "pr_auc": (r"one vs rest", r"ovr", r"macro( average| averaged)?", r"multi ?class", r"(pr|precision recall) curve"),
     "log_loss": (r"multi ?class",),
     "smape": (r"percent(age)?", r"%"),  # SMAPE is a percentage: saying so changes nothing
 }
@@ -207,13 +213,16 @@ _QUALIFIER = re.compile(_W + "(" + "|".join(_QUALIFIERS) + ")" + _E)
 
 def _normalize(text: str) -> str:
     text = text.lower().replace("²", "2").replace("r^2", "r2").replace("’", "'")
+    # log(1 + y), log(y + 1), ln(1 + y): log1p(y), the transform RMSLE and MSLE are defined on
+    text = re.sub(r"(?<![a-z0-9])(log|ln)\s*\(\s*1\s*\+\s*([^()]+?)\s*\)", r"log1p(\2)", text)
+    text = re.sub(r"(?<![a-z0-9])(log|ln)\s*\(\s*([^()]+?)\s*\+\s*1\s*\)", r"log1p(\2)", text)
     text = re.sub(r"[_\-/'\"(),;:!?]+", " ", text)
     text = re.sub(r"\.(?![0-9])", " ", text)  # keep decimal points ("0.5", ".5")
     return " " + re.sub(r"\s+", " ", text).strip() + " "
 
 
-def _find(pattern: str, text: str) -> list[tuple[int, int]]:
-    return [m.span() for m in re.finditer(_W + "(" + pattern + ")" + _E, text)]
+_find = qualifiers.find
+_blank = qualifiers.blank
 
 
 def _match(text: str) -> tuple[str, list[tuple[int, int]]] | None:
@@ -227,14 +236,6 @@ def _match(text: str) -> tuple[str, list[tuple[int, int]]] | None:
                 consumed += _find(extra, text)
             return name, consumed
     return None
-
-
-def _blank(text: str, spans: list[tuple[int, int]]) -> str:
-    chars = list(text)
-    for start, end in spans:
-        for i in range(start, end):
-            chars[i] = " "
-    return "".join(chars)
 
 
 def _leftover_qualifiers(text: str) -> list[str]:
@@ -317,11 +318,15 @@ def parse_metric(sentence: str | None, metric_name: str | None = None) -> Metric
         if found is None:
             raise _unknown(sentence, text)
         name, spans = found
-        leftover = _leftover_qualifiers(_blank(text, spans))
-        if leftover:
-            what = ", ".join(f"'{w}'" for w in leftover)
+        rest = _blank(_blank(text, spans), _find(_DIRECTION, text))
+        name, used, refused = qualifiers.read(name, rest)
+        words, why = qualifiers.explain(refused)
+        generic = _leftover_qualifiers(_blank(rest, used + [span for _, _, span in refused]))
+        if words or generic:
+            what = ", ".join(f"'{w}'" for w in words + generic)
             raise UsageError(
-                f"--metric '{sentence}' reads as {CATALOG[name].label} but Loom does not understand {what} in it; "
+                f"--metric '{sentence}' reads as {CATALOG[name].label} but Loom does not understand {what} in it"
+                f"{': ' + why if why else ''}; "
                 f"Loom never computes a simpler metric than the one asked for: pass --metric-name NAME "
                 f"(one of {', '.join(KNOWN)}) to say exactly which metric to compute"
             )

@@ -322,12 +322,9 @@ class StrictYamlSource(PydanticBaseSettingsSource):
         for key in data:
             if key in fields:
                 continue  # no setting is a secret (credentials.py)
-            if looks_secret(str(key)):
-                raise ConfigError(
-                    f"unknown key '{key}' in {self.path}: no setting is a secret; if it is one, it comes "
-                    f"only from the environment (export {str(key).upper()})"
-                )
-            raise ConfigError(f"unknown key '{key}' in {self.path}; known keys: {', '.join(sorted(fields))}")
+            secret = (f" (no setting is a secret: if it is one, export {str(key).upper()} in the environment)"
+                      if looks_secret(str(key)) else "")
+            raise ConfigError(f"unknown key '{key}' in {self.path}{secret}; known keys: {', '.join(sorted(fields))}")
         return data
 
     def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:

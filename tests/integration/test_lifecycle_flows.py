@@ -310,6 +310,9 @@ def test_bad_input_exits_2_with_one_line(bed, capsys, tmp_path):
                            # and `ops --flow` then judged the flow unhealthy)
                            (["validate", "--dataset", bed["feats"].pathspec, "--sensitive", "nosuch"],
                             "--sensitive 'nosuch' is not a column of"),
+                           # a class the target does not have: its step says so before anything is scored
+                           (["validate", "--dataset", bed["feats"].pathspec, "--positive", "maybe"],
+                            "--positive 'maybe' is not a class of"),
                            (["eda", "--dataset", bed["raw"].pathspec, "--target", "nosuch"], "--target 'nosuch' is not a column"),
                            (["ops", "--flow", "NoSuchFlow"], "flow 'NoSuchFlow' has no runs"),
                            (["ops", "--experiment", "nosuchexp"], "no runs are tagged with experiment 'nosuchexp'"),
@@ -317,7 +320,8 @@ def test_bad_input_exits_2_with_one_line(bed, capsys, tmp_path):
                            (["deploy", "--apply", "--validate", bed["v_clean"].pathspec], "--apply needs")):
         code, out, err = _cli(capsys, *args)
         assert code == 2 and expected in err and len(err.strip().splitlines()) == 1, (args, err)
-    assert _run_count(bed) == before + 1  # only validate of an EdaFlow pathspec ran a flow (its data object check)
+    assert _run_count(bed) == before + 2  # only validate of an EdaFlow pathspec (its data object check) and
+    # of a --positive naming no class (the classes are in the table, not the schema) ran a flow
     # that run raised in its step: ops counts it failed (it said "unfinished", then listed it as failed)
     code, out, _ = _cli(capsys, "ops", "--flow", "ValidateFlow", "--json")
     health = json.loads(out)["health"]

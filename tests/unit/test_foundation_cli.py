@@ -146,7 +146,7 @@ def test_doctor_skips_llm_checks_for_a_keyless_brain(workdir: Path, capsys: pyte
                for c in json.loads(capsys.readouterr().out)["checks"])
     assert _main(["doctor", "--search", "baseline", "--mlops", "local", "--json"]) == 0
     checks = json.loads(capsys.readouterr().out)["checks"]
-    assert {c["port"] for c in checks} == {"search", "mlops", "model_builders", "models", "sandbox"}
+    assert {c["port"] for c in checks} == {"local", "search", "mlops", "model_builders", "models", "sandbox"}
     assert not any(c["level"] == "FAIL" for c in checks)
     assert [c["detail"] for c in checks if c["port"] == "models"] == ["not needed by the 'baseline' brain"]
 

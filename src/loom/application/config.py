@@ -40,7 +40,16 @@ _active_env_file: ContextVar[Path | None] = ContextVar("loom_env_file", default=
 
 
 def _default_owner() -> str:
-    return os.environ.get("USER") or os.environ.get("USERNAME") or "unknown"
+    """$USER / $USERNAME, else the login name of this process's uid (a container, cron), else 'unknown'."""
+    name = os.environ.get("USER") or os.environ.get("USERNAME")
+    if name:
+        return name
+    try:
+        import pwd
+
+        return pwd.getpwuid(os.getuid()).pw_name or "unknown"
+    except (ImportError, KeyError, OSError):  # no pwd module (Windows), or a uid with no passwd entry
+        return "unknown"
 
 
 def _alias(field: str, *env: str) -> AliasChoices:
@@ -232,9 +241,13 @@ class LoomConfig(BaseSettings):
         yaml_file: str | Path | None = None,
         env_file: str | Path | None = ENV_FILE,
         flags: Mapping[str, Any] | None = None,
+        flag_names: Mapping[str, str] | None = None,
     ) -> "LoomConfig":
-        """Build the config from every layer. Raises ConfigError with one line on bad input."""
-        config, _ = cls.load_with_origins(yaml_file=yaml_file, env_file=env_file, flags=flags)
+        """Build the config from every layer. Raises ConfigError with one line on bad input.
+
+        `flag_names` ({field: "--flag"}): how an error names a bad `flags` value (the CLI's flag
+        rather than the field); without it the field is named (the library's overrides)."""
+        config, _ = cls.load_with_origins(yaml_file=yaml_file, env_file=env_file, flags=flags, flag_names=flag_names)
         return config
 
     @classmethod
@@ -244,6 +257,7 @@ class LoomConfig(BaseSettings):
         yaml_file: str | Path | None = None,
         env_file: str | Path | None = ENV_FILE,
         flags: Mapping[str, Any] | None = None,
+        flag_names: Mapping[str, str] | None = None,
     ) -> tuple["LoomConfig", dict[str, str]]:
         """Like load(), plus {field: layer} naming the layer each value came from."""
         flags = {k: v for k, v in (flags or {}).items() if v is not None}
@@ -252,6 +266,8 @@ class LoomConfig(BaseSettings):
             raise ConfigError(f"unknown setting '{unknown[0]}'")
         yaml_path = Path(yaml_file) if yaml_file else None
         if yaml_path is not None and not yaml_path.is_file():
+            if yaml_path.is_dir():
+                raise ConfigError(f"config file {yaml_path} is a directory: pass a YAML file (--config FILE)")
             raise ConfigError(f"config file {yaml_path} does not exist")
         env_path = Path(env_file) if env_file and Path(env_file).is_file() else None
         tokens = (_active_yaml.set(yaml_path), _active_env_file.set(env_path))
@@ -265,7 +281,7 @@ class LoomConfig(BaseSettings):
             try:
                 config = cls(**flags)
             except ValidationError as exc:
-                raise _config_error(exc, layers, yaml_path, env_path) from None
+                raise _config_error(exc, layers, yaml_path, env_path, flag_names or {}) from None
         finally:
             _active_yaml.reset(tokens[0])
             _active_env_file.reset(tokens[1])
@@ -294,6 +310,9 @@ class StrictYamlSource(PydanticBaseSettingsSource):
             return {}
         try:
             data = yaml.safe_load(self.path.read_text(encoding="utf-8")) or {}
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"config file {self.path} is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at "
+                              f"offset {exc.start}): save it as UTF-8") from None
         except (OSError, yaml.YAMLError) as exc:
             first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise ConfigError(f"cannot read config file {self.path}: {first}") from None
@@ -301,15 +320,11 @@ class StrictYamlSource(PydanticBaseSettingsSource):
             raise ConfigError(f"config file {self.path} must be a mapping of setting: value")
         fields = self.settings_cls.model_fields
         for key in data:
-            if looks_secret(str(key)):
-                raise ConfigError(
-                    f"'{key}' in {self.path} looks like a secret; secrets come only from the "
-                    f"environment (export {str(key).upper()})"
-                )
-            if key not in fields:
-                raise ConfigError(
-                    f"unknown key '{key}' in {self.path}; known keys: {', '.join(sorted(fields))}"
-                )
+            if key in fields:
+                continue  # no setting is a secret (credentials.py)
+            secret = (f" (no setting is a secret: if it is one, export {str(key).upper()} in the environment)"
+                      if looks_secret(str(key)) else "")
+            raise ConfigError(f"unknown key '{key}' in {self.path}{secret}; known keys: {', '.join(sorted(fields))}")
         return data
 
     def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
@@ -324,10 +339,14 @@ def _config_error(
     layers: dict[str, dict[str, Any]],
     yaml_path: Path | None,
     env_path: Path | None,
+    flag_names: Mapping[str, str],
 ) -> ConfigError:
     err = exc.errors()[0]
     key = str(err["loc"][0]) if err.get("loc") else "?"
     layer = next((name for name in reversed(LAYERS[1:]) if key in layers[name]), "default")
+    if layer == "flag" and key in flag_names:  # a CLI flag: name the flag the user typed, not the field
+        value = layers["flag"][key]
+        return ConfigError(f"bad value {value!r} for {flag_names[key]}: {err['msg']}")
     where = {
         "yaml": f"in {yaml_path}",
         "dotenv": f"in {env_path}",

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 from loom.domain.errors import UsageError
+from loom.domain.wording import with_article
 
 _PART = r"[A-Za-z_][A-Za-z0-9_]*"
 _PATHSPEC = re.compile(rf"^(?P<flow>{_PART})/(?P<run>[A-Za-z0-9_.:-]+)(?:/(?P<step>{_PART}))?$")
@@ -36,7 +37,7 @@ class Pathspec:
         """Raise a one-line UsageError unless this pathspec names one of `flows`."""
         if self.flow not in flows:
             raise UsageError(
-                f"{self} is a {self.flow} run; this needs a {' or '.join(flows)} pathspec"
+                f"{self} is {with_article(self.flow)} run; this needs {with_article(' or '.join(flows))} pathspec"
             )
         return self
 

@@ -128,8 +128,14 @@ def subprocess_env(config: "LoomConfig", extra: Mapping[str, str] | None = None)
 
 
 def ensure_root(config: "LoomConfig") -> Path:
+    """The embedded datastore's folder under LOOM_HOME, created; exit 2 naming LOOM_HOME when it cannot be."""
+    from loom.application.local_setup import home_os_error
+
     root = datastore_root(config)
-    (root / ".metaflow").mkdir(parents=True, exist_ok=True)
+    try:
+        (root / ".metaflow").mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise (home_os_error(exc, config.home) or exc) from None
     return root
 
 
@@ -182,7 +188,7 @@ def run_flow(
         for tag in tags:
             if tag:
                 argv += ["--tag", str(tag)]
-        for spec in _with_specs(with_):
+        for spec in with_specs(with_, config):
             argv += ["--with", spec]
         log.debug("running flow", extra={"flow": flow_file.name, "cwd": str(root)})
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -222,6 +228,38 @@ def _with_specs(with_: str | Sequence[str] | None) -> list[str]:
     return [part.strip() for item in items for part in item.split(";") if part.strip()]
 
 
+def with_specs(with_: str | Sequence[str] | None, config: "LoomConfig") -> list[str]:
+    """`_with_specs`, each naming a step decorator the installed Metaflow knows: a typo is a
+    ConfigError (exit 2) naming LOOM_METAFLOW_WITH before the flow starts, not a failed run."""
+    specs = _with_specs(with_)
+    if not specs:
+        return specs
+    known = step_decorators(config)
+    for spec in specs:
+        name = spec.split(":", 1)[0].strip()
+        if name not in known:
+            shown = ", ".join(sorted(n for n in known if not n.endswith("_internal")))
+            raise ConfigError(f"LOOM_METAFLOW_WITH: '{name}' is not a Metaflow step decorator (known: {shown})",
+                              hint="several are separated by ';', e.g. kubernetes:cpu=4,memory=16384;retry:times=2")
+    return specs
+
+
+def step_decorators(config: "LoomConfig") -> frozenset[str]:
+    """The names of the step decorators the installed Metaflow (with its extensions) registers."""
+    global _STEP_DECORATORS
+    if _STEP_DECORATORS is None:
+        with _flow_lock:
+            if config.metaflow_profile and "metaflow" not in sys.modules:
+                os.environ.setdefault("METAFLOW_PROFILE", config.metaflow_profile)  # as client() does
+            from metaflow.plugins import STEP_DECORATORS
+
+            _STEP_DECORATORS = frozenset(str(deco.name) for deco in STEP_DECORATORS)
+    return _STEP_DECORATORS
+
+
+_STEP_DECORATORS: frozenset[str] | None = None
+
+
 def _stream(
     argv: list[str],
     cwd: Path,
@@ -237,7 +275,9 @@ def _stream(
             stdin=subprocess.DEVNULL, text=True, errors="replace", start_new_session=True,
         )
     except OSError as exc:
-        raise ConfigError(f"cannot start the flow interpreter {argv[0]!r} (LOOM_PYTHON): {exc.strerror or exc}") from None
+        from loom.application.local_setup import interpreter_error
+
+        raise interpreter_error(argv[0], exc.strerror or str(exc)) from None
     lines: list[str] = []
     stopped: str | None = None
     detached, exited = threading.Event(), threading.Event()

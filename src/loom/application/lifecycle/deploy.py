@@ -29,8 +29,9 @@ class DeploySolution:
         serve: bool = False,
         floor: float | None = None,
     ) -> DeployResult:
-        if not (validate or solution):
-            raise UsageError("pass --validate ValidateFlow/N or --solution RUN")
+        if bool(validate) == bool(solution):  # both: one would be silently ignored
+            raise UsageError("pass one of --validate ValidateFlow/N or --solution RUN"
+                             + (", not both" if validate else ""))
         if (score or serve) and not apply:
             raise UsageError("--score and --serve perform a deployment: add --apply")
         if apply and not (score or serve):

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from loom.application.id_column import infer_id, key_by_values  # noqa: F401  (task preparation's id, as ingest's)
 from loom.application.run_search import sealing
 from loom.domain.errors import UsageError
+from loom.domain.wording import plural
 
 if TYPE_CHECKING:
     import numpy as np
@@ -40,7 +41,7 @@ def infer_target(train: list[str], test: list[str] | None, sample: list[str] | N
             return extra[0]
         if len(extra) > 1:
             raise UsageError(
-                f"cannot tell the target: train.csv has {len(extra)} columns test.csv lacks "
+                f"cannot tell the target: train.csv has {plural(len(extra), 'column')} test.csv lacks "
                 f"({', '.join(extra[:5])}); pass --target COL or add sample_submission.csv with the id and target columns"
             )
     if len(train) < 2:

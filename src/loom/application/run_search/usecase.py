@@ -21,6 +21,7 @@ from typing import Any
 
 from loom.application.config import LoomConfig
 from loom.application.credentials import CredentialSource, EnvCredentials
+from loom.application.local_setup import require_interpreter
 from loom.application.ports.mlops import Executor
 from loom.application.ports.models import ModelPort
 from loom.application.ports.observer import Event, NullObserver, Observer
@@ -36,6 +37,7 @@ from loom.domain.errors import MissingCredentialError, UsageError
 from loom.domain.metrics import parse_metric
 from loom.domain.search import Node, SearchBudget, SearchResult, Task, rank
 from loom.domain.status import Status
+from loom.domain.wording import plural
 
 log = logging.getLogger(__name__)
 
@@ -168,7 +170,7 @@ class RunSearch:
         all_nodes = session.nodes()
         ranked = rank(all_nodes, task.metric)
         if status is Status.OK and not any(not n.buggy for n in all_nodes):
-            status, message = Status.FAILED, f"no working candidate in {len(all_nodes)} nodes"
+            status, message = Status.FAILED, f"no working candidate in {plural(len(all_nodes), 'node')}"
         result = SearchResult(
             run_id=store.run_id, status=status, run_dir=str(store.dir), metric=task.metric,
             positive=task.positive,
@@ -224,9 +226,9 @@ class RunSearch:
             raise UsageError("no data: pass --data DIR (holding train.csv, test.csv), --data FILE.csv or --dataset PATHSPEC")
         if request.data is not None:
             task_prep.check_data(request.data)
+        self._preflight()
         store = artifacts.RunStore(self.config.home, new_run_id())
         held.enter_context(store.lock())
-        self._preflight()
         try:
             data_dir, request, read = sourcing.source(request, self.executor, store.sealed_dir, observer,
                                                       seed=self.config.seed)
@@ -302,7 +304,13 @@ class RunSearch:
         self._preflight()
 
     def _preflight(self) -> None:
-        """Before any spend: the selected model routes must be usable (keys, tool-capable judge)."""
+        """Before any work: LOOM_PYTHON must start (every candidate runs with it), the executor's
+        own settings must hold (its `preflight`, when it has one), and the selected model routes
+        must be usable (keys, tool-capable judge)."""
+        require_interpreter(self.config.python)
+        executor_preflight = getattr(self.executor, "preflight", None)
+        if callable(executor_preflight):
+            executor_preflight()
         if not getattr(self.search, "needs_models", False):
             return
         try:

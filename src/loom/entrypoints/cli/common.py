@@ -95,19 +95,45 @@ def hooked(call_hooks: CallHooks) -> Iterator[CallHooks]:
         _HOOKS.reset(token)
 
 
-def load_config(common: Common | None, **flags: Any) -> "LoomConfig":
-    """LoomConfig from every layer; `flags` are the command's overrides (None = not given)."""
+# The flag that sets a setting, where it is not `--` + the field's name with dashes (README's
+# configuration table); a bad flag value is reported by the flag (`--steps`), never the field.
+FLAG_OF_FIELD = {
+    "budget_steps": "--steps", "budget_num_drafts": "--num-drafts", "budget_debug_prob": "--debug-prob",
+    "budget_max_debug_depth": "--max-debug-depth", "search_provider": "--search", "mlops_provider": "--mlops",
+    "proxy_log_path": "--log-path", "proxy_rate_limit_rpm": "--rate-limit-rpm",
+}
+
+
+def flag_of(field: str) -> str:
+    """The CLI flag that sets config field `field` (`budget_steps` -> `--steps`)."""
+    return FLAG_OF_FIELD.get(field, "--" + field.replace("_", "-"))
+
+
+def load_config(common: Common | None, flag_names: Mapping[str, str] | None = None, **flags: Any) -> "LoomConfig":
+    """LoomConfig from every layer; `flags` are the command's overrides (None = not given).
+
+    A bad override is named by its flag (`flag_of`; `flag_names` {field: flag} where a verb
+    spells it otherwise, e.g. plan's --model-provider for feedback_provider)."""
     from loom.application.config import LoomConfig
     from loom.entrypoints.logging import configure_logging
 
     common = effective(common)
     configure_logging(debug=common.debug)
-    return LoomConfig.load(yaml_file=common.config, flags={k: v for k, v in flags.items() if v is not None})
+    given = {k: v for k, v in flags.items() if v is not None}
+    names = {field: flag_of(field) for field in given} | dict(flag_names or {})
+    config = LoomConfig.load(yaml_file=common.config, flags=given, flag_names=names)
+    from loom.entrypoints.cli.errors import note_home
+
+    note_home(config.home)  # an OSError inside it later is reported as LOOM_HOME's, not an internal error
+    return config
 
 
 def container_for(config: "LoomConfig") -> "Container":
+    """The verb's container; first, LOOM_HOME must be a folder Loom can write (exit 2 naming it)."""
+    from loom.application.local_setup import require_home
     from loom.entrypoints.container import build_container
 
+    require_home(config.home)
     return build_container(config)
 
 

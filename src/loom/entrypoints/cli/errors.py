@@ -11,6 +11,8 @@ import re
 import sys
 import traceback
 from collections.abc import Callable, Sequence
+from contextvars import ContextVar
+from pathlib import Path
 from typing import Any
 
 from loom.domain.errors import (
@@ -25,6 +27,23 @@ from loom.domain.errors import (
     SecretFlagError,
     UsageError,
 )
+
+# LOOM_HOME of the verb being run (set when it loads its config): an OSError inside it is LOOM_HOME's
+# fault (a file, a read-only disk), reported as a config error naming it, not an internal error.
+_HOME: ContextVar[Path | None] = ContextVar("loom_cli_home", default=None)
+
+
+def note_home(home: Path) -> None:
+    """Record the running verb's LOOM_HOME (common.load_config does)."""
+    _HOME.set(Path(home))
+
+
+def as_loom_error(exc: BaseException) -> LoomError | None:
+    """A known non-Loom exception as the LoomError a user can act on (an OSError in LOOM_HOME)."""
+    from loom.application.local_setup import home_os_error
+
+    return home_os_error(exc, _HOME.get())
+
 
 # --api-key, --token, --anthropic-api-key, --openai-key, --secret, --password, ...
 _SECRET_FLAG = re.compile(r"^--(?:[a-z0-9-]+-)?(?:api-keys?|keys?|tokens?|secret|password)(?:=.*)?$", re.I)
@@ -117,12 +136,7 @@ def run_guarded(call: Callable[[], Any], tokens: Sequence[str]) -> int:
         refuse_secret_flags(tokens)
         result = call()
     except LoomError as err:
-        if debug:
-            traceback.print_exc()
-        print(f"loom: {err.line()}", file=sys.stderr)
-        if as_json:
-            _print_json(error_object(err))
-        return err.exit_code
+        return _report(err, debug, as_json)
     except KeyboardInterrupt as err:
         print("loom: interrupted", file=sys.stderr)
         if as_json:
@@ -138,6 +152,9 @@ def run_guarded(call: Callable[[], Any], tokens: Sequence[str]) -> int:
             if as_json:
                 _print_json(error_object(UsageError(message), hint="see `loom VERB --help` for the flags"))
             return EXIT_USAGE
+        known = as_loom_error(exc)
+        if known is not None:
+            return _report(known, debug, as_json)
         if debug:
             traceback.print_exc()
         first = str(exc).splitlines()[0] if str(exc) else ""
@@ -151,6 +168,16 @@ def run_guarded(call: Callable[[], Any], tokens: Sequence[str]) -> int:
     if isinstance(result, bool):
         return EXIT_OK
     return result if isinstance(result, int) else EXIT_OK
+
+
+def _report(err: LoomError, debug: bool, as_json: bool) -> int:
+    """One `loom:` line (and the JSON object with --json) for a LoomError; its exit code."""
+    if debug:
+        traceback.print_exc()
+    print(f"loom: {err.line()}", file=sys.stderr)
+    if as_json:
+        _print_json(error_object(err))
+    return err.exit_code
 
 
 def parse_error_line(exc: BaseException) -> str:

@@ -21,7 +21,7 @@ def plan(
     The planner answers through a tool call, so it uses the feedback (judge) role's provider
     and model (LOOM_FEEDBACK_PROVIDER / LOOM_FEEDBACK_MODEL). Nothing is executed.
     """
-    config = load_config(common, feedback_provider=model_provider)
+    config = load_config(common, {"feedback_provider": "--model-provider"}, feedback_provider=model_provider)
     result = container_for(config).plan_verbs()(goal)
     payload = {
         "status": "OK",

@@ -33,6 +33,32 @@ def _checks(port: str, name: str, config: Any) -> list[Any]:
     return readiness(cls, config, EnvCredentials())
 
 
+def _local_checks(config: Any) -> list[Any]:
+    """LOOM_HOME (a folder Loom can write) and LOOM_PYTHON (an interpreter that starts)."""
+    from loom.application.local_setup import home_check, interpreter_check
+
+    return [home_check(config.home), interpreter_check(config.python)]
+
+
+def _guarded_checks(port: str, name: str, config: Any) -> list[Any]:
+    """`_checks`, with an adapter's check that breaks on this machine (LOOM_HOME a file, a bad
+    LOOM_METAFLOW_WITH) as a FAIL line instead of a crash: doctor reports every problem."""
+    from loom.domain.checks import Check, Level
+    from loom.domain.errors import LoomError, UnknownProviderError
+
+    try:
+        return _checks(port, name, config)
+    except UnknownProviderError:
+        raise
+    except (LoomError, OSError) as exc:
+        from loom.application.local_setup import home_os_error
+
+        err = home_os_error(exc, config.home) or exc
+        text = err.message if isinstance(err, LoomError) else f"{type(err).__name__}: {err}"
+        fix = (err.hint if isinstance(err, LoomError) else None) or "see the LOOM_HOME / LOOM_PYTHON lines above"
+        return [Check(f"{port}:{name}", Level.FAIL, f"cannot check: {text}", fix)]
+
+
 def providers(*, common: Annotated[Common, Parameter(name="*")] = Common()) -> int:
     """List every port, its adapters, which one is selected, and whether each is ready.
 
@@ -90,7 +116,7 @@ def doctor(
 
     config = load_config(common, search_provider=search, mlops_provider=mlops)
     brain_needs_models = getattr(registry.load("search", config.search_provider), "needs_models", True)
-    lines = []
+    lines = [{"port": "local", "provider": "-", "roles": [], **check.as_dict()} for check in _local_checks(config)]
     shown: set[tuple[str, str]] = set()
     for port, names in _selected_names(config).items():
         if port == "models" and not brain_needs_models:
@@ -99,7 +125,7 @@ def doctor(
             continue
         for name in names:
             roles = [r for r in ("code", "feedback") if port == "models" and config.role_provider(r)[0] == name]
-            checks = _checks(port, name, config)
+            checks = _guarded_checks(port, name, config)
             if not checks:
                 lines.append({"port": port, "provider": name, "roles": roles, "subject": "adapter",
                               "level": Level.PASS.value, "detail": "ready (nothing to check)", "fix": ""})

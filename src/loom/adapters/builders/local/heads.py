@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from loom.domain.errors import UsageError
+from loom.domain.wording import with_article
 
 #: metric -> higher is better
 METRICS = {"roc_auc": True, "gini": True, "accuracy": True, "error_rate": False, "f1": True, "f2": True,
@@ -57,7 +58,7 @@ def label_task(labels: Any, metric: str | None) -> LabelTask:
     if metric not in METRICS:
         raise UsageError(f"unknown metric '{metric}'; valid: {', '.join(METRICS)}")
     if (kind == "regression") != (metric in REGRESSION_METRICS):
-        raise UsageError(f"metric '{metric}' does not fit a {kind} label")
+        raise UsageError(f"metric '{metric}' does not fit {with_article(kind)} label")
     if kind == "multiclass" and metric in BINARY_ONLY:
         raise UsageError(f"metric '{metric}' needs a binary label; this one has {len(classes)} classes: "
                          f"use --metric {BINARY_ONLY[metric]}")

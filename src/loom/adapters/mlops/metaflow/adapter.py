@@ -54,6 +54,12 @@ class MetaflowMLOps(MetaflowExecutorMixin, MetaflowDataMixin, MetaflowScheduling
 
         checks += doctor.checks(config)  # profile, datastore (reachable?), metadata provider
         if config.metaflow_with:
+            from loom.domain.errors import ConfigError
+
+            try:
+                rt.with_specs(config.metaflow_with, config)
+            except ConfigError as exc:
+                return [*checks, Check("metaflow --with", Level.FAIL, exc.message, exc.hint or "")]
             checks.append(Check("metaflow --with", Level.WARN if rt.embedded(config) else Level.PASS,
                                 f"candidate runs use --with {config.metaflow_with}",
                                 "remote steps need a Metaflow profile with a shared datastore" if rt.embedded(config) else ""))

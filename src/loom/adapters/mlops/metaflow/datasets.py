@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from loom.adapters.shared import metaflow_runtime as rt
 from loom.domain.errors import UsageError
 from loom.domain.pathspec import Pathspec
+from loom.domain.wording import with_article
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -55,7 +56,7 @@ def load_tables(pathspec: str, config: "LoomConfig") -> DatasetTables:
         names = {name for name in DATA_ARTIFACTS if data is not None and name in data}
         if not {"train", "schema"} <= names:
             raise UsageError(
-                f"{spec.run} is a {spec.flow} run, not a data object (no train/schema artifacts); "
+                f"{spec.run} is {with_article(spec.flow)} run, not a data object (no train/schema artifacts); "
                 "pass an IngestDataset/N pathspec (see `loom datasets`)"
             )
         values = {name: getattr(data, name) if name in names else None for name in DATA_ARTIFACTS}

@@ -101,6 +101,11 @@ class MetaflowExecutorMixin:
                 "tenant": self.config.tenant, "owned_by": self.config.owned_by, **(extra or {})}
         return [f"{k}:{v}" for k, v in tags.items() if v]
 
+    def preflight(self) -> None:
+        """Before a search's first candidate: LOOM_METAFLOW_WITH must name step decorators this
+        Metaflow knows (a ConfigError, exit 2, instead of every CandidateRun failing)."""
+        rt.with_specs(self.config.metaflow_with, self.config)
+
     def sandbox_warning(self) -> str | None:
         """Said once per run when candidates will not be isolated (remote steps: the pod's business)."""
         from loom.adapters.sandbox import announce, select

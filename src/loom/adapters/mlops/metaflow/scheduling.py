@@ -48,7 +48,7 @@ class MetaflowSchedulingMixin:
         from metaflow import Deployer
 
         kwargs: dict[str, Any] = {"config_value": [("pipeline", settings)]}
-        specs = rt._with_specs(self.config.metaflow_with)
+        specs = rt.with_specs(self.config.metaflow_with, self.config)
         if specs:
             kwargs["decospecs"] = specs
         try:

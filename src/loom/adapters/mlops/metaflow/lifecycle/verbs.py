@@ -23,6 +23,7 @@ from loom.domain.lifecycle import (
     ValidateResult,
     Verdict,
 )
+from loom.domain.wording import with_article
 
 if TYPE_CHECKING:
     from loom.application.config import LoomConfig
@@ -89,8 +90,8 @@ class LifecycleRunner:
 
             info = CATALOG[metric]
             if info.kind != schema["task_type"]:
-                raise UsageError(f"{info.label} is a {info.kind} metric and the target is {schema['task_type']}: "
-                                 f"name a {schema['task_type']} metric")
+                raise UsageError(f"{info.label} is {with_article(info.kind)} metric and the target is {schema['task_type']}: "
+                                 f"name {with_article(schema['task_type'])} metric")
         for flag, name in wanted.items():
             if name not in names:
                 from loom.domain.errors import UsageError

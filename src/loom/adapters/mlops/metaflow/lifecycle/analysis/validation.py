@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from loom.application.evaluation import frames
 from loom.domain.lifecycle import SUSPICIOUS_SCORE
+from loom.domain.wording import with_article
 
 if TYPE_CHECKING:
     import numpy as np
@@ -74,11 +75,25 @@ def metric_spec(name: str | None, kind: str, classes: list[Any], target: str = "
         raise UsageError(f"unknown metric '{name}'; name one of {', '.join(CATALOG)}")
     info = CATALOG[name]
     if info.kind != kind:
-        raise UsageError(f"{info.label} is a {info.kind} metric and the target is {kind}: name a {kind} metric")
+        raise UsageError(f"{info.label} is {with_article(info.kind)} metric and the target is {kind}: "
+                         f"name {with_article(kind)} metric")
     spec = MetricSpec(name=name, maximize=info.maximize)
     if kind == "classification":
         targets.classes(spec, target, pa.array([str(c) for c in classes]), n=max(20, 2 * len(classes)))
     return spec
+
+
+def check_positive(positive: str | None, kind: str, classes: list[Any], target: str = "target") -> None:
+    """A `--positive` that names no class of a classification target is a UsageError (exit 2)
+    listing the classes, never a silent fall-back to the conventional class."""
+    from loom.domain.errors import UsageError
+    from loom.domain.metrics import canon_label
+
+    if positive is None or kind != "classification":
+        return
+    if canon_label(positive) not in {canon_label(c) for c in classes}:
+        shown = ", ".join(str(c) for c in classes[:20]) + (", ..." if len(classes) > 20 else "")
+        raise UsageError(f"--positive {positive!r} is not a class of '{target}'; its classes: {shown}")
 
 
 def class_order(classes: list[Any], positive: str | None = None) -> tuple[Any, int]:
@@ -146,6 +161,7 @@ def cross_validate(
     df = train[train[target].notna()].reset_index(drop=True)
     y_all, classes = frames.encode_target(df[target], kind)
     spec = metric_spec(metric, kind, classes, target)
+    check_positive(positive, kind, classes, target)
     grade = functools.partial(score, classes=classes, positive=positive)
     if time_column:
         order = np.argsort(frames.as_datetime(df[time_column]).to_numpy(), kind="stable")

@@ -45,6 +45,7 @@ class ValidateFlow(FlowSpec):
         frames.check_target(train, target)
         kind = frames.task_type(train[target], schema)
         _, classes = frames.encode_target(train[target].dropna(), kind)
+        validation.check_positive(self.positive or None, kind, classes, target)  # before the solution runs
         ids = frames.id_columns(schema, train)
         if self.solution_file:
             self.solution_code = Path(self.solution_file).read_text()

@@ -53,12 +53,14 @@ def datasets(
             out.print("no datasets yet; create one with `loom ingest --source DATA`")
             return
         table = Table(title="Datasets")
+        from loom.entrypoints.cli.safe_text import safe
+
         table.add_column("pathspec", no_wrap=True)
         for col in ("name", "train/test", "cols", "target (task)", "fingerprint"):
             table.add_column(col)
         for d in items:
-            table.add_row(d.pathspec, str(d.name), f"{d.rows.get('train', 0):,}/{d.rows.get('test', 0):,}",
-                          str(d.columns), f"{d.target} ({d.task_type})", d.fingerprint[:8])
+            table.add_row(safe(d.pathspec), safe(d.name), f"{d.rows.get('train', 0):,}/{d.rows.get('test', 0):,}",
+                          str(d.columns), safe(f"{d.target} ({d.task_type})"), safe(d.fingerprint[:8]))
         out.print(table)
 
     emit(common, {"status": "OK", "datasets": [asdict(d) for d in items]}, human)
@@ -132,17 +134,19 @@ def show(
     def human(out) -> None:  # type: ignore[no-untyped-def]
         from rich.table import Table
 
+        from loom.entrypoints.cli.safe_text import safe
+
         r = detail.run
         status = "ok" if r.successful else ("failed" if r.finished else "not finished")
         out.print(f"[bold]{r.pathspec}[/bold]  {status}  created {r.created_at}")
         out.print(f"steps: {' -> '.join(detail.steps)}")
         if r.tags:
-            out.print(f"tags: {' '.join(r.tags)}")
+            out.print(f"tags: {safe(' '.join(r.tags))}")
         table = Table(title="Artifacts")
         table.add_column("name")
         table.add_column("value")
         for key, value in detail.artifacts.items():
-            table.add_row(key, value)
+            table.add_row(safe(key), safe(value))
         out.print(table)
         for card_path in detail.cards:
             out.print(f"card: {card_path}")

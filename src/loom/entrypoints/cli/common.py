@@ -138,9 +138,14 @@ def container_for(config: "LoomConfig") -> "Container":
 
 
 def console(stderr: bool = False) -> "Console":
-    from rich.console import Console
+    """The rich console of the human output: user text in it never reaches the terminal as control
+    characters, and a line whose markup does not parse prints as text (safe_text.py); user text put
+    into a markup string still goes through `safe()`."""
+    from loom.entrypoints.cli.safe_text import CleanOutput, MarkupSafeConsole
 
-    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+    out = MarkupSafeConsole(stderr=stderr, highlight=False, soft_wrap=True)
+    out.push_render_hook(CleanOutput())
+    return out
 
 
 def emit(

@@ -30,23 +30,25 @@ def eda(
     r = run_quiet(common, f"profiling {dataset} ...", lambda: use_case(dataset, target=target))
 
     def human(out) -> None:  # type: ignore[no-untyped-def]
-        out.print(f"[bold]{r.pathspec}[/bold]  {r.dataset}: {r.rows:,} rows x {r.columns} columns, "
-                  f"target [bold]{r.target}[/bold] ({r.task_type})")
+        from loom.entrypoints.cli.safe_text import safe
+
+        out.print(f"[bold]{safe(r.pathspec)}[/bold]  {safe(r.dataset)}: {r.rows:,} rows x {r.columns} columns, "
+                  f"target [bold]{safe(r.target)}[/bold] ({safe(r.task_type)})")
         summary = r.target_summary
         if r.task_type == "classification":
-            out.print("target balance: " + ", ".join(f"{k} {v:.1%}" for k, v in summary["balance"].items()))
+            out.print("target balance: " + ", ".join(f"{safe(k)} {v:.1%}" for k, v in summary["balance"].items()))
         else:
             out.print(f"target: mean {summary['mean']}, std {summary['std']}, min {summary['min']}, max {summary['max']}")
         gaps = {k: v for k, v in r.missing.items() if v > 0}
-        out.print("missing: " + (", ".join(f"{k} {v:.1%}" for k, v in sorted(gaps.items(), key=lambda kv: -kv[1])[:8]) or "none"))
+        out.print("missing: " + (", ".join(f"{safe(k)} {v:.1%}" for k, v in sorted(gaps.items(), key=lambda kv: -kv[1])[:8]) or "none"))
         if r.top_correlations:
-            out.print("top correlations with the target: " + ", ".join(f"{k} {v:+.2f}" for k, v in r.top_correlations[:5]))
+            out.print("top correlations with the target: " + ", ".join(f"{safe(k)} {v:+.2f}" for k, v in r.top_correlations[:5]))
         if r.leakage:
             flag_table(out, r.leakage, f"leakage flags ({len(r.leakage)})")
         verdict_block(out, r.verdict.value, [f"{len(r.leakage)} leakage flag(s): drop them with `loom features --dataset "
                                              f"{r.dataset} --from {r.pathspec}`"] if r.leakage else ["no leakage flags"])
         if r.card:
-            out.print(f"card: {r.card}")
+            out.print(f"card: {safe(r.card)}")
 
     emit(common, payload(r, status="OK", verdict=r.verdict.value), human)
     return 0

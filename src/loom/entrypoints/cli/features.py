@@ -32,15 +32,17 @@ def features(
                   lambda: use_case(dataset, from_eda=from_eda, recipe=recipe, target=target))
 
     def human(out) -> None:  # type: ignore[no-untyped-def]
-        out.print(f"[bold]{r.pathspec}[/bold]  columns {r.columns_before} -> {r.columns_after} "
-                  f"(dropped {len(r.dropped)}, added {len(r.added)}), recipe {r.recipe}, fingerprint {r.fingerprint[:12]}")
+        from loom.entrypoints.cli.safe_text import safe
+
+        out.print(f"[bold]{safe(r.pathspec)}[/bold]  columns {r.columns_before} -> {r.columns_after} "
+                  f"(dropped {len(r.dropped)}, added {len(r.added)}), recipe {safe(r.recipe)}, fingerprint {r.fingerprint[:12]}")
         if r.dropped:
             flag_table(out, r.dropped, "dropped")
         if r.kept:
             flag_table(out, r.kept, "kept for review (a strong predictor, not certainly a leak)")
         if r.added:
-            out.print("added: " + ", ".join(r.added))
-        out.print("lineage: " + " -> ".join(r.lineage["chain"]))
+            out.print("added: " + ", ".join(safe(a) for a in r.added))
+        out.print("lineage: " + " -> ".join(safe(x) for x in r.lineage["chain"]))
 
     emit(common, payload(r, status="OK"), human)
     return 0

@@ -41,18 +41,21 @@ def ingest(
         info = use_case(source, name=name, target=target, time_column=time_column)
     else:
         from loom.entrypoints.cli.common import console
+        from loom.entrypoints.cli.safe_text import safe
 
         err = console(stderr=True)
-        with err.status(f"ingesting {source} ...") as status:
+        with err.status(f"ingesting {safe(source)} ...") as status:
             info = use_case(source, name=name, target=target, time_column=time_column,
-                            on_progress=lambda msg: status.update(f"ingesting: {msg}"))
+                            on_progress=lambda msg: status.update(f"ingesting: {safe(msg)}"))
 
     def human(out) -> None:  # type: ignore[no-untyped-def]
+        from loom.entrypoints.cli.safe_text import safe
+
         rows = ", ".join(f"{k} {v:,}" for k, v in info.rows.items())
-        out.print(f"[bold]{info.pathspec}[/bold]  {info.name}: {rows} rows, {info.columns} columns, "
-                  f"target {info.target} ({info.task_type}), fingerprint {info.fingerprint[:12]}")
+        out.print(f"[bold]{safe(info.pathspec)}[/bold]  {safe(info.name)}: {safe(rows)} rows, {info.columns} columns, "
+                  f"target {safe(info.target)} ({safe(info.task_type)}), fingerprint {safe(info.fingerprint[:12])}")
         for note in info.read_as:
-            out.print(f"  {note}")
+            out.print(f"  {safe(note)}")
 
     emit(common, {"status": "OK", **_asdict(info)}, human)
     return 0

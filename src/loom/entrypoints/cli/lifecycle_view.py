@@ -33,7 +33,9 @@ def working(common: Common, message: str) -> Iterator[None]:
     if effective(common).json:
         yield
         return
-    with console(stderr=True).status(message):
+    from loom.entrypoints.cli.safe_text import safe
+
+    with console(stderr=True).status(safe(message)):  # the message quotes the user's arguments
         yield
 
 
@@ -43,17 +45,21 @@ def run_quiet(common: Common, message: str, call: Callable[[], T]) -> T:
 
 
 def verdict_block(out: Any, verdict: str, reasons: list[str] | tuple[str, ...]) -> None:
+    from loom.entrypoints.cli.safe_text import safe
+
     out.print(f"VERDICT {styled(verdict)}")
     for reason in reasons:
-        out.print(f"  - {reason}")
+        out.print(f"  - {safe(reason)}")
 
 
 def flag_table(out: Any, flags: Any, title: str) -> None:
     from rich.table import Table
 
+    from loom.entrypoints.cli.safe_text import safe
+
     table = Table(title=title, title_justify="left")
     for col in ("column", "kind", "detail"):
         table.add_column(col)
     for f in flags:
-        table.add_row(f.column, f.kind, f.detail)
+        table.add_row(safe(f.column), safe(f.kind), safe(f.detail))
     out.print(table)

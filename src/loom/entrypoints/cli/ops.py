@@ -32,14 +32,16 @@ def ops(
                                                             reference=reference))
 
     def human(out) -> None:  # type: ignore[no-untyped-def]
-        out.print(f"[bold]{r.pathspec}[/bold]")
+        from loom.entrypoints.cli.safe_text import safe
+
+        out.print(f"[bold]{safe(r.pathspec)}[/bold]")
         if r.health is not None:
             h = r.health
             rate = "n/a" if h["success_rate"] is None else f"{h['success_rate']:.0%}"
             out.print(f"runs: {h['total']} total, {h['succeeded']} ok, {h['failed']} failed, {h['running']} unfinished; "
                       f"success rate {rate}")
             for p in h["failures"][:5]:
-                out.print(f"  failed or unfinished: {p}")
+                out.print(f"  failed or unfinished: {safe(p)}")
         if r.drift or r.new_columns or r.missing_columns:
             from rich.table import Table
 
@@ -47,7 +49,7 @@ def ops(
             for col in ("column", "kind", "PSI", "KS", "drifted"):
                 table.add_column(col)
             for d in r.drift:
-                table.add_row(d.column, d.kind, f"{d.psi:.3f}", "" if d.ks is None else f"{d.ks:.3f}",
+                table.add_row(safe(d.column), safe(d.kind), f"{d.psi:.3f}", "" if d.ks is None else f"{d.ks:.3f}",
                               "[yellow]yes[/yellow]" if d.drifted else "")
             out.print(table)
         verdict_block(out, r.verdict.value, r.reasons)

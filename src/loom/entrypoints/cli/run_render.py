@@ -51,19 +51,21 @@ class RichProgress:
         return f"{self.last} · best {_fmt(self.best)} · {self.tokens} tok{money}"
 
     def notify(self, event: Event) -> None:
+        from loom.entrypoints.cli.safe_text import safe  # event messages quote columns, values, errors
+
         with self._lock:
             if event.kind == "run_started":
                 self.progress.start()
                 self.started = True
                 self.maximize = bool(event.data.get("maximize", self.maximize))
                 self.progress.update(self.task, total=event.data.get("steps"), completed=0,
-                                     description=f"run {event.run_id}")
+                                     description=f"run {safe(event.run_id)}")
             elif event.kind == "node_started":
-                self.last = f"step {event.step} {event.node_kind}…"
+                self.last = f"step {event.step} {safe(event.node_kind)}…"
             elif event.kind == "node_finished":
-                shown = "buggy" + (f" ({event.message})" if event.message else "") if event.buggy else (
+                shown = "buggy" + (f" ({safe(event.message)})" if event.message else "") if event.buggy else (
                     f"self-reported {_fmt(event.metric)} selection {_fmt(event.holdout_metric)}")
-                self.last = f"step {event.step} {event.node_kind}: {shown}"
+                self.last = f"step {event.step} {safe(event.node_kind)}: {shown}"
                 value = event.holdout_metric if event.holdout_metric is not None else event.metric
                 if not event.buggy and value is not None and (
                         self.best is None or (value > self.best if self.maximize else value < self.best)):
@@ -73,11 +75,11 @@ class RichProgress:
                 self.tokens = event.tokens or self.tokens
                 self.usd = event.usd or self.usd
             elif event.kind == "warning":
-                self.progress.console.print(f"[yellow]warning:[/] {event.message}", highlight=False)
+                self.progress.console.print(f"[yellow]warning:[/] {safe(event.message)}", highlight=False)
             elif event.kind in ("stage", "ingested"):
-                self.last = event.message
+                self.last = safe(event.message)
                 if event.kind == "ingested" or event.data.get("leaks"):
-                    self.progress.console.print(event.message)
+                    self.progress.console.print(self.last)
             self.progress.update(self.task, info=self._info())
 
 
@@ -104,11 +106,13 @@ def payload(result: "SearchResult", dataset: str | None = None) -> dict[str, Any
 def summary(result: "SearchResult", out: "Console") -> None:
     from rich.table import Table
 
+    from loom.entrypoints.cli.safe_text import safe
+
     data = result.to_dict()
     best = result.best
     metric = result.metric
     out.print(f"[bold]STATUS {result.status.value}[/bold]  run {result.run_id}"
-              + (f" — {result.message}" if result.message else ""))
+              + (f" — {safe(result.message)}" if result.message else ""))
     out.print(f"metric: {metric.direction} {metric.label} — {metric.info.definition}")
     est = result.estimate
     if est is not None:
@@ -118,8 +122,8 @@ def summary(result: "SearchResult", out: "Console") -> None:
     split = result.split or {}
     if split:
         rows = split.get("rows") or {}
-        how = {"time": f"by time: the latest rows by '{split.get('time_column')}' are sealed",
-               "group": f"by group: whole '{split.get('group_column')}' groups are sealed (test.csv holds new ones)",
+        how = {"time": f"by time: the latest rows by '{safe(split.get('time_column'))}' are sealed",
+               "group": f"by group: whole '{safe(split.get('group_column'))}' groups are sealed (test.csv holds new ones)",
                "copies": "by copies: each set of identical rows is sealed whole (test.csv's rows are not copies)",
                "stratified": "stratified random draw", "random": "seeded random draw",
                "none": "nothing sealed (too few rows)"}.get(split.get("kind", ""), split.get("kind", ""))
@@ -141,10 +145,10 @@ def summary(result: "SearchResult", out: "Console") -> None:
         usd = "unknown $" if usage.usd is None else f"${usage.usd:.4f}"
         out.print(f"{role}: {usage.calls} calls · {usage.tokens} tokens · {usd}")
     if result.leaks:
-        out.print(f"[bold]leak screen ({result.leak_mode}):[/bold] "
-                  + ", ".join(f"{f['column']} ({f['kind']})" for f in result.leaks))
+        out.print(f"[bold]leak screen ({safe(result.leak_mode)}):[/bold] "
+                  + ", ".join(f"{safe(f['column'])} ({safe(f['kind'])})" for f in result.leaks))
     for warning in result.warnings:
-        out.print(f"[yellow]warning:[/yellow] {warning}")
+        out.print(f"[yellow]warning:[/yellow] {safe(warning)}")
     show_pathspec = any(n.pathspec for n in result.leaderboard)
     table = Table(title=f"Leaderboard (top 10; ▲ ranks: Loom's selection-slice {metric.label}, then self-reported)")
     for col in ("#", "node", "kind", "self-reported", "selection", "time s") + (("pathspec",) if show_pathspec else ()):

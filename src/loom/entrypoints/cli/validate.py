@@ -37,18 +37,21 @@ def validate(
                                    metric_name=metric_name, positive=positive))
 
     def human(out) -> None:  # type: ignore[no-untyped-def]
+        from loom.entrypoints.cli.safe_text import safe
+
         scores = ", ".join(f"{s:.4f}" for s in r.cv_scores)
-        out.print(f"[bold]{r.pathspec}[/bold]  {r.solution} on {r.dataset} (target {r.target}, {r.task_type})")
-        out.print(f"{r.metric}: holdout [bold]{r.holdout_score:.4f}[/bold], CV {r.cv_mean:.4f} [{scores}] ({r.split})"
+        out.print(f"[bold]{safe(r.pathspec)}[/bold]  {safe(r.solution)} on {safe(r.dataset)} "
+                  f"(target {safe(r.target)}, {safe(r.task_type)})")
+        out.print(f"{safe(r.metric)}: holdout [bold]{r.holdout_score:.4f}[/bold], CV {r.cv_mean:.4f} \\[{scores}] ({safe(r.split)})"
                   + (f", Brier {r.brier:.4f}" if r.brier is not None else ""))
         for s in r.slices:
             value = s.get(r.metric)
-            out.print(f"  slice {s['slice']}: {s['rows']} rows, {r.metric} {value if value is None else f'{value:.4f}'}")
+            out.print(f"  slice {safe(s['slice'])}: {s['rows']} rows, {safe(r.metric)} {value if value is None else f'{value:.4f}'}")
         if r.leakage:
             flag_table(out, r.leakage, "leakage checks")
         verdict_block(out, r.verdict.value, r.reasons)
         if r.card:
-            out.print(f"card: {r.card}")
+            out.print(f"card: {safe(r.card)}")
 
     emit(common, payload(r, status="OK", cv_mean=r.cv_mean), human)
     return 1 if r.verdict.value == "FAIL" else 0

@@ -142,22 +142,23 @@ def card(flow: Any) -> Any:
     """The candidate's card: status and metric, the exception, the code, the output tail."""
     from metaflow.cards import Markdown, PythonCode
 
+    from loom.adapters.shared.card_text import block, lit
     from loom.adapters.shared.metaflow_card import StepCard
 
     status = "timed out" if flow.timed_out else ("crashed: " + str(flow.exc_type) if flow.exc_type else "ok")
     metric = "n/a" if flow.metric is None else f"{flow.metric:.6g}"
     c = StepCard("candidate")
     c.append(Markdown(
-        f"# Candidate `{flow.node or '?'}` · search run `{flow.search_run or '?'}`\n\n"
-        f"**metric** {metric} · **status** {status} · **exec time** {flow.exec_time:.2f}s · "
-        f"**submission** {'written' if flow.submission else 'none'} · **sandbox** {flow.sandbox}"
+        f"# Candidate {lit(flow.node or '?')} · search run {lit(flow.search_run or '?')}\n\n"
+        f"**metric** {lit(metric)} · **status** {lit(status)} · **exec time** {flow.exec_time:.2f}s · "
+        f"**submission** {'written' if flow.submission else 'none'} · **sandbox** {lit(flow.sandbox)}"
     ))
     if flow.exc_type:
-        c.append(Markdown(f"## Exception\n\n`{flow.exc_type}: {str(flow.exc_message)[:500]}`"))
+        c.append(Markdown(f"## Exception\n\n{lit(f'{flow.exc_type}: {str(flow.exc_message)[:500]}')}"))
     c.append(Markdown("## Code"))
     c.append(PythonCode(code_string=flow.code))
-    tail = (flow.stdout[-6000:] + ("\n" + flow.stderr[-4000:] if flow.stderr else "")).replace("```", "'''")
-    c.append(Markdown("## Output\n\n```\n" + (tail or "(no output)") + "\n```"))
+    tail = flow.stdout[-6000:] + ("\n" + flow.stderr[-4000:] if flow.stderr else "")
+    c.append(Markdown("## Output\n\n" + block(tail or "(no output)")))
     return c
 
 

@@ -79,25 +79,26 @@ class TrainBackbone(FlowSpec):
     def _render_card(self):
         from metaflow.cards import Markdown, Table
 
+        from loom.adapters.shared.card_text import lit
         from loom.adapters.shared.metaflow_card import StepCard
 
         c = StepCard("train")
-        c.append(Markdown(f"# TrainBackbone: {self.capability} ({self.trained_objective}, {self.budget})"))
-        c.append(Markdown(f"Dataset `{self.dataset}`" + (f", backbone `{self.backbone}`" if self.backbone else "")))
+        c.append(Markdown(f"# TrainBackbone: {lit(self.capability)} ({lit(self.trained_objective)}, {lit(self.budget)})"))
+        c.append(Markdown(f"Dataset {lit(self.dataset)}" + (f", backbone {lit(self.backbone)}" if self.backbone else "")))
         p = self.plan
         c.append(Markdown("## Plan"))
         c.append(Table([[p.get("builder"), p.get("gpus"), p.get("hours"), p.get("gpu_hours"),
                          f"${p.get('usd', 0)}", p.get("posture")]],
                        headers=["builder", "GPUs", "hours", "GPU-hours", "USD", "posture"]))
-        c.append(Markdown(f"## Fingerprint\n`{self.fingerprint or '-'}`"))
+        c.append(Markdown(f"## Fingerprint\n{lit(self.fingerprint or '-')}"))
         m = self.metrics
         c.append(Markdown("## Metrics"))
         c.append(Table([[k, v] for k, v in m.items()], headers=["metric", "value"]))
         if "lift" in m:
             metric = m.get("metric")
             c.append(Markdown(
-                f"**Lift** on the sealed split: {m['lift']:+.4f} {metric} "
-                f"(backbone {m.get(metric)} vs raw-feature baseline {m.get('baseline_' + metric)})"))
+                f"**Lift** on the sealed split: {m['lift']:+.4f} {lit(metric)} "
+                f"(backbone {lit(m.get(metric))} vs raw-feature baseline {lit(m.get('baseline_' + metric))})"))
         return c
 
     @step

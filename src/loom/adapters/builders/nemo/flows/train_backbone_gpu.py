@@ -96,11 +96,13 @@ class TrainBackbone(FlowSpec):
         self.fingerprint = digest.hexdigest()
         from metaflow.cards import Markdown
 
+        from loom.adapters.shared.card_text import lit
+
         p = self.cost_plan
         current.card["train"].append(Markdown(
-            f"# TrainBackbone ({self.plan['objective']}, {self.plan['budget']})\n\n"
-            f"plan: {p.get('gpus')} GPU x {p.get('hours')} h, ${p.get('usd')}\n\n"
-            f"fingerprint `{self.fingerprint}` · {len(checkpoint)} checkpoint files · {json.dumps(self.data_stats)}"))
+            f"# TrainBackbone ({lit(self.plan['objective'])}, {lit(self.plan['budget'])})\n\n"
+            f"plan: {lit(p.get('gpus'))} GPU x {lit(p.get('hours'))} h, {lit('$' + str(p.get('usd')))}\n\n"
+            f"fingerprint {lit(self.fingerprint)} · {len(checkpoint)} checkpoint files · {lit(json.dumps(self.data_stats))}"))
         self.next(self.end)
 
     @step

@@ -58,15 +58,16 @@ class IngestDataset(FlowSpec):
     def _card(self, prepared):
         from metaflow.cards import Markdown, Table
 
+        from loom.adapters.shared.card_text import lit
         from loom.adapters.shared.metaflow_card import StepCard
 
         card = StepCard("dataset")
         s = self.schema
-        card.append(Markdown(f"# Dataset `{self.dataset_name}`\n\n"
+        card.append(Markdown(f"# Dataset {lit(self.dataset_name)}\n\n"
                              f"rows: train {s['rows']['train']:,}, test {s['rows']['test']:,} · "
-                             f"target: `{s['target']}` ({s['task_type']}) · ids: {s['id_columns']}\n\n"
-                             f"fingerprint `{self.fingerprint[:16]}`"
-                             + "".join(f"\n\n{note}" for note in self.read_as)))
+                             f"target: {lit(s['target'])} ({lit(s['task_type'])}) · ids: {lit(s['id_columns'])}\n\n"
+                             f"fingerprint {lit(self.fingerprint[:16])}"
+                             + "".join(f"\n\n{lit(note)}" for note in self.read_as)))
         card.append(Table(
             [[c["name"], c["dtype"], f"{100 * prepared.missing.get(c['name'], 0.0):.1f}%"] for c in s["columns"][:200]],
             headers=["column", "dtype", "missing (train)"],

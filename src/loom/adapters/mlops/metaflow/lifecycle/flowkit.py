@@ -115,6 +115,10 @@ def image(fig: Any) -> Any:
 
 
 def verdict_md(verdict: str, reasons: list[str]) -> str:
-    """The VERDICT heading and its reasons (plain text: headless fonts have no emoji)."""
-    body = "\n".join(f"- {r}" for r in reasons)
-    return f"## VERDICT: {verdict}\n\n{body}"
+    """The VERDICT heading and its reasons (plain text: headless fonts have no emoji).
+
+    A reason quotes user text (column names, values), so each is shown as a literal (`lit`)."""
+    from loom.adapters.shared.card_text import lit
+
+    body = "\n".join(f"- {lit(r)}" for r in reasons)
+    return f"## VERDICT: {lit(verdict)}\n\n{body}"

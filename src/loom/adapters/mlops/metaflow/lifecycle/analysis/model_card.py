@@ -9,6 +9,8 @@ import html
 import statistics
 from typing import Any
 
+from loom.adapters.shared.card_text import lit
+
 
 def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
     """Leaderboard (best first), the best row, and the spread of the scored runs."""
@@ -33,10 +35,12 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def markdown(title: str, summary: dict[str, Any], verdicts: dict[str, str]) -> str:
+    """The model card as Markdown (model_card.md and the ReportFlow card): every name, id, metric and
+    pathspec in it is user text, shown as a literal (`lit`), never parsed as Markdown or HTML."""
     best = summary["best"]
-    lines = [f"# Model card: {title}", ""]
+    lines = [f"# Model card: {lit(title)}", ""]
     if best:
-        lines += [f"**Best:** `{best['pathspec']}` — {best.get('metric') or 'score'} = {best['score']:.4f}", ""]
+        lines += [f"**Best:** {lit(best['pathspec'])} — {lit(best.get('metric') or 'score')} = {best['score']:.4f}", ""]
     else:
         lines += ["**Best:** no scored run", ""]
     if summary["spread"]:
@@ -47,17 +51,18 @@ def markdown(title: str, summary: dict[str, Any], verdicts: dict[str, str]) -> s
               "|---|---|---|---|---|---|---|---|"]
     for r in summary["leaderboard"]:
         sc = f"{r['score']:.4f}" if isinstance(r.get("score"), (int, float)) else "—"
-        lines.append(f"| {r['rank']} | `{r['pathspec']}` | {r.get('kind', '')} | {r.get('metric') or ''} | {sc} | "
-                     f"{r.get('status', '')} | {r.get('verdict') or ''} | {r.get('dataset') or ''} |")
+        cell = [lit(c, table=True) if c else "" for c in (r["pathspec"], r.get("kind", ""), r.get("metric") or "",
+                                                          r.get("status", ""), r.get("verdict") or "", r.get("dataset") or "")]
+        lines.append(f"| {r['rank']} | {' | '.join(cell[:3])} | {sc} | {' | '.join(cell[3:])} |")
     lines += ["", "## Validate verdicts", ""]
     if verdicts:
-        lines += [f"- `{k}`: **{v}**" for k, v in verdicts.items()]
+        lines += [f"- {lit(k)}: **{lit(v)}**" for k, v in verdicts.items()]
     else:
         lines.append("- none among these runs (run `loom validate --solution RUN`)")
     lines += ["", "## Lineage", ""]
     for r in summary["leaderboard"]:
-        chain = " -> ".join(r.get("lineage") or []) or "(none recorded)"
-        lines.append(f"- `{r['pathspec']}`: {chain}")
+        chain = " -> ".join(lit(x) for x in r.get("lineage") or []) or "(none recorded)"
+        lines.append(f"- {lit(r['pathspec'])}: {chain}")
     return "\n".join(lines) + "\n"
 
 

@@ -26,6 +26,7 @@ class BatchScoreFlow(FlowSpec):
         from loom.adapters.mlops.metaflow import tabular
         from loom.adapters.mlops.metaflow.lifecycle import flowkit as fk
         from loom.adapters.mlops.metaflow.lifecycle.analysis import plots, scoring
+        from loom.adapters.shared.card_text import lit
         from loom.adapters.shared.metaflow_card import StepCard
         from loom.application.evaluation import frames
 
@@ -49,8 +50,8 @@ class BatchScoreFlow(FlowSpec):
         self.predictions_path = str(out / "predictions.csv")
         target = self.manifest["target"]
         card = StepCard("batch_score")
-        card.append(Markdown(f"# Batch scoring `{self.dataset}` with `{self.deployment}`\n\n"
-                                     f"**{self.rows_scored:,} rows scored** · solution `{self.manifest['solution']}`"))
+        card.append(Markdown(f"# Batch scoring {lit(self.dataset)} with {lit(self.deployment)}\n\n"
+                             f"**{self.rows_scored:,} rows scored** · solution {lit(self.manifest['solution'])}"))
         col = f"{target}_proba" if f"{target}_proba" in predictions.columns else target
         card.append(fk.image(plots.distributions(predictions, [col])))
         head = predictions.head(10)

@@ -27,6 +27,7 @@ class DeployFlow(FlowSpec):
         from metaflow.cards import Markdown
 
         from loom.adapters.mlops.metaflow.lifecycle import flowkit as fk
+        from loom.adapters.shared.card_text import lit
         from loom.adapters.shared.metaflow_card import StepCard
 
         m = json.loads(Path(self.manifest_file).read_text(encoding="utf-8") if self.manifest_file else self.manifest_json)
@@ -39,13 +40,13 @@ class DeployFlow(FlowSpec):
         self.manifest, self.manifest_path = m, str(out / "manifest.json")
         self.gate, self.reasons = m.get("gate"), m.get("gate_reasons", [])
         card = StepCard("deploy")
-        card.append(Markdown(f"# Deployment plan `{m['deployment']}`\n\n"
-                                     f"solution `{m['solution']}` · trained on `{m['dataset']}` · target `{m['target']}`"))
+        card.append(Markdown(f"# Deployment plan {lit(m['deployment'])}\n\n"
+                             f"solution {lit(m['solution'])} · trained on {lit(m['dataset'])} · target {lit(m['target'])}"))
         card.append(Markdown(fk.verdict_md(str(self.gate), list(self.reasons))))
         card.append(fk.markdown_table(
             [[k, m.get(k)] for k in ("validate_run", "verdict", "metric", "holdout_score", "task_type", "staged_at")],
             ["field", "value"]))
-        card.append(Markdown("lineage: " + " -> ".join(f"`{x}`" for x in m["lineage"])))
+        card.append(Markdown("lineage: " + " -> ".join(lit(x) for x in m["lineage"])))
         card.save()
         self.next(self.end)
 

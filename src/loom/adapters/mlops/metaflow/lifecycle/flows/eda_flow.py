@@ -38,11 +38,12 @@ class EdaFlow(FlowSpec):
 
         from loom.adapters.mlops.metaflow.lifecycle import flowkit as fk
         from loom.adapters.mlops.metaflow.lifecycle.analysis import plots
+        from loom.adapters.shared.card_text import lit
         from loom.adapters.shared.metaflow_card import StepCard
 
         c = StepCard("eda")
-        c.append(Markdown(f"# EDA `{self.dataset}`\n\n**{self.rows:,} rows x {self.cols} columns** · target "
-                          f"`{self.target}` ({self.task_type})"))
+        c.append(Markdown(f"# EDA {lit(self.dataset)}\n\n**{self.rows:,} rows x {self.cols} columns** · target "
+                          f"{lit(self.target)} ({lit(self.task_type)})"))
         if self.leakage:
             c.append(Markdown(f"## Leakage flags ({len(self.leakage)})"))
             c.append(fk.markdown_table([[f["column"], f["kind"], f["detail"]] for f in self.leakage],

@@ -74,20 +74,21 @@ class FeaturesFlow(FlowSpec):
         from metaflow.cards import Markdown
 
         from loom.adapters.mlops.metaflow.lifecycle import flowkit as fk
+        from loom.adapters.shared.card_text import lit
         from loom.adapters.shared.metaflow_card import StepCard
 
         c = StepCard("features")
-        c.append(Markdown(f"# Features from `{self.dataset}` (recipe `{self.recipe}`)\n\n"
+        c.append(Markdown(f"# Features from {lit(self.dataset)} (recipe {lit(self.recipe)})\n\n"
                           f"**columns {self.columns_before} -> {self.columns_after}** · "
-                          f"dropped {len(self.dropped)} · added {len(self.added)} · fingerprint `{self.fingerprint[:16]}`\n\n"
-                          f"lineage: {' -> '.join(self.lineage)}"))
+                          f"dropped {len(self.dropped)} · added {len(self.added)} · fingerprint {lit(self.fingerprint[:16])}\n\n"
+                          f"lineage: {' -> '.join(lit(x) for x in self.lineage)}"))
         c.append(Markdown("## Dropped (leakage)"))
         c.append(fk.markdown_table([[f["column"], f["kind"], f["detail"]] for f in self.dropped] or [["—", "", ""]],
                                    ["column", "kind", "detail"]))
         if self.kept:
             c.append(Markdown("## Kept, for review (a strong predictor, not certainly a leak)"))
             c.append(fk.markdown_table([[f["column"], f["kind"], f["detail"]] for f in self.kept], ["column", "kind", "detail"]))
-        c.append(Markdown("## Added\n\n" + (", ".join(f"`{a}`" for a in self.added) or "none")))
+        c.append(Markdown("## Added\n\n" + (", ".join(lit(a) for a in self.added) or "none")))
         return c
 
     @step

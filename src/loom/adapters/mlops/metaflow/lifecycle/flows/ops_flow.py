@@ -98,20 +98,21 @@ class OpsFlow(FlowSpec):
 
         from loom.adapters.mlops.metaflow.lifecycle import flowkit as fk
         from loom.adapters.mlops.metaflow.lifecycle.analysis import plots
+        from loom.adapters.shared.card_text import lit
         from loom.adapters.shared.metaflow_card import StepCard
 
         c = StepCard("ops")
-        c.append(Markdown(f"# Ops ({self.mode})"))
+        c.append(Markdown(f"# Ops ({lit(self.mode)})"))
         c.append(Markdown(fk.verdict_md(self.verdict, self.reasons)))
         if self.health is not None:
             h = self.health
-            c.append(Markdown(f"## Run health ({self.flow_name or 'experiment ' + self.experiment})"))
+            c.append(Markdown(f"## Run health ({lit(self.flow_name) if self.flow_name else 'experiment ' + lit(self.experiment)})"))
             c.append(fk.markdown_table([[k, h[k]] for k in ("total", "succeeded", "failed", "running", "success_rate", "last")],
                                        ["measure", "value"]))
             if h["failures"]:
-                c.append(Markdown("Failures: " + ", ".join(f"`{p}`" for p in h["failures"])))
+                c.append(Markdown("Failures: " + ", ".join(lit(p) for p in h["failures"])))
         if self.dataset:
-            c.append(Markdown(f"## Drift of `{self.dataset}` vs `{self.reference}`"))
+            c.append(Markdown(f"## Drift of {lit(self.dataset)} vs {lit(self.reference)}"))
             c.append(fk.markdown_table([[d["column"], d["kind"], d["psi"], d["ks"], "yes" if d["drifted"] else ""]
                                         for d in self.drift], ["column", "kind", "PSI", "KS", "drifted"]))
             # Vega-Lite charts, drawn by the card's bundled JavaScript (offline): no matplotlib in this flow
@@ -121,7 +122,8 @@ class OpsFlow(FlowSpec):
             for d in [d for d in self.drift if d["drifted"]][:6]:
                 c.append(VegaChart(plots.vega_drift_hist(d["column"], self.histograms[d["column"]])))
             if self.new_columns or self.missing_columns:
-                c.append(Markdown(f"new columns: {self.new_columns or 'none'} · missing columns: {self.missing_columns or 'none'}"))
+                c.append(Markdown(f"new columns: {', '.join(lit(x) for x in self.new_columns) or 'none'} · "
+                                  f"missing columns: {', '.join(lit(x) for x in self.missing_columns) or 'none'}"))
         return c
 
     @step

@@ -92,11 +92,12 @@ class ValidateFlow(FlowSpec):
 
         from loom.adapters.mlops.metaflow.lifecycle import flowkit as fk
         from loom.adapters.mlops.metaflow.lifecycle.analysis import plots
+        from loom.adapters.shared.card_text import lit
         from loom.adapters.shared.metaflow_card import StepCard
 
         c = StepCard("validate")
-        c.append(Markdown(f"# Validate `{self.solution}` on `{self.dataset}`\n\n"
-                          f"target `{self.target}` ({self.task_type}) · metric **{self.metric}** · split {self.split}, "
+        c.append(Markdown(f"# Validate {lit(self.solution)} on {lit(self.dataset)}\n\n"
+                          f"target {lit(self.target)} ({lit(self.task_type)}) · metric {lit(self.metric)} · split {lit(self.split)}, "
                           f"{len(self.cv_scores)} folds + sealed holdout ({r['holdout_rows']} rows)"))
         c.append(Markdown(fk.verdict_md(self.verdict, self.reasons)))
         c.append(fk.markdown_table([["CV mean", self.cv_mean], ["holdout", self.holdout_score],
@@ -110,7 +111,7 @@ class ValidateFlow(FlowSpec):
         if self.task_type == "regression":
             c.append(fk.image(plots.predicted_vs_actual(r["holdout_truth"], r["holdout_pred"])))
         if self.slices:
-            c.append(Markdown(f"## Slices by `{self.sensitive}` (gap {self.slice_gap})"))
+            c.append(Markdown(f"## Slices by {lit(self.sensitive)} (gap {self.slice_gap})"))
             c.append(fk.markdown_table([[s["slice"], s["rows"], s[self.metric]] for s in self.slices],
                                        ["slice", "rows", self.metric]))
             scored = [s for s in self.slices if s[self.metric] is not None]

@@ -17,8 +17,8 @@ def _interrupt(*_args: object, **_kwargs: object) -> None:
 
 
 @pytest.mark.parametrize(("argv", "module", "name"), [
-    (["doctor"], providers, "doctor"),  # a verb
-    (["--json", "doctor"], providers, "doctor"),
+    (["doctor"], providers, "load_config"),  # a verb (what it calls: cyclopts may hold the command itself)
+    (["--json", "doctor"], providers, "load_config"),
     (["config", "show", "--json"], LoomConfig, "load_with_origins"),  # a group's subcommand
 ])
 def test_ctrl_c_in_any_verb_is_one_line_and_exit_130(argv: list[str], module: object, name: str,

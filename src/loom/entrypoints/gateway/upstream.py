@@ -71,6 +71,14 @@ class Upstream:
             await self.client.aclose()
             self.client = None
 
+    def scrub(self, body: bytes) -> bytes:
+        """An upstream error body fit for the caller and the log: the vendor key, every secret of
+        the server's environment and any `Bearer ...` / `x-api-key: ...` value redacted (an upstream
+        that echoes the request headers must not hand the server's key to every caller)."""
+        from loom.application.redaction import scrub_bytes
+
+        return scrub_bytes(body, {self._vendor_key: "ANTHROPIC_API_KEY"})
+
     def headers(self, caller: Mapping[str, str], *, json_body: bool) -> dict[str, str]:
         """The upstream request headers: the vendor key plus the forwarded Anthropic headers."""
         out = {"x-api-key": self._vendor_key, "anthropic-version": DEFAULT_VERSION,

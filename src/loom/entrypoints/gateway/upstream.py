@@ -37,8 +37,10 @@ class Upstream:
         self.client: httpx.AsyncClient | None = None
         self._urls: dict[str, httpx.URL] = {}
 
-    def __repr__(self) -> str:  # never the key
-        return f"Upstream({self.base_url!r})"
+    def __repr__(self) -> str:  # never the key, nor the URL's password
+        from loom.domain.urls import hide_password
+
+        return f"Upstream({hide_password(self.base_url)!r})"
 
     def open(self) -> None:
         import httpx

@@ -222,3 +222,33 @@ def test_timeout_is_a_model_call_error(name: str, server: FakeLLMServer, fake_cl
     server.push("too late", delay=1.2)
     with pytest.raises(ModelCallError):
         registry.create("models", name, config).complete(_ask(model))
+
+
+@pytest.mark.parametrize("keys_in_env", [True, False], ids=["env-keys", "mapping-keys"])
+def test_an_upstream_echoing_the_request_headers_leaks_no_key(provider: tuple[str, ModelPort, str],
+                                                                server: FakeLLMServer, keys_in_env: bool,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 400 whose body repeats the request headers (`Bearer <key>`, `x-api-key: <key>`): the error
+    (what reaches stderr, manifest.json, an MCP reply) names the refusal but holds no key."""
+    name, adapter, model = provider
+    expected_env = SETUP[name][0]
+    if not keys_in_env:  # the key comes from the embedding service, so only the adapter knows it
+        if expected_env is None:
+            pytest.skip("subscription bridges send no key")
+        for env in KEYS:
+            monkeypatch.delenv(env)
+        adapter = registry.create("models", name, adapter.config,
+                                  credentials={expected_env: KEYS[expected_env]})
+    server.push(status=400, echo_headers=True, error_message="model not allowed for this key")
+    with pytest.raises(ModelCallError) as err:
+        adapter.complete(_ask(model))
+    echoed = json.dumps(server.requests[-1].headers)
+    if expected_env is not None:
+        assert KEYS[expected_env] in echoed  # the key really went up (the test can fail)
+    text = f"{err.value} {err.value.line()} {err.value.hint or ''}"
+    assert "400" in text
+    if expected_env is not None:  # HTTP routes keep the upstream's reason (the CLIs say their own)
+        assert "model not allowed for this key" in text
+    for value in KEYS.values():
+        assert value[:10] not in text  # not even the start of a key cut short
+    assert "Bearer sk" not in text and "x-api-key': 'sk" not in text

@@ -23,6 +23,7 @@ API::
     server.push(status=500, times=2)          # the next two replies: HTTP 500
     server.push(delay=2.0)                    # next reply sleeps 2 s first (timeouts)
     server.push(malformed=True)               # next tool call has broken/mismatching args
+    server.push(status=400, echo_headers=True) # an error body echoing the request headers (keys!)
     server.set_responder(fn)                  # fn(FakeRequest) -> str | dict | Reply | None
     server.models.append("x/no-tools-1")     # GET /v1/models ids ("no-tools" ids: no tool support)
     server.requests                           # [Recorded(path, method, headers, body)], thread-safe copy
@@ -67,6 +68,7 @@ class Reply:
     input_tokens: int | None = None
     output_tokens: int | None = None
     error_message: str = ""
+    echo_headers: bool = False  # an error whose message echoes the request's headers (keys too)
 
 
 @dataclass(frozen=True)
@@ -343,7 +345,12 @@ def _make_handler(server: FakeLLMServer) -> type[BaseHTTPRequestHandler]:
                 time.sleep(reply.delay)
             if reply.status >= 400:
                 extra = {"retry-after-ms": str(reply.retry_after_ms)} if reply.retry_after_ms is not None else {}
-                self._send(reply.status, fmt.error_body(api, reply.status, reply.error_message), extra)
+                message = reply.error_message
+                if reply.echo_headers:  # a misbehaving upstream: the headers, keys included, come back
+                    message = (f"{message} echo: authorization={headers.get('authorization')} "
+                               f"x-api-key={headers.get('x-api-key')} path={self.path} "
+                               f"headers={dict(self.headers)}").strip()
+                self._send(reply.status, fmt.error_body(api, reply.status, message), extra)
                 return
             usage = (reply.input_tokens or _tokens(req.prompt), reply.output_tokens)
             if api == "anthropic":

@@ -230,6 +230,25 @@ def test_upstream_error_on_a_streamed_call_passes_through(gateway, fake_llm) -> 
     assert info.value.status_code == 529
 
 
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
+def test_an_upstream_echoing_the_vendor_key_never_hands_it_to_the_caller_or_the_log(
+        gateway, fake_llm, log_path, stream) -> None:
+    marker = tag()
+    fake_llm.push(status=400, echo_headers=True, error_message=f"bad request {marker}")
+    payload = {"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": marker}]}
+    if stream:
+        payload["stream"] = True
+    resp = _post(gateway, json.dumps(payload).encode())
+    assert VENDOR_KEY in json.dumps(fake_llm.requests[-1].headers)  # the key did go upstream
+    assert resp.status_code == 400
+    message = resp.json()["error"]["message"]  # still the upstream's Anthropic-shaped error
+    assert f"bad request {marker}" in message and "x-api-key=[REDACTED" in message
+    assert VENDOR_KEY not in resp.text and VENDOR_KEY[:12] not in resp.text
+    [line] = lines_with(log_path, marker)
+    assert line["status"] == 400 and marker in line["error"]
+    assert VENDOR_KEY[:12] not in log_path.read_text()
+
+
 def test_unknown_route_is_an_anthropic_shaped_404(gateway) -> None:
     resp = httpx.get(gateway.url + "/v1/nope", headers={"x-api-key": ALICE_KEY})
     assert resp.status_code == 404 and resp.json()["type"] == "error"

@@ -218,6 +218,22 @@ def test_run_start_status_cancel_for_clients_without_progress(clean_env: Path, w
     assert "--goal is required" in out["bad"].structured_content["message"]
 
 
+def test_the_run_tools_resume_takes_a_run_id_never_a_path(clean_env: Path, workdir: Path) -> None:
+    victim = workdir / "victim"
+    victim.mkdir()
+    (victim / "journal.json").write_text('{"nodes": []}')  # outside LOOM_HOME/runs, and malformed
+
+    async def flow(session: ClientSession) -> Any:
+        return [await session.call_tool(tool, {"resume": ref, "search": "baseline", "mlops": "local"})
+                for tool in ("run", "run_start") for ref in (str(victim), os.path.relpath(victim, clean_env / "runs"))]
+
+    for result in drive(clean_env, workdir, flow):
+        obj = result.structured_content
+        assert result.is_error and obj["exit_code"] == 2 and obj["status"] == "USAGE_ERROR", obj
+        assert "is not a run id" in obj["message"]
+    assert sorted(p.name for p in victim.iterdir()) == ["journal.json"]
+
+
 def test_bad_arguments_are_refused_not_dropped(clean_env: Path, workdir: Path) -> None:
     async def flow(session: ClientSession) -> Any:
         return await session.call_tool("datasets", {"limit": 5, "colour": "blue"})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -70,3 +71,39 @@ def test_bad_input_exits_2_with_one_line(case: str, tmp_path: Path, workdir: Pat
     assert exc.value.code == 2, err
     assert len(err.splitlines()) == 1 and err.startswith("loom: ") and expected in err
     assert not list((Path(workdir)).glob("**/runs/*/nodes"))  # nothing ran
+
+
+def _resume(run_id: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    with pytest.raises(SystemExit) as exc:
+        main(["run", "--resume", run_id, "--search", "baseline", "--mlops", "local"])
+    return int(exc.value.code), capsys.readouterr().err.strip()
+
+
+@pytest.mark.parametrize("how", ["relative", "absolute", "dot-dot", "nested"])
+def test_resume_takes_a_run_id_never_a_path(how: str, clean_env: Path, tmp_path: Path, workdir: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """A folder outside LOOM_HOME/runs that holds a journal is never read, locked or written."""
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "journal.json").write_text('{"nodes": []}')
+    (clean_env / "runs" / "r1").mkdir(parents=True)
+    ref = {"relative": os.path.relpath(victim, clean_env / "runs"), "absolute": str(victim),
+           "dot-dot": "..", "nested": "r1/" + os.path.relpath(victim, clean_env / "runs" / "r1")}[how]
+    code, err = _resume(ref, capsys)
+    assert code == 2, err
+    assert len(err.splitlines()) == 1 and "is not a run id" in err
+    assert sorted(p.name for p in victim.iterdir()) == ["journal.json"]  # no lock, nothing written
+
+
+@pytest.mark.parametrize("journal", [
+    '{"nodes": []}', '["a", "list"]', '{"task": {"metric": 5}, "nodes": []}', '{"task": {}, "nodes": []}',
+    '{"task": null}', 'not json',
+])
+def test_a_malformed_journal_is_exit_2_naming_the_file(journal: str, clean_env: Path, workdir: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    run_dir = clean_env / "runs" / "20260101-000000-abcdef"
+    run_dir.mkdir(parents=True)
+    (run_dir / "journal.json").write_text(journal)
+    code, err = _resume("20260101-000000-abcdef", capsys)
+    assert code == 2, err
+    assert len(err.splitlines()) == 1 and str(run_dir / "journal.json") in err

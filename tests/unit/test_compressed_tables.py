@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import bz2
 import gzip
+import re
 import zipfile
 from pathlib import Path
 
@@ -118,3 +119,59 @@ def test_names_of_compressed_tables() -> None:
     assert not dialect.is_table_file(Path("model.pkl.gz"))
     assert [dialect.stem_of(Path(n)) for n in ("train.csv", "train.csv.gz", "train.zip", "a.b.parquet.xz")] == \
         ["train", "train", "train", "a.b"]
+
+
+def _bomb(path: Path, size: int = 3 << 20) -> Path:
+    """`size` bytes of one repeated CSV row, compressed as `path`'s name says (kilobytes on disk)."""
+    import lzma
+
+    text = b"x,y\n" + b"0,1\n" * (size // 4)
+    if path.suffix == ".zip":
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr("train.csv", text)
+    else:
+        path.write_bytes({".gz": gzip.compress, ".bz2": bz2.compress, ".xz": lzma.compress}[path.suffix](text))
+    return path
+
+
+@pytest.mark.parametrize("name", ["train.csv.gz", "train.csv.bz2", "train.csv.xz", "train.zip"])
+def test_a_decompression_bomb_is_refused_while_streaming_and_leaves_nothing(tmp_path: Path, name: str) -> None:
+    bomb = _bomb(tmp_path / name)
+    assert bomb.stat().st_size < 50_000  # 3 MiB of rows in a few KB
+    dest = tmp_path / "plain"
+    limits = table_files.UnpackLimits(max_ratio=50, floor=1 << 20)
+    why = re.escape(name) + r": expands to more than .*50x its compressed size, LOOM_UNPACK_MAX_RATIO\)"
+    with pytest.raises(table_files.UnpackError, match="^" + why):
+        table_files.unpack(bomb, dest, limits)
+    assert list(dest.iterdir()) == []  # the partial copy is gone
+    # the same file under the floor / a looser ratio is an ordinary table
+    out = table_files.unpack(bomb, dest, table_files.UnpackLimits(max_ratio=50, floor=4 << 20))
+    assert out.stat().st_size == 4 + (3 << 20)
+
+
+def test_the_absolute_cap_holds_whatever_the_ratio(tmp_path: Path) -> None:
+    train, _ = _frames(2000)
+    path = tmp_path / "train.csv.gz"
+    path.write_bytes(gzip.compress(train.to_csv(index=False).encode()))
+    with pytest.raises(table_files.UnpackError, match=r"LOOM_UNPACK_MAX_BYTES=1000"):
+        table_files.unpack(path, tmp_path / "plain", table_files.UnpackLimits(max_bytes=1000))
+    assert table_files.unpack(path, tmp_path / "plain2").stat().st_size == len(train.to_csv(index=False).encode())
+
+
+def test_a_bomb_is_a_usage_error_for_run_and_ingest_with_limits_from_the_env(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    src = tmp_path / "d"
+    src.mkdir()
+    _bomb(src / "train.csv.bz2")
+    monkeypatch.setattr(table_files, "UNPACK_FLOOR", 1 << 20, raising=False)  # a fast test: the real floor is 128 MiB
+    monkeypatch.setenv("LOOM_UNPACK_MAX_RATIO", "100")
+    why = r"train\.csv\.bz2: expands to more than .* \(the limit is 100x its compressed size"
+    with pytest.raises(UsageError, match="cannot read the data in .*" + why) as err:
+        task_prep.plain_source(task_prep.check_data(src), tmp_path / "plain")
+    assert err.value.exit_code == 2
+    with pytest.raises(dialect.DialectError, match=why):
+        dialect.plain_text(src / "train.csv.bz2", tmp_path / "plain2")
+    assert not [p for p in tmp_path.rglob("*unpacked*")]  # no partial copy anywhere
+    monkeypatch.setenv("LOOM_UNPACK_MAX_RATIO", "lots")
+    with pytest.raises(dialect.DialectError, match="LOOM_UNPACK_MAX_RATIO='lots'"):
+        dialect.plain_text(src / "train.csv.bz2", tmp_path / "plain3")

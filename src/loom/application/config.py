@@ -293,8 +293,10 @@ class LoomConfig(BaseSettings):
         return config, origins
 
     def public_dict(self) -> dict[str, Any]:
-        """Every field as JSON-safe values (no secrets exist on this object)."""
-        return self.model_dump(mode="json")
+        """Every field as JSON-safe values (no secrets exist on this object; a URL's password is ***)."""
+        from loom.domain.urls import hide_passwords
+
+        return hide_passwords(self.model_dump(mode="json"))
 
 
 class StrictYamlSource(PydanticBaseSettingsSource):

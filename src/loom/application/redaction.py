@@ -48,6 +48,45 @@ def redact(text: str | None, values: Mapping[str, str]) -> str | None:
     return text
 
 
+#: `Bearer <token>`, `x-api-key: <token>`, `'authorization': 'Basic <token>'`, `api_key=<token>`:
+#: a credential however an upstream echoes it (header dump, dict repr, JSON, query string).
+_AUTH = re.compile(
+    r"""(?ix)
+    ( \b(?:x-api-key|api[-_]?key|authorization|proxy-authorization)["']?\s*[:=]\s*["']?
+      (?:(?:bearer|basic|token)\s+)?+
+    | \b(?:bearer|basic)\s+ )
+    (?!\[REDACTED)(?=[^\s"',;}\]\\)]*[0-9_./+=-])  # a key-like token (not prose: "Bearer token")
+    ([^\s"',;}\]\\)]+)""")
+
+
+def scrub(text: str | None, keys: Mapping[str, str] | None = None,
+          values: Mapping[str, str] | None = None) -> str | None:
+    """Text from outside Loom (an upstream's error body) fit to show, log or save.
+
+    Every secret value Loom knows (`values`, default secret_values() of the environment), every
+    literal key in `keys` ({value: NAME}, e.g. the key an adapter sent) and anything that looks
+    like a credential header (`Bearer ...`, `x-api-key: ...`) is replaced by `[REDACTED...]`.
+    """
+    if not text:
+        return text
+    known = dict(secret_values() if values is None else values)
+    for value, name in (keys or {}).items():
+        if value and len(value) >= 4:
+            known.setdefault(value, name)
+    text = redact(text, known) or ""
+    return _AUTH.sub(lambda m: m.group(1) + "[REDACTED]", text)
+
+
+def scrub_bytes(data: bytes, keys: Mapping[str, str] | None = None,
+                values: Mapping[str, str] | None = None) -> bytes:
+    """scrub() for a raw body (undecodable bytes kept as they are)."""
+    if not data:
+        return data
+    text = data.decode("utf-8", errors="surrogateescape")
+    clean = scrub(text, keys, values) or ""
+    return data if clean == text else clean.encode("utf-8", errors="surrogateescape")
+
+
 def digests(values: Mapping[str, str]) -> list[list[object]]:
     """[[length, sha256 hex, NAME], ...]: what a process that must not hold the keys redacts by."""
     return [[len(v), hashlib.sha256(v.encode()).hexdigest(), name] for v, name in values.items()]

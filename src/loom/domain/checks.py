@@ -24,6 +24,12 @@ class Check:
     detail: str
     fix: str = ""
 
+    def __post_init__(self) -> None:  # a check shows endpoints: never a URL's password
+        from loom.domain.urls import hide_password
+
+        object.__setattr__(self, "detail", hide_password(str(self.detail)))
+        object.__setattr__(self, "fix", hide_password(str(self.fix)))
+
     @property
     def ok(self) -> bool:
         return self.level is not Level.FAIL

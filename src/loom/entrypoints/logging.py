@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping, MutableMapping
 from typing import Any
 
 from loom.application.credentials import looks_secret
+from loom.domain.urls import hide_password
 
 REDACTED = "***"
 _MIN_SECRET_LEN = 6  # shorter values would redact ordinary words
@@ -55,7 +56,7 @@ class RedactSecrets:
 
     def _scrub(self, value: Any, secrets: list[str]) -> Any:
         if isinstance(value, str):
-            return redact_text(value, secrets)
+            return hide_password(redact_text(value, secrets))  # `http://u:PW@host` -> `u:***@`
         if isinstance(value, dict):
             return {k: self._scrub(v, secrets) for k, v in value.items()}
         if isinstance(value, (list, tuple)):
@@ -64,8 +65,6 @@ class RedactSecrets:
 
     def __call__(self, logger: Any, method: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
         secrets = secret_values(self._extra)  # read at each event: keys may be set late
-        if not secrets:
-            return event_dict
         return {k: self._scrub(v, secrets) for k, v in event_dict.items()}
 
 

@@ -79,7 +79,7 @@ class AnthropicModel(LLMAdapter):
         try:
             message = client.messages.create(**kwargs)
         except anthropic.APIError as exc:
-            raise map_sdk_error(exc, self.name, self.key_env, request.model) from None
+            raise map_sdk_error(exc, self.name, self.key_env, request.model, self._client_key) from None
         text_parts, tool_args = [], None
         for block in message.content:
             if block.type == "tool_use" and request.tool is not None and block.name == request.tool.name:

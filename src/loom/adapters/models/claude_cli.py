@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 from loom.adapters.models.cli_base import CliModel, TransientCliError
 from loom.adapters.models.common import RawReply, schema_prompt
+from loom.application.redaction import scrub
 from loom.domain.checks import Check, Level
 from loom.domain.errors import MissingCredentialError
 from loom.domain.llm import ChatRequest
@@ -57,7 +58,7 @@ class ClaudeCliModel(CliModel):
         result = _result(proc.stdout)
         if result is not None and not result.get("is_error") and proc.returncode == 0:
             return
-        message = str((result or {}).get("result") or proc.stderr or proc.stdout or "").strip()
+        message = scrub(str((result or {}).get("result") or proc.stderr or proc.stdout or "").strip()) or ""
         low = message.lower()
         if "/login" in low or "invalid api key" in low or "not logged in" in low or "oauth" in low:
             raise MissingCredentialError(f"the claude CLI is not logged in ({self.name})", hint=LOGIN_FIX)

@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 
 from loom.adapters.models.cli_base import CliModel, TransientCliError
 from loom.adapters.models.common import RawReply, schema_prompt
+from loom.application.redaction import scrub
 from loom.domain.checks import Check, Level
 from loom.domain.errors import MissingCredentialError
 from loom.domain.llm import ChatRequest
@@ -64,7 +65,7 @@ class CodexCliModel(CliModel):
                 raise ModelCallError(f"{self.name}: codex printed no agent message", provider=self.name,
                                      hint="update the Codex CLI")
             return
-        message = " ".join(failures + [proc.stderr or ""]).strip()
+        message = scrub(" ".join(failures + [proc.stderr or ""]).strip()) or ""
         low = message.lower()
         if "not logged in" in low or "codex login" in low or "401" in low or "unauthorized" in low:
             raise MissingCredentialError(f"the codex CLI is not logged in ({self.name})", hint=LOGIN_FIX)

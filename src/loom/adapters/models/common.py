@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from loom.adapters.models import pricing
 from loom.application.credentials import CredentialSource, as_credential_source
+from loom.application.redaction import scrub
 from loom.domain.checks import Check, Level
 from loom.domain.errors import ConfigError, LoomError, MissingCredentialError
 from loom.domain.llm import ChatRequest, ChatResponse, ToolSpec, Usage
@@ -125,7 +126,8 @@ class LLMAdapter:
         except LoomError:
             raise
         except Exception as exc:  # an SDK oddity, a reply shape we did not foresee
-            raise ModelCallError(f"{self.name} call failed: {type(exc).__name__}: {_short(str(exc))}",
+            detail = _short(_scrubbed(str(exc), self._client_key, self.key_env))
+            raise ModelCallError(f"{self.name} call failed: {type(exc).__name__}: {detail}",
                                  provider=self.name) from exc
 
     def _usage(self, model: str, raw: RawReply, latency: float) -> Usage:
@@ -216,11 +218,17 @@ def tools_unsupported_line(provider: str, model: str) -> str:
             f"feedback model (--feedback-provider / LOOM_FEEDBACK_MODEL)")
 
 
-def map_sdk_error(exc: Exception, provider: str, key_env: str | None, model: str) -> LoomError:
-    """An anthropic/openai SDK exception -> a Loom error with one actionable line (no secrets)."""
+def map_sdk_error(exc: Exception, provider: str, key_env: str | None, model: str,
+                  key: str | None = None) -> LoomError:
+    """An anthropic/openai SDK exception -> a Loom error with one actionable line (no secrets).
+
+    The upstream's error body is scrubbed before it is cut: an upstream that echoes the request
+    headers must not put `key` (the key this adapter sent), any secret of the environment, or a
+    `Bearer ...` / `x-api-key: ...` value into the message (stderr, manifest.json, MCP replies).
+    """
     status = getattr(exc, "status_code", None)
     kind = type(exc).__name__
-    detail = _short(getattr(exc, "message", None) or str(exc))
+    detail = _short(_scrubbed(getattr(exc, "message", None) or str(exc), key, key_env))
     if status in (401, 403):
         who = key_env or "the credentials"
         return MissingCredentialError(f"{provider} rejected {who} (HTTP {status}): check the key, "
@@ -232,6 +240,10 @@ def map_sdk_error(exc: Exception, provider: str, key_env: str | None, model: str
     what = f"HTTP {status}" if status else kind
     return ModelCallError(f"{provider} call failed after retries ({what}): {detail}", provider=provider,
                           hint="the provider may be overloaded; try again or raise LOOM_LLM_MAX_RETRIES")
+
+
+def _scrubbed(text: str, key: str | None, key_env: str | None) -> str:
+    return scrub(str(text), {key: key_env or "API_KEY"} if key else None) or ""
 
 
 def _short(text: str, limit: int = 200) -> str:

@@ -64,7 +64,7 @@ class OpenAIResponsesModel(LLMAdapter):
         try:
             response = client.responses.create(**kwargs)
         except openai.APIError as exc:
-            raise map_sdk_error(exc, self.name, self.key_env, request.model) from None
+            raise map_sdk_error(exc, self.name, self.key_env, request.model, self._client_key) from None
         text_parts: list[str] = []
         tool_args = None
         for item in response.output or []:

@@ -73,7 +73,7 @@ class OpenAIChatModel(LLMAdapter):
         try:
             completion = client.chat.completions.create(**kwargs)
         except openai.APIError as exc:
-            raise map_sdk_error(exc, self.name, self.key_env, request.model) from None
+            raise map_sdk_error(exc, self.name, self.key_env, request.model, self._client_key) from None
         if not completion.choices:
             return RawReply("", None, *_usage(completion))
         message = completion.choices[0].message

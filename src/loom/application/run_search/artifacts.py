@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -22,6 +23,22 @@ from loom.domain.status import Status
 _CORPUS_LOCK = threading.Lock()  # appends from concurrent runs in one process stay whole lines
 SAME_PROCESS_WAIT = 30.0  # seconds a run lock held by this very process is waited for (see RunStore.lock)
 _VERSIONED = ("loom", "aideml", "anthropic", "openai", "scikit-learn", "pandas", "numpy", "lightgbm", "metaflow")
+
+
+_RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+
+def is_run_id(run_id: str) -> bool:
+    """True for a name that can only mean a folder right under LOOM_HOME/runs (no path, no `..`)."""
+    return bool(_RUN_ID.match(run_id or "")) and ".." not in run_id
+
+
+def check_run_id(run_id: str) -> str:
+    """`run_id` itself, or a UsageError (exit 2) for a path, `..` or anything not a run id."""
+    if not is_run_id(run_id):
+        raise UsageError(f"'{run_id}' is not a run id (like 20261202-101500-ab12cd): pass a RUN_ID "
+                         f"printed by an earlier `loom run`, not a path")
+    return run_id
 
 
 def _write_json(path: Path, data: Any) -> None:
@@ -60,7 +77,7 @@ class RunStore:
 
     def __init__(self, home: Path, run_id: str) -> None:
         self.home = home
-        self.run_id = run_id
+        self.run_id = check_run_id(run_id)  # never a folder outside LOOM_HOME/runs
         self.dir = home / "runs" / run_id
         self.task_dir = self.dir / "task"
         # The sealed labels live outside runs/ altogether: no candidate folder (runs/<id>/nodes/...,
@@ -133,7 +150,17 @@ class RunStore:
             data = json.loads(self.journal_path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise UsageError(f"cannot read {self.journal_path}: {exc}") from None
-        data["nodes"] = [Node.from_dict(n) for n in data.get("nodes", [])]
+        try:  # a hand-edited or foreign file: one line naming it, never a KeyError
+            if not isinstance(data, dict):
+                raise TypeError(f"a JSON {type(data).__name__}, not an object")
+            task_from_dict(data["task"])
+            nodes = data.get("nodes", [])
+            if not isinstance(nodes, list):
+                raise TypeError("'nodes' is not a list")
+            data["nodes"] = [Node.from_dict(n) for n in nodes]
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            what = f"no {exc}" if isinstance(exc, KeyError) else str(exc)
+            raise UsageError(f"{self.journal_path} is not a Loom run journal ({what})") from None
         return data
 
     def save_leaderboard(self, ranked: list[Node], metric: MetricSpec, *, estimate: Estimate | None = None,

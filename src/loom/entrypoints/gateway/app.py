@@ -10,8 +10,10 @@ is forwarded with the server's ANTHROPIC_API_KEY and logged (calllog.py) under t
 and owner. Unauthenticated requests are only counted. Errors are Anthropic-shaped: 400 bad JSON
 or nesting too deep, 401 bad key, 403 key expired / model not allowed / budget spent, 404 no
 such route (never a redirect), 413 too large, 429 rate limited, 500 a gateway bug, 502 upstream
-unreachable, 504 upstream timeout; upstream errors pass through as they are. Every error of an
-authenticated call writes one log line; no traceback reaches stderr unless logging is at DEBUG.
+unreachable, 504 upstream timeout; upstream errors pass through as they are, except that any key
+in them (the server's vendor key, a `Bearer ...` / `x-api-key: ...` value) is redacted. Every
+error of an authenticated call writes one log line; no traceback reaches stderr unless logging
+is at DEBUG.
 """
 
 from __future__ import annotations
@@ -269,10 +271,11 @@ class Gateway:
             return self._fail(call, t0, 504, f"upstream timed out: {type(exc).__name__}")
         except httpx.HTTPError as exc:
             return self._fail(call, t0, 502, f"upstream unreachable: {type(exc).__name__}: {exc}")
-        call.status, call.body = resp.status_code, resp.content
+        body = resp.content if resp.status_code < 400 else self.upstream.scrub(resp.content)
+        call.status, call.body = resp.status_code, body
         call.request_id = resp.headers.get("request-id")
         self._done(call, t0)
-        return Response(resp.content, status_code=resp.status_code, headers=response_headers(resp.headers))
+        return Response(body, status_code=resp.status_code, headers=response_headers(resp.headers))
 
     async def _stream(self, call: Call, t0: float, request: Request, path: str, body: bytes) -> Response:
         import httpx
@@ -294,6 +297,8 @@ class Gateway:
         if resp.status_code >= 400 or not resp.headers.get("content-type", "").startswith("text/event-stream"):
             try:
                 call.body = await resp.aread()  # an error (or a non-SSE answer): pass it through whole
+                if resp.status_code >= 400:
+                    call.body = self.upstream.scrub(call.body)
             finally:
                 await resp.aclose()
             self._done(call, t0)

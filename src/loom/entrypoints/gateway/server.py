@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from loom.domain.errors import UsageError
+from loom.domain.urls import hide_password
 
 if TYPE_CHECKING:
     import uvicorn
@@ -98,7 +99,7 @@ def serve(
     sock = bind(host, port)
     url = url_of(sock)
     limited = sum(1 for e in gateway.keyring.entries if not e.policy.empty)
-    announce(f"loom proxy: listening on {url} -> {gateway.upstream.base_url} "
+    announce(f"loom proxy: listening on {url} -> {hide_password(gateway.upstream.base_url)} "
              f"({len(gateway.keyring)} API key(s), {limited} with limits; log {settings.proxy_log_path})")
     loaded = gateway.spend_loaded
     if loaded.get("snapshot") or loaded.get("replayed"):

@@ -37,8 +37,10 @@ class Upstream:
         self.client: httpx.AsyncClient | None = None
         self._urls: dict[str, httpx.URL] = {}
 
-    def __repr__(self) -> str:  # never the key
-        return f"Upstream({self.base_url!r})"
+    def __repr__(self) -> str:  # never the key, nor the URL's password
+        from loom.domain.urls import hide_password
+
+        return f"Upstream({hide_password(self.base_url)!r})"
 
     def open(self) -> None:
         import httpx
@@ -70,6 +72,14 @@ class Upstream:
         if self.client is not None:
             await self.client.aclose()
             self.client = None
+
+    def scrub(self, body: bytes) -> bytes:
+        """An upstream error body fit for the caller and the log: the vendor key, every secret of
+        the server's environment and any `Bearer ...` / `x-api-key: ...` value redacted (an upstream
+        that echoes the request headers must not hand the server's key to every caller)."""
+        from loom.application.redaction import scrub_bytes
+
+        return scrub_bytes(body, {self._vendor_key: "ANTHROPIC_API_KEY"})
 
     def headers(self, caller: Mapping[str, str], *, json_body: bool) -> dict[str, str]:
         """The upstream request headers: the vendor key plus the forwarded Anthropic headers."""

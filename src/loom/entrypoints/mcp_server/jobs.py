@@ -10,7 +10,6 @@ did not start is reported from its journal on disk.
 from __future__ import annotations
 
 import json
-import re
 import threading
 import time
 from collections import deque
@@ -18,17 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from loom.application.ports.observer import Event
+from loom.application.run_search.artifacts import check_run_id
 from loom.domain.errors import UsageError
 from loom.entrypoints.cli.events import event_record
 from loom.entrypoints.mcp_server.bridge import CommandCall
 
-_RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
-
-
-def check_run_id(run_id: str) -> str:
-    if not _RUN_ID.match(run_id or "") or ".." in run_id:
-        raise UsageError(f"'{run_id}' is not a run id (like 20261202-101500-ab12cd)")
-    return run_id
 
 
 class RunJob:

@@ -24,8 +24,10 @@ def resolve(ref: str, config: "LoomConfig") -> tuple[str, str]:
     path = Path(ref).expanduser()
     if path.suffix == ".py" and path.is_file():
         return str(path.resolve()), path.read_text()
+    from loom.application.run_search.artifacts import is_run_id
+
     best = config.home / "runs" / ref / "best_solution.py"
-    if "/" not in ref and best.is_file():
+    if is_run_id(ref) and best.is_file():
         return ref, best.read_text()
     if Pathspec.is_valid(ref):
         found = rt.read_artifacts(Pathspec.parse(ref).run, CODE_ARTIFACTS, config)
@@ -43,8 +45,10 @@ def run_task(ref: str, config: "LoomConfig") -> dict:
     {} for anything else (a .py file, a candidate run)."""
     import json
 
+    from loom.application.run_search.artifacts import is_run_id
+
     manifest = config.home / "runs" / ref / "manifest.json"
-    if "/" in ref or not manifest.is_file():
+    if not is_run_id(ref) or not manifest.is_file():
         return {}
     try:
         task = json.loads(manifest.read_text(encoding="utf-8")).get("task")

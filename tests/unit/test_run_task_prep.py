@@ -3,6 +3,7 @@ kept as written, and grades equal to scikit-learn on the sealed labels."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -196,6 +197,22 @@ def test_grades_equal_sklearn_on_the_sealed_labels(tmp_path: Path) -> None:
                                                          split="stratified").value)):
         labels = pd.read_csv(tmp_path / "sealed" / f"{name}.csv")
         assert grade == pytest.approx(sk.roc_auc_score(labels.y, sub[labels.id]))
+
+
+def test_a_wide_interval_on_a_rare_class_names_how_few_rows_of_it_the_final_slice_holds(tmp_path: Path) -> None:
+    """0.8% positives: the final slice's rows (hundreds) did not explain a wide ROC-AUC interval; its few
+    positives do. The count is the final slice's own (re-computable from sealed/final.csv)."""
+    from loom.application.run_search.assessment import assessment_warnings
+
+    df = _toy(4000).assign(y=lambda d: (np.arange(len(d)) % 125 == 0).astype(int))
+    prep = _prepare(tmp_path, _write(tmp_path / "d", df), "Maximize ROC-AUC")
+    path = _submission(tmp_path, prep, lambda t: 1 / (1 + np.exp(-t.x.to_numpy())))
+    est = grading.final_estimate(prep.task, tmp_path / "sealed", path, node_id="n", seed=0, split="stratified")
+    final = pd.read_csv(tmp_path / "sealed" / "final.csv")
+    assert est.rarest == int(final.y.value_counts().min()) and est.rarest * 4 < est.rows
+    wide = replace(est, wide=True)
+    said = [w for w in assessment_warnings(prep.task, None, wide, {"rows": {}}, {}) if "is wide" in w]
+    assert said and f"only {est.rarest} of them of the rarest class" in said[0]
 
 
 def test_ids_match_in_canonical_form_and_missing_rows_are_an_error(tmp_path: Path) -> None:

@@ -159,6 +159,7 @@ class Estimate:
     method: str  # how the interval was computed
     wide: bool = False
     node_id: str = ""
+    rarest: int | None = None  # classification: final-slice rows of its rarest class (what bounds the width)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

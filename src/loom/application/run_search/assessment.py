@@ -76,6 +76,9 @@ def assessment_warnings(task: Task, best: Node | None, estimate: Estimate | None
         span = ("no interval" if estimate.low is None or estimate.high is None
                 else f"[{estimate.low:.4g}, {estimate.high:.4g}]")
         groups = {"group": " in whole groups", "copies": " in whole sets of copies"}.get(split.get("kind", ""), "")
-        out.append(f"the final estimate's 95% interval {span} is wide: the final slice has only {estimate.rows} rows"
+        rarest = getattr(estimate, "rarest", None)
+        few = (f"{estimate.rows} rows, only {rarest} of them of the rarest class" if rarest is not None
+               and rarest * 4 < estimate.rows else f"only {estimate.rows} rows")
+        out.append(f"the final estimate's 95% interval {span} is wide: the final slice has {few}"
                    f"{groups}; more labelled data narrows it")
     return out

@@ -172,8 +172,14 @@ def final_estimate(task: Task, sealed_dir: Path, submission: Path | None, *, nod
     except ScoringError as exc:
         raise GradingError(f"cannot score the submission on the final slice: {exc}") from None
     bounded = task.metric.bounded
+    rarest = None
+    if task.metric.task_type == "classification" and getattr(found, "t", None) is not None:
+        import numpy as np
+
+        counts = np.bincount(found.t[found.t >= 0])
+        rarest = int(counts[counts > 0].min()) if (counts > 0).sum() >= 2 else None
     return Estimate(metric=task.metric.name, value=value, low=low, high=high, rows=found.n, split=split,
-                    method=method, wide=is_wide(value, low, high, bounded), node_id=node_id)
+                    method=method, wide=is_wide(value, low, high, bounded), node_id=node_id, rarest=rarest)
 
 
 def user_submission(task: Task, sealed_dir: Path, submission: Path, dest: Path) -> int:

@@ -170,6 +170,16 @@ try:
     report["connected"] = True
 except Exception as exc:
     report["connected"] = False
+try:  # MPTCP: connects like TCP, and Landlock's TCP rights do not cover it
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM, 262)
+    s.settimeout(2)
+    s.connect(("127.0.0.1", __PORT__))
+    s.sendall(b"mptcp")
+    s.close()
+    report["mptcp"] = True
+except Exception as exc:
+    report["mptcp"] = False
+report["net_tables"] = bool(read("/proc/net/unix"))  # every Unix socket path of the machine (a relay's too)
 # a daemon: setsid, fork again, then sleep long with a canary on its command line
 subprocess.Popen([sys.executable, "-c", "import os, subprocess, sys; os.setsid(); "
                   "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(120)  # __DAEMON__']); "
@@ -238,6 +248,9 @@ def test_hostile_candidate_is_contained(make_executor, sandbox: str, home: Path,
         assert report["proc"] == []  # no other process's environment to read
         if sandbox == "bwrap" or _landlock_abi() >= 4:
             assert report["connected"] is False and hits == []  # no TCP, not even loopback
+            assert report["mptcp"] is False  # nor MPTCP
+        if sandbox == "landlock":
+            assert report["net_tables"] is False
     (Path(report["cwd"]) / relative).unlink(missing_ok=True)  # `none` could write there: tidy up
 
 

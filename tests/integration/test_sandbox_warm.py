@@ -282,10 +282,17 @@ def test_a_step_in_another_process_forks_through_the_relay(tmp_path: Path) -> No
     env = candidate_env(tmp_path, cpus=1, python=sys.executable)
     pool = warm.WarmPool(sys.executable, env, preload=("fractions",), warmup="import time\ntime.sleep(3)")
     address = pool.relay_address()
+    path, _, token = address.partition("#")
     try:
         assert pool.relay_address() == address  # one relay per pool
-        assert os.stat(address).st_uid == os.getuid()
-        assert os.stat(os.path.dirname(address)).st_mode & 0o777 == 0o700  # no other user reaches it
+        assert os.stat(path).st_uid == os.getuid() and len(token) == 32
+        assert os.stat(os.path.dirname(path)).st_mode & 0o777 == 0o700  # no other user reaches it
+        # a process of the same user that found the socket (a landlocked candidate reads /proc/net/unix)
+        # but was not told the token hears nothing and can ask for nothing
+        for guess in ("", "0" * 32, token[:-1] + ("0" if token[-1] != "0" else "1")):
+            with pytest.raises(warm.WarmUnavailable):
+                warm_relay.RemotePool(f"{path}#{guess}").spawn(NoSandbox(), _request(sys.executable, "pass", tmp_path))
+        assert pool.forked == 0
         remote = warm_relay.RemotePool(address)
         request = _request(sys.executable, "import sys; print('fractions' in sys.modules)", tmp_path)
         out = process.run(NoSandbox(), request, timeout=60, pool=remote)  # still importing: cold, at once
@@ -302,7 +309,7 @@ def test_a_step_in_another_process_forks_through_the_relay(tmp_path: Path) -> No
         assert out.returncode == 0 and out.stdout.strip() == "False"
     finally:
         pool.close()  # the relay stops with its pool
-    assert not os.path.exists(address)
+    assert not os.path.exists(path)
 
 
 def _counted(check: Callable[[], bool], timeout: float = 10.0) -> bool:

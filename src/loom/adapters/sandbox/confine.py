@@ -3,8 +3,9 @@
 `restrict(spec)` confines the calling (single-threaded) process and everything it starts with the
 kernel's Landlock LSM, no namespace and no privilege needed: reading only the `read` paths (the
 system dirs, the interpreter, the candidate's folder), writing only the `write` paths (./working,
-/dev/shm), no TCP connect or bind unless `spec["network"]` (Landlock ABI >= 4), and no signal,
-ptrace or /proc/PID/environ of any process outside the sandbox (ABI >= 6; ptrace from ABI 1).
+/dev/shm), no TCP connect or bind unless `spec["network"]` (Landlock ABI >= 4; MPTCP, which
+Landlock does not cover, by a seccomp filter: `no_mptcp`), and no signal to any process outside
+the sandbox (ABI >= 6). Other processes' /proc entries stay closed because no rule opens them.
 
 Run as a script (`python -I -S confine.py SPEC-JSON ARGV...`), it is the cold candidate's
 supervisor: it becomes a child subreaper, forks, confines the child and execs ARGV in it, waits,
@@ -17,8 +18,10 @@ warm fork server (zygote.py) runs this file's source before its own and uses bot
 import ctypes
 import json
 import os
+import platform
 import signal
 import stat
+import struct
 import sys
 import time
 
@@ -31,6 +34,10 @@ FILE_RIGHTS = EXECUTE | WRITE_FILE | READ_FILE | TRUNCATE | IOCTL_DEV  # what a 
 READ_RIGHTS = EXECUTE | READ_FILE | READ_DIR
 NET_BIND_TCP, NET_CONNECT_TCP = 1, 2
 SCOPE_ABSTRACT_UNIX_SOCKET, SCOPE_SIGNAL = 1, 2
+PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 22, 2
+IPPROTO_MPTCP = 262
+#: (AUDIT_ARCH, __NR_socket) per machine: where the MPTCP filter can be written
+SOCKET_SYSCALL = {"x86_64": (0xC000003E, 41), "aarch64": (0xC00000B7, 198)}
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _libc.syscall.restype = ctypes.c_long
@@ -105,10 +112,31 @@ def restrict(spec):
                 finally:
                     os.close(fd)
         _check(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
+        if abi >= 4 and not spec.get("network"):
+            no_mptcp()
         _check(_libc.syscall(SYS_RESTRICT_SELF, ctypes.c_int(ruleset), ctypes.c_uint32(0)), "restrict_self")
     finally:
         os.close(ruleset)
     return abi
+
+
+def no_mptcp():
+    """A seccomp filter refusing socket(..., IPPROTO_MPTCP) with EACCES: Landlock's TCP rights cover
+    TCP sockets only, and an MPTCP socket connects and listens like one. Needs no_new_privs set."""
+    found = SOCKET_SYSCALL.get(platform.machine())
+    if found is None:
+        raise OSError(95, f"no MPTCP filter for {platform.machine()}: network not closed")
+    arch, nr = found
+    ld, jeq, ret = 0x20, 0x15, 0x06
+    prog = [(ld, 0, 0, 4), (jeq, 0, 5, arch), (ld, 0, 0, 0), (jeq, 0, 3, nr), (ld, 0, 0, 32),
+            (jeq, 0, 1, IPPROTO_MPTCP), (ret, 0, 0, 0x00050000 | 13), (ret, 0, 0, 0x7FFF0000)]
+    raw = ctypes.create_string_buffer(b"".join(struct.pack("HBBI", *insn) for insn in prog))
+
+    class _Prog(ctypes.Structure):
+        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+    fprog = _Prog(len(prog), ctypes.cast(raw, ctypes.c_void_p))
+    _check(_libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(fprog), 0, 0), "seccomp(no MPTCP)")
 
 
 def _children():

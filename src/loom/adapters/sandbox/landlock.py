@@ -11,15 +11,23 @@ process outside the sandbox. A supervisor outside it is the candidate's subreape
 candidate leaves running (setsid, an emptied environment, double forks) is reparented to it and
 killed when the candidate ends, at a timeout or cancel, or if Loom dies.
 
+MPTCP sockets, which connect like TCP but which Landlock's TCP rights do not cover, are refused by
+a seccomp filter (x86_64, aarch64). Of its own /proc entry the candidate reads what libraries read
+(status, maps, fd, cgroup, ...), not net/: /proc/net lists every socket of the machine and the path
+of each Unix socket, which the candidate could connect to (a path socket is no file Landlock
+fences); the warm relay a Metaflow step uses therefore also asks for a token only the step holds.
+
 What bwrap adds and this lacks: a private /tmp and PID view, a private /dev/shm (here the
 machine's, which multiprocessing's semaphores need: files there are RAM the memory cap does not
-count), UDP (DNS) blocked too. Loom says so once per run.
+count, and other candidates' files there are reachable), UDP (DNS) blocked too, and a /proc/self
+for the candidate's own child processes (they cannot read theirs). Loom says so once per run.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import platform
 import sys
 from collections.abc import Iterable, Sequence
 from functools import cache
@@ -32,8 +40,12 @@ from loom.application.ports.sandbox import Launch, SandboxRequest
 
 CONFINE_FILE = str(Path(confine.__file__).resolve())
 #: What an interpreter and the ML stack read beyond the system dirs (thread counts, memory, topology).
-PROC_AND_DEV = ("/sys", "/proc/self", "/proc/cpuinfo", "/proc/meminfo", "/proc/stat", "/dev/urandom", "/dev/random",
-                "/dev/zero")
+#: Of its own /proc entry only what libraries read: not /proc/self/net (every socket of the machine,
+#: and the path of any Unix socket to connect to) nor task/ (each thread's net again).
+PROC_AND_DEV = ("/sys", *(f"/proc/self/{n}" for n in ("status", "stat", "statm", "maps", "smaps", "cgroup", "fd",
+                                                        "fdinfo", "environ", "cmdline", "limits", "mountinfo", "mounts",
+                                                        "auxv", "io", "oom_score_adj")),
+                "/proc/cpuinfo", "/proc/meminfo", "/proc/stat", "/dev/urandom", "/dev/random", "/dev/zero")
 SHARED_WRITABLE = ("/dev/null", "/dev/shm")  # multiprocessing's semaphores live in /dev/shm
 NETWORK_FILES = ("/etc/resolv.conf", "/etc/hosts")
 
@@ -47,6 +59,8 @@ def abi() -> int:
 def caveats(version: int) -> list[str]:
     out = ["no private /tmp or PID view", "/dev/shm is the machine's (RAM outside the memory cap)",
            "UDP is not blocked"]
+    if platform.machine() not in confine.SOCKET_SYSCALL:
+        out.append(f"MPTCP is not blocked on {platform.machine()}")
     if version < 4:
         out.append("TCP is not blocked (Landlock ABI < 4)")
     if version < 6:

@@ -5,7 +5,12 @@ step is its grandchild (Loom → the Metaflow runtime → the step), so it canno
 control socket. The relay lends it that socket:
 
 - Loom listens on a Unix socket in a private folder (mode 0700; a peer of another user is turned
-  away) and tells a caller whether the server is ready, for which interpreter, and how big it is.
+  away). A caller first proves it was told the relay's address by Loom: the address carries a
+  random token (`path#token`, handed to the step in its sandbox parameter), which the caller sends
+  first; any other peer is turned away before it hears anything. A candidate is a process of the
+  same user and, under `landlock`, can reach a Unix socket by path (/proc/net/unix names them): it
+  must not be able to ask the server for an unconfined fork. The relay then tells the caller
+  whether the server is ready, for which interpreter, and how big it is.
 - The step builds the candidate's sandbox and request exactly as a local candidate does
   (forking.fork: under bwrap it starts the candidate's own sandbox with a holder) and sends the
   request with its descriptors (stdio, a status socket, the sandbox's namespaces).
@@ -19,8 +24,10 @@ not let a fork enter the sandbox) runs the candidate cold, as everywhere. A remo
 
 from __future__ import annotations
 
+import hmac
 import json
 import os
+import secrets
 import shutil
 import socket
 import struct
@@ -53,9 +60,11 @@ class Relay:
     def __init__(self, pool: "WarmPool") -> None:
         self.pool = pool
         self._dir = Path(tempfile.mkdtemp(prefix="loom-relay-"))  # 0700: only this user reaches the socket
-        self.address = str(self._dir / "pool")
+        self.path = str(self._dir / "pool")
+        self._token = secrets.token_hex(16)
+        self.address = f"{self.path}#{self._token}"  # what a step is told; the token is its proof
         self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        self._sock.bind(self.address)
+        self._sock.bind(self.path)
         self._sock.listen(32)
         pool.start()
         threading.Thread(target=self._serve, daemon=True, name="loom-warm-relay").start()
@@ -86,6 +95,12 @@ class Relay:
             if not _same_user(conn):
                 return
             conn.settimeout(ANSWER_TIMEOUT)
+            try:
+                told = conn.recv(256)
+            except OSError:
+                return
+            if not hmac.compare_digest(told, self._token.encode()):
+                return  # not a step Loom started: not a word about the pool
             pool = self.pool
             why = pool.unavailable()
             try:
@@ -125,7 +140,7 @@ class RemotePool:
     """The step's side: the WarmPool interface process.run uses (spawn), over a relay's address."""
 
     def __init__(self, address: str) -> None:
-        self.address = address
+        self.address, _, self._token = address.partition("#")
 
     def spawn(self, sandbox: Sandbox, request: SandboxRequest, *, stdin: bool = False) -> WarmProcess:
         conn = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -133,6 +148,7 @@ class RemotePool:
         try:
             conn.connect(self.address)
             conn.settimeout(ANSWER_TIMEOUT)
+            conn.send(self._token.encode())
             hello = read_message(conn)
         except OSError as exc:
             conn.close()

@@ -58,7 +58,7 @@ def abi() -> int:
 
 def caveats(version: int) -> list[str]:
     out = ["no private /tmp or PID view", "/dev/shm is the machine's (RAM outside the memory cap)",
-           "UDP is not blocked"]
+           "UDP is not blocked", "Unix sockets at file paths (an ssh-agent, docker.sock) can be connected to"]
     if platform.machine() not in confine.SOCKET_SYSCALL:
         out.append(f"MPTCP is not blocked on {platform.machine()}")
     if version < 4:

@@ -12,6 +12,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -252,9 +253,13 @@ def test_deploy_apply_serve_answers_predictions_over_http(bed):
         assert all(0 <= p["defaulted_proba"] <= 1 for p in preds)
         bad = httpx.post(f"{base}/predict", json={"rows": [{"income": 1}]}, timeout=30)
         assert bad.status_code == 422 and "missing columns" in bad.json()["error"]
+        proc.send_signal(signal.SIGINT)  # Ctrl-C: a graceful stop, said
+        _out, err = proc.communicate(timeout=30)
+        assert proc.returncode == 0 and f"loom: stopped serving http://127.0.0.1:{port}" in err, err[-500:]
     finally:
-        proc.terminate()
-        proc.wait(timeout=20)
+        if proc.poll() is None:
+            proc.terminate()
+            proc.wait(timeout=20)
 
 
 def test_ops_drift_attention_and_health(bed, capsys):

@@ -60,4 +60,8 @@ def deploy(
 
         app = use_case.serving_app(r)
         uvicorn.run(app, host=host, port=port, log_level="warning" if not effective(common).debug else "info")
+        import sys
+
+        # Ctrl-C is how a server ends (uvicorn shut it down gracefully): said, exit 0, as `loom proxy serve`
+        print(f"loom: stopped serving http://{host}:{port}", file=sys.stderr, flush=True)
     return 0

@@ -67,7 +67,8 @@ class MetaflowDataMixin:
                 params["prefetch"] = str(parsing.directory)
             pathspec = rt.run_flow(INGEST_FLOW_FILE, params, self.config, tags=tags, on_line=on_line)
         finally:
-            prefetch.close(parsing)
+            if parsing is not None:
+                parsing.close()
         return self._dataset_info(rt.get_run(self.config, pathspec))
 
     def materialize(self, pathspec: str, dest_dir: Path) -> Path:

@@ -26,7 +26,7 @@ import threading
 import time
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -79,7 +79,7 @@ class Prefetch:
                 pending.unlink(missing_ok=True)
 
     def close(self) -> None:
-        self.thread.join(timeout=0.0)
+        """Remove the folder (a parse still running finds it gone and stops at its write)."""
         shutil.rmtree(self.directory, ignore_errors=True)
 
 
@@ -142,7 +142,3 @@ def _alive(pending: Path) -> bool:
     except (OSError, ValueError):
         return False
 
-
-def close(prefetch: Any) -> None:
-    if prefetch is not None:
-        prefetch.close()
